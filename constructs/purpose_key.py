@@ -1,0 +1,111 @@
+"""A customer-managed KMS key for one purpose, with a key policy that names who may use it.
+
+The policy is the whole key policy (the ``@aws-cdk/aws-kms:defaultKeyPolicies`` flag is on):
+- the account may *administer* the key (IAM decides which admins; no crypto rights from this);
+- the account's principals may *use* it only through the AWS services listed (``kms:ViaService``),
+  so a leaked role cannot decrypt PHI with direct KMS calls outside those services;
+- service principals that call KMS themselves (CloudWatch Logs, ...) are granted with a condition
+  that pins them to this account's resources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+ADMIN_ACTIONS = [
+    "kms:Create*",
+    "kms:Describe*",
+    "kms:Enable*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:Update*",
+    "kms:Revoke*",
+    "kms:Disable*",
+    "kms:Get*",
+    "kms:Delete*",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+]
+USE_ACTIONS = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:DescribeKey",
+]
+
+
+@dataclass(frozen=True)
+class ServicePrincipalUse:
+    """A service principal that calls KMS itself, pinned by a condition to our resources."""
+
+    service: str  # e.g. "logs.eu-central-1.amazonaws.com"
+    conditions: dict[str, dict[str, object]] = field(default_factory=dict)
+    actions: tuple[str, ...] = tuple(USE_ACTIONS)
+
+
+class PurposeKey(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        purpose: str,
+        alias: str,
+        via_services: list[str],
+        service_principals: list[ServicePrincipalUse] | None = None,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        statements = [
+            iam.PolicyStatement(
+                sid="AccountAdministersKey",
+                principals=[iam.AccountRootPrincipal()],
+                actions=ADMIN_ACTIONS,
+                resources=["*"],
+            )
+        ]
+        if via_services:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="UseOnlyThroughNamedServices",
+                    principals=[iam.AccountRootPrincipal()],
+                    actions=[*USE_ACTIONS, "kms:CreateGrant", "kms:ListGrants"],
+                    resources=["*"],
+                    conditions={
+                        "StringEquals": {
+                            "kms:CallerAccount": stack.account,
+                            "kms:ViaService": [f"{s}.{stack.region}.amazonaws.com" for s in via_services],
+                        }
+                    },
+                )
+            )
+        for use in service_principals or []:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="ServiceUse" + "".join(p.capitalize() for p in use.service.split(".")[0].split("-")),
+                    principals=[iam.ServicePrincipal(use.service)],
+                    actions=list(use.actions),
+                    resources=["*"],
+                    conditions=use.conditions or None,
+                )
+            )
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=f"MediVault {purpose} key",
+            enable_key_rotation=True,
+            rotation_period=cdk.Duration.days(365),
+            policy=iam.PolicyDocument(statements=statements),
+            removal_policy=removal_policy,
+            pending_window=cdk.Duration.days(30 if removal_policy == cdk.RemovalPolicy.RETAIN else 7),
+        )
+        self.key.add_alias(alias)

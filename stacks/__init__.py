@@ -1,0 +1,1 @@
+"""MediVault EU stacks: thin stacks that compose the constructs in ``constructs/``."""

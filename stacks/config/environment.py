@@ -1,0 +1,107 @@
+"""The typed, frozen configuration of one MediVault environment, assembled from its sections."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+
+from stacks.config import data, network
+from stacks.config.data import DataConfig
+from stacks.config.domain import DomainConfig
+from stacks.config.errors import ConfigError, require_account, require_log_retention, require_one_of
+from stacks.config.network import NetworkConfig
+
+ENVIRONMENT_NAMES = ("sandbox", "production")
+PRIMARY_REGION = "eu-central-1"  # R1: Frankfurt, three AZs
+DR_REGION = "eu-west-1"  # R1/R15: Ireland, backup copies only
+EDGE_REGION = "us-east-1"  # only what CloudFront forces there (WAF web ACL, certificate)
+
+# Documented review placeholders (docs/assumptions.md). They are never real accounts; a deploy
+# passes the real one with `-c sandbox_account=...` or MEDIVAULT_SANDBOX_ACCOUNT (see app.py).
+PLACEHOLDER_ACCOUNTS = {"sandbox": "111111111111", "production": "222222222222"}
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentConfig:
+    name: str
+    # None = env-agnostic synth (tests); otherwise the 12-digit account the stage deploys to.
+    account: str | None
+    primary_region: str = PRIMARY_REGION
+    dr_region: str = DR_REGION
+    edge_region: str = EDGE_REGION
+    # CloudWatch Logs retention for operational logs (flow logs, service logs).
+    log_retention_days: int
+    # True: stateful resources (keys, buckets, database, vaults, audit logs) are RETAINED on stack
+    # deletion and stateful stacks get termination protection. False: a sandbox that tears down.
+    retain_stateful: bool
+    alarm_email: str
+    domain: DomainConfig | None = None
+    network: NetworkConfig
+    data: DataConfig
+
+    def __post_init__(self) -> None:
+        require_one_of("environment", self.name, ENVIRONMENT_NAMES)
+        require_account(f"{self.name}.account", self.account)
+        require_one_of("primary_region", self.primary_region, (PRIMARY_REGION,))
+        require_one_of("dr_region", self.dr_region, (DR_REGION,))
+        require_one_of("edge_region", self.edge_region, (EDGE_REGION,))
+        require_log_retention("log_retention_days", self.log_retention_days)
+        if self.is_production and not self.retain_stateful:
+            raise ConfigError("retain_stateful", "production must retain stateful resources", "True in production")
+        if self.is_production and self.log_retention_days < 365:
+            raise ConfigError("log_retention_days", f"{self.log_retention_days} is below one year in production", "365 or more in production")
+        if not _EMAIL.match(self.alarm_email):
+            raise ConfigError("alarm_email", f"{self.alarm_email!r} is not an e-mail address", "name@domain.tld")
+        if self.domain is not None:
+            self.domain.validate()
+        self.network.validate(self.primary_region)
+        self.data.validate(self.is_production)
+
+    @property
+    def is_production(self) -> bool:
+        return self.name == "production"
+
+    @property
+    def removal_policy(self) -> cdk.RemovalPolicy:
+        """For stateful resources: RETAIN in production, DESTROY in a tear-down-able sandbox."""
+        return cdk.RemovalPolicy.RETAIN if self.retain_stateful else cdk.RemovalPolicy.DESTROY
+
+    @property
+    def stage_name(self) -> str:
+        return self.name.capitalize()
+
+
+def sandbox(account: str | None = PLACEHOLDER_ACCOUNTS["sandbox"]) -> EnvironmentConfig:
+    """Cheap and destroyable: one NAT gateway, short retention, GOVERNANCE-mode locks."""
+    return EnvironmentConfig(
+        name="sandbox",
+        account=account,
+        log_retention_days=30,
+        retain_stateful=False,
+        alarm_email="ops-sandbox@medivault.example",
+        network=network.SANDBOX,
+        data=data.SANDBOX,
+    )
+
+
+def production(account: str | None = PLACEHOLDER_ACCOUNTS["production"]) -> EnvironmentConfig:
+    """Everything retained and locked; one NAT gateway per AZ."""
+    return EnvironmentConfig(
+        name="production",
+        account=account,
+        log_retention_days=731,
+        retain_stateful=True,
+        alarm_email="ops@medivault.example",
+        network=network.PRODUCTION,
+        data=data.PRODUCTION,
+    )
+
+
+def load(name: str, account: str | None) -> EnvironmentConfig:
+    """The configuration of one named environment; an unknown name is a ConfigError."""
+    require_one_of("environments", name, ENVIRONMENT_NAMES)
+    return sandbox(account) if name == "sandbox" else production(account)

@@ -1,0 +1,31 @@
+"""Guards on the project's layout (CONVENTIONS.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_constructs_folder_has_no_init_file() -> None:
+    # An __init__.py would make ./constructs a regular package that hides the installed
+    # `constructs` library, and `import aws_cdk` would then fail.
+    assert not (ROOT / "constructs" / "__init__.py").exists()
+
+
+def test_local_constructs_and_library_import_side_by_side() -> None:
+    from constructs import Construct  # the library
+    from constructs.purpose_key import PurposeKey  # this project
+
+    assert issubclass(PurposeKey, Construct)
+
+
+def test_lambda_functions_have_no_package_clash() -> None:
+    # Each function folder is importable as a top-level package (lambda/ is on pythonpath).
+    import importlib.util
+
+    for folder in sorted(p for p in (ROOT / "lambda").iterdir() if p.is_dir() and not p.name.startswith((".", "__"))):
+        assert (folder / "handler.py").exists(), f"lambda/{folder.name} has no handler.py"
+        spec = importlib.util.find_spec(folder.name)
+        assert spec is not None and spec.origin is not None
+        assert Path(spec.origin).resolve().parent.parent == (ROOT / "lambda").resolve(), f"{folder.name} clashes with an installed package"

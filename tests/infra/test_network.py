@@ -1,0 +1,117 @@
+"""Network tier (R1, R2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk.assertions import Match
+
+from stacks import config as cfg
+from tests.conftest import Synthesized, resources_of
+
+INTERFACE_SERVICES = ("kms", "secretsmanager", "ecr.api", "ecr.dkr", "logs", "sts", "xray", "monitoring")
+
+
+def _subnets_by_tier(synth: Synthesized, environment: str) -> dict[str, list[dict[str, Any]]]:
+    tiers: dict[str, list[dict[str, Any]]] = {"Public": [], "App": [], "Data": []}
+    for subnet in resources_of(synth.template(environment, "network"), "AWS::EC2::Subnet").values():
+        tags = {t["Key"]: t["Value"] for t in subnet["Properties"]["Tags"]}
+        tiers[tags["aws-cdk:subnet-name"]].append(subnet["Properties"])
+    return tiers
+
+
+def test_nine_subnets_over_three_distinct_azs(synth: Synthesized, environment: str) -> None:
+    tiers = _subnets_by_tier(synth, environment)
+    expected = set(cfg.load(environment, None).network.availability_zones)
+    assert len(expected) == 3
+    for tier, subnets in tiers.items():
+        assert len(subnets) == 3, tier
+        assert {s["AvailabilityZone"] for s in subnets} == expected, tier
+    assert all(s["MapPublicIpOnLaunch"] is False for s in tiers["Public"])
+
+
+def test_data_tier_has_no_route_to_the_internet(synth: Synthesized, environment: str) -> None:
+    template = synth.template(environment, "network")
+    subnets = resources_of(template, "AWS::EC2::Subnet")
+    data_subnet_ids = {
+        lid for lid, s in subnets.items() if {t["Key"]: t["Value"] for t in s["Properties"]["Tags"]}["aws-cdk:subnet-name"] == "Data"
+    }
+    assert len(data_subnet_ids) == 3
+    data_tables = {
+        a["Properties"]["RouteTableId"]["Ref"]
+        for a in resources_of(template, "AWS::EC2::SubnetRouteTableAssociation").values()
+        if a["Properties"]["SubnetId"]["Ref"] in data_subnet_ids
+    }
+    assert len(data_tables) == 3
+    routes = resources_of(template, "AWS::EC2::Route").values()
+    internet_routes = [r for r in routes if r["Properties"]["RouteTableId"]["Ref"] in data_tables]
+    assert internet_routes == [], "a data-tier route table has a route (IGW/NAT/0.0.0.0/0)"
+    # ...while the app tier does reach the internet through NAT, and public through the IGW.
+    targets = [next(k for k in r["Properties"] if k.endswith(("GatewayId", "NatGatewayId"))) for r in routes]
+    assert "NatGatewayId" in targets and "GatewayId" in targets
+
+
+def test_nat_gateways_per_environment(synth: Synthesized) -> None:
+    assert len(resources_of(synth.template("production", "network"), "AWS::EC2::NatGateway")) == 3
+    assert len(resources_of(synth.template("sandbox", "network"), "AWS::EC2::NatGateway")) == 1
+
+
+def test_flow_logs_all_traffic_to_encrypted_log_group(synth: Synthesized, environment: str) -> None:
+    template = synth.template(environment, "network")
+    template.has_resource_properties(
+        "AWS::EC2::FlowLog",
+        {"ResourceType": "VPC", "TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs"},
+    )
+    days = cfg.load(environment, None).log_retention_days
+    template.has_resource_properties("AWS::Logs::LogGroup", {"KmsKeyId": Match.any_value(), "RetentionInDays": days})
+    # The flow-log role's permissions are a managed policy scoped to the one log group (no inline policy).
+    assert resources_of(template, "AWS::IAM::Policy") == {}
+    template.has_resource_properties(
+        "AWS::IAM::ManagedPolicy",
+        {"PolicyDocument": {"Statement": [Match.object_like({"Resource": {"Fn::GetAtt": [Match.string_like_regexp("FlowLogs"), "Arn"]}})]}},
+    )
+
+
+def test_endpoints_private_and_vpc_only(synth: Synthesized, environment: str) -> None:
+    template = synth.template(environment, "network")
+    endpoints = list(resources_of(template, "AWS::EC2::VPCEndpoint").values())
+    names = [str(e["Properties"]["ServiceName"]) for e in endpoints]
+    assert any("s3" in n for n in names)
+    gateway = [e for e in endpoints if e["Properties"].get("VpcEndpointType") == "Gateway"]
+    assert len(gateway) == 1
+    interface = [e for e in endpoints if e["Properties"].get("VpcEndpointType") == "Interface"]
+    for service in INTERFACE_SERVICES:
+        assert any(n.endswith(f".{service}") for n in (e["Properties"]["ServiceName"] for e in interface)), service
+    assert all(e["Properties"]["PrivateDnsEnabled"] is True for e in interface)
+    azs = cfg.load(environment, None).network.interface_endpoint_azs
+    assert all(len(e["Properties"]["SubnetIds"]) == azs for e in interface)
+    # Their security group admits HTTPS from the VPC CIDR and nothing else.
+    cidr = cfg.load(environment, None).network.vpc_cidr
+    template.has_resource_properties(
+        "AWS::EC2::SecurityGroup",
+        {
+            "GroupDescription": Match.string_like_regexp("Interface endpoints"),
+            "SecurityGroupIngress": [{"CidrIp": cidr, "FromPort": 443, "ToPort": 443, "IpProtocol": "tcp", "Description": Match.any_value()}],
+        },
+    )
+
+
+def test_data_tier_acl_admits_only_the_vpc(synth: Synthesized, environment: str) -> None:
+    template = synth.template(environment, "network")
+    cidr = cfg.load(environment, None).network.vpc_cidr
+    entries = [e["Properties"] for e in resources_of(template, "AWS::EC2::NetworkAclEntry").values()]
+    assert len(entries) == 2
+    assert {e["CidrBlock"] for e in entries} == {cidr}
+    assert {e["Egress"] for e in entries} == {True, False}
+    assert all(e["RuleAction"] == "allow" for e in entries)
+    associations = resources_of(template, "AWS::EC2::SubnetNetworkAclAssociation")
+    assert len(associations) == 3
+
+
+def test_default_security_group_restricted(synth: Synthesized, environment: str) -> None:
+    synth.template(environment, "network").resource_count_is("Custom::VpcRestrictDefaultSG", 1)
+
+
+def test_vpc_cidr_from_config(synth: Synthesized, environment: str) -> None:
+    cidr = cfg.load(environment, None).network.vpc_cidr
+    synth.template(environment, "network").has_resource_properties("AWS::EC2::VPC", {"CidrBlock": cidr, "EnableDnsSupport": True})

@@ -1,0 +1,103 @@
+"""The app synthesizes offline, behind the compliance gates, with concrete and env-agnostic accounts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_s3 as s3
+
+from constructs.compliance import acknowledge
+from stacks import config as cfg
+from stacks.app_factory import new_app, populate
+from tests.conftest import Synthesized
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_concrete_accounts_synthesize_cleanly(synth: Synthesized) -> None:
+    # The fixture's app.synth() would have raised on any finding; the report holds no violation.
+    report = json.loads((synth.outdir / "validation-report.json").read_text())
+    for plugin in report["pluginReports"]:
+        assert plugin.get("violations", []) == [], plugin["pluginName"]
+
+
+def test_acknowledgments_are_written_into_the_template_with_reasons(synth: Synthesized) -> None:
+    routes = synth.template("production", "network").find_resources("AWS::EC2::Route")
+    public = [r for lid, r in routes.items() if "PublicSubnet" in lid]
+    assert len(public) == 3
+    for route in public:
+        suppressed = route["Metadata"]["cdk_nag"]["rules_to_suppress"]
+        assert [s["id"] for s in suppressed] == ["HIPAA.Security-VPCNoUnrestrictedRouteToIGW"]
+        assert "ALB" in suppressed[0]["reason"]
+
+
+def test_env_agnostic_synthesizes_cleanly(agnostic: Synthesized) -> None:
+    stack = agnostic.stages["production"].network
+    assert cdk.Token.is_unresolved(stack.account)
+    assert stack.region == "eu-central-1"
+
+
+def test_every_stack_has_explicit_region_and_tags(synth: Synthesized) -> None:
+    for stage in synth.stages.values():
+        for stack in (c for c in stage.node.children if isinstance(c, cdk.Stack)):
+            assert stack.region in ("eu-central-1", "eu-west-1", "us-east-1"), stack.stack_name
+            assert not cdk.Token.is_unresolved(stack.region)
+
+
+def test_gate_fails_synth_on_a_noncompliant_resource(tmp_path: Path) -> None:
+    app = new_app(outdir=str(tmp_path))
+    stages = populate(app, [cfg.load("sandbox", "123456789012")])
+    s3.Bucket(stages["sandbox"].network, "NonCompliantBucket")  # no encryption, logging, TLS policy, ...
+    with pytest.raises(Exception, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    violating = {
+        c["constructPath"] for p in report["pluginReports"] for v in p.get("violations", []) for c in v["violatingConstructs"]
+    }
+    assert "Sandbox/Network/NonCompliantBucket/Resource" in violating
+
+
+def test_acknowledgment_silences_only_its_rule_on_its_resource(tmp_path: Path) -> None:
+    app = new_app(outdir=str(tmp_path))
+    stages = populate(app, [cfg.load("sandbox", "123456789012")])
+    bucket = s3.Bucket(stages["sandbox"].network, "NonCompliantBucket")
+    acknowledge(bucket, "AwsSolutions-S1", "Test-only bucket: proves an acknowledgment is narrow and specific.")
+    with pytest.raises(Exception, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    rules = {v["ruleName"] for p in report["pluginReports"] for v in p.get("violations", [])}
+    assert "AwsSolutions-S1" not in rules
+    assert "AwsSolutions-S10" in rules
+
+
+def test_acknowledgment_needs_a_specific_reason() -> None:
+    app = cdk.App()
+    with pytest.raises(ValueError, match="specific"):
+        acknowledge(cdk.Stack(app, "S"), "AwsSolutions-S1", "n/a")
+    with pytest.raises(ValueError, match="rule id"):
+        acknowledge(cdk.Stack(app, "T"), "S1", "a long enough reason that still names no real rule id")
+
+
+def _run_app(context: dict[str, str], outdir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(outdir)}
+    return subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_unknown_environment_fails_with_one_clear_line(tmp_path: Path) -> None:
+    result = _run_app({"environments": "staging"}, tmp_path)
+    assert result.returncode != 0
+    assert "medivault: invalid configuration: environments: 'staging' is not allowed; allowed: sandbox, production" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_account_fails_with_one_clear_line(tmp_path: Path) -> None:
+    result = _run_app({"environments": "sandbox", "sandbox_account": "12345"}, tmp_path)
+    assert result.returncode != 0
+    assert "sandbox.account: '12345' is not an AWS account ID; allowed: 12 digits" in result.stderr
+    assert "Traceback" not in result.stderr

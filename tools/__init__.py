@@ -1,0 +1,1 @@
+"""Developer tools: synth summary, synth benchmark, compliance report."""

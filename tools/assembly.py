@@ -1,0 +1,75 @@
+"""Read a synthesized cloud assembly (``cdk.out``), nested stage assemblies included."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StackArtifact:
+    stage: str  # "" for a top-level stack
+    name: str  # CloudFormation stack name, e.g. Sandbox-Network
+    display_name: str  # e.g. Sandbox/Network
+    account: str
+    region: str
+    template_path: Path
+    metadata: dict[str, list[dict[str, Any]]]
+
+    def template(self) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads(self.template_path.read_text())
+        return result
+
+    def resources(self) -> dict[str, dict[str, Any]]:
+        result: dict[str, dict[str, Any]] = self.template().get("Resources", {})
+        return result
+
+
+def stacks(outdir: Path, stage: str = "") -> list[StackArtifact]:
+    """Every CloudFormation stack in the assembly at ``outdir``, in manifest order."""
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    found: list[StackArtifact] = []
+    for artifact_id, artifact in manifest.get("artifacts", {}).items():
+        kind = artifact.get("type")
+        if kind == "cdk:cloud-assembly":
+            nested = outdir / artifact["properties"]["directoryName"]
+            found.extend(stacks(nested, stage=artifact.get("displayName", artifact_id)))
+        elif kind == "aws:cloudformation:stack":
+            props = artifact["properties"]
+            _, _, account_region = artifact["environment"].partition("aws://")
+            account, _, region = account_region.partition("/")
+            metadata = artifact.get("metadata") or {}
+            metadata_file = outdir / f"{artifact_id}.metadata.json"
+            if not metadata and metadata_file.exists():
+                metadata = json.loads(metadata_file.read_text())
+            found.append(
+                StackArtifact(
+                    stage=stage,
+                    name=props.get("stackName", artifact_id),
+                    display_name=artifact.get("displayName", artifact_id),
+                    account=account,
+                    region=region,
+                    template_path=outdir / props["templateFile"],
+                    metadata=metadata,
+                )
+            )
+    return found
+
+
+def validation_report(outdir: Path) -> dict[str, Any]:
+    path = outdir / "validation-report.json"
+    if not path.exists():
+        return {"pluginReports": []}
+    report: dict[str, Any] = json.loads(path.read_text())
+    return report
+
+
+def acknowledgments(stack: StackArtifact) -> list[tuple[str, str, str]]:
+    """(logical ID, rule id, reason) for every acknowledgment written into the template."""
+    found = []
+    for logical_id, resource in stack.resources().items():
+        for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []):
+            found.append((logical_id, rule["id"], rule["reason"]))
+    return found

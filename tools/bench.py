@@ -1,0 +1,54 @@
+"""Synth benchmark: wall seconds per phase and resources per stack. Prints figures; asserts nothing.
+
+Usage: python -m tools.bench [--runs N]
+Phases: import of the CDK libraries, construction of every stage, synthesis with the compliance
+gates (cdk-nag AwsSolutions + HIPAA.Security), as ``app.py`` does it (in-process, no CLI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+
+def one_run(outdir: Path) -> dict[str, float]:
+    t0 = time.perf_counter()
+    from stacks import config as cfg
+    from stacks.app_factory import new_app, populate
+
+    t1 = time.perf_counter()
+    app = new_app(outdir=str(outdir))
+    populate(app, [cfg.load(name, cfg.PLACEHOLDER_ACCOUNTS[name]) for name in cfg.ENVIRONMENT_NAMES])
+    t2 = time.perf_counter()
+    app.synth()
+    t3 = time.perf_counter()
+    return {"import": t1 - t0, "construct": t2 - t1, "synth+gates": t3 - t2, "total": t3 - t0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    from tools.assembly import stacks
+
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.runs):
+            outdir = Path(tmp) / f"run{i}"
+            runs.append(one_run(outdir))
+        found = stacks(Path(tmp) / "run0")
+        print(f"{'stack':<32} {'region':<13} {'resources':>9}")
+        for stack in found:
+            print(f"{stack.name:<32} {stack.region:<13} {len(stack.resources()):>9}")
+        print(f"{len(found)} stacks, {sum(len(s.resources()) for s in found)} resources")
+    print(f"\nsynth wall seconds over {args.runs} run(s) in one process (first run pays the jsii start-up):")
+    for phase in runs[0]:
+        values = [r[phase] for r in runs]
+        print(f"  {phase:<12} first {values[0]:6.2f}  median {statistics.median(values):6.2f}  max {max(values):6.2f}")
+
+
+if __name__ == "__main__":
+    main()
