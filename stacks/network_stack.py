@@ -6,6 +6,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 from constructs.log_retention import retention
 from constructs.three_tier_vpc import ThreeTierVpc
+from constructs.tier_security_groups import TierSecurityGroups
 
 from stacks.base import MediVaultStack
 from stacks.config import EnvironmentConfig
@@ -34,3 +35,14 @@ class NetworkStack(MediVaultStack):
         self.app_subnets = net.app_subnets
         self.data_subnets = net.data_subnets
         self.endpoint_security_group = net.endpoint_security_group
+        groups = TierSecurityGroups(
+            self,
+            "SecurityGroups",
+            vpc=net.vpc,
+            cloudfront_prefix_list_id=config.network.cloudfront_prefix_list_id,
+            app_port=config.network.app_port,
+        )
+        self.alb_security_group = groups.alb
+        self.app_security_group = groups.app
+        self.database_security_group = groups.database
+        self.cache_security_group = groups.cache

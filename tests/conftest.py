@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -65,3 +66,31 @@ def environment(request: pytest.FixtureRequest) -> str:
 def resources_of(template: Template, resource_type: str) -> dict[str, dict]:  # type: ignore[type-arg]
     found: dict[str, dict] = template.find_resources(resource_type)  # type: ignore[type-arg]
     return found
+
+
+def _ref(value: Any) -> str:
+    """A logical ID from Ref/GetAtt, or the literal (CIDR, prefix list ID, imported token)."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return str(value["Ref"])
+        if "Fn::GetAtt" in value:
+            return str(value["Fn::GetAtt"][0])
+        if "Fn::ImportValue" in value:
+            return "import:" + str(value["Fn::ImportValue"])
+    return str(value)
+
+
+def ingress_rules(template: Template) -> set[tuple[str, str, int]]:
+    """Every ingress rule of a template as (group logical ID, source, from-port): inline rules and
+    AWS::EC2::SecurityGroupIngress resources alike. The source is a logical ID (another group),
+    a CIDR, or a prefix-list ID."""
+    rules: set[tuple[str, str, int]] = set()
+    for lid, group in resources_of(template, "AWS::EC2::SecurityGroup").items():
+        for rule in group["Properties"].get("SecurityGroupIngress", []):
+            source = rule.get("SourceSecurityGroupId") or rule.get("SourcePrefixListId") or rule.get("CidrIp") or rule.get("CidrIpv6")
+            rules.add((lid, _ref(source), int(rule.get("FromPort", -1))))
+    for rule in resources_of(template, "AWS::EC2::SecurityGroupIngress").values():
+        p = rule["Properties"]
+        source = p.get("SourceSecurityGroupId") or p.get("SourcePrefixListId") or p.get("CidrIp") or p.get("CidrIpv6")
+        rules.add((_ref(p["GroupId"]), _ref(source), int(p.get("FromPort", -1))))
+    return rules

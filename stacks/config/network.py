@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from stacks.config.errors import ConfigError, require_private_cidr, require_range
@@ -16,6 +17,11 @@ class NetworkConfig:
     nat_gateways: int
     # Interface endpoints are billed per AZ-hour; sandbox places them in fewer AZs (cross-AZ still works).
     interface_endpoint_azs: int = 3
+    # AWS-managed prefix list com.amazonaws.global.cloudfront.origin-facing in the primary region
+    # (eu-central-1: pl-a3a144ca). Verify with: aws ec2 describe-managed-prefix-lists --region eu-central-1
+    cloudfront_prefix_list_id: str = "pl-a3a144ca"
+    # The port the app container listens on (ALB -> app).
+    app_port: int = 8080
 
     def validate(self, region: str) -> None:
         require_private_cidr("network.vpc_cidr", self.vpc_cidr, 16, 20)
@@ -31,6 +37,11 @@ class NetworkConfig:
                 raise ConfigError("network.availability_zones", f"{az!r} is not a zone of {region}", f"{region}a, {region}b, {region}c")
         require_range("network.nat_gateways", self.nat_gateways, 1, 3)
         require_range("network.interface_endpoint_azs", self.interface_endpoint_azs, 1, 3)
+        if not re.fullmatch(r"pl-[0-9a-f]{8,17}", self.cloudfront_prefix_list_id):
+            raise ConfigError(
+                "network.cloudfront_prefix_list_id", f"{self.cloudfront_prefix_list_id!r} is not a prefix list ID", "pl- followed by 8-17 hex digits"
+            )
+        require_range("network.app_port", self.app_port, 1024, 65535)
 
 
 PRODUCTION = NetworkConfig(

@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk.assertions import Match
 
 from stacks import config as cfg
-from tests.conftest import Synthesized, resources_of
+from tests.conftest import Synthesized, ingress_rules, resources_of
 
 INTERFACE_SERVICES = ("kms", "secretsmanager", "ecr.api", "ecr.dkr", "logs", "sts", "xray", "monitoring")
 
@@ -33,9 +33,7 @@ def test_nine_subnets_over_three_distinct_azs(synth: Synthesized, environment: s
 def test_data_tier_has_no_route_to_the_internet(synth: Synthesized, environment: str) -> None:
     template = synth.template(environment, "network")
     subnets = resources_of(template, "AWS::EC2::Subnet")
-    data_subnet_ids = {
-        lid for lid, s in subnets.items() if {t["Key"]: t["Value"] for t in s["Properties"]["Tags"]}["aws-cdk:subnet-name"] == "Data"
-    }
+    data_subnet_ids = {lid for lid, s in subnets.items() if {t["Key"]: t["Value"] for t in s["Properties"]["Tags"]}["aws-cdk:subnet-name"] == "Data"}
     assert len(data_subnet_ids) == 3
     data_tables = {
         a["Properties"]["RouteTableId"]["Ref"]
@@ -115,3 +113,29 @@ def test_default_security_group_restricted(synth: Synthesized, environment: str)
 def test_vpc_cidr_from_config(synth: Synthesized, environment: str) -> None:
     cidr = cfg.load(environment, None).network.vpc_cidr
     synth.template(environment, "network").has_resource_properties("AWS::EC2::VPC", {"CidrBlock": cidr, "EnableDnsSupport": True})
+
+
+def _group_ids(template: Any) -> dict[str, str]:
+    """logical ID of each tier security group by the start of its description."""
+    groups = resources_of(template, "AWS::EC2::SecurityGroup")
+    return {g["Properties"]["GroupDescription"].split(":")[0]: lid for lid, g in groups.items()}
+
+
+def test_security_group_chain(synth: Synthesized, environment: str) -> None:
+    template = synth.template(environment, "network")
+    ids = _group_ids(template)
+    rules = ingress_rules(template)
+    port = cfg.load(environment, None).network.app_port
+    tier_groups = {ids[n] for n in ("ALB", "Fargate tasks", "Aurora PostgreSQL", "Redis")}
+    assert {r for r in rules if r[0] in tier_groups} == {
+        (ids["ALB"], "pl-a3a144ca", 443),  # CloudFront origin-facing only
+        (ids["Fargate tasks"], ids["ALB"], port),
+        (ids["Aurora PostgreSQL"], ids["Fargate tasks"], 5432),
+        (ids["Redis"], ids["Fargate tasks"], 6379),
+    }
+    # Nothing anywhere admits the whole internet.
+    assert not [r for r in rules if r[1] in ("0.0.0.0/0", "::/0")]
+    groups = resources_of(template, "AWS::EC2::SecurityGroup")
+    for name in ("Aurora PostgreSQL", "Redis"):
+        egress = groups[ids[name]]["Properties"]["SecurityGroupEgress"]
+        assert egress[0]["CidrIp"] == "255.255.255.255/32", "data-tier groups must have no egress"

@@ -11,8 +11,8 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
-
 from constructs.compliance import acknowledge
+
 from stacks import config as cfg
 from stacks.app_factory import new_app, populate
 from tests.conftest import Synthesized
@@ -57,9 +57,7 @@ def test_gate_fails_synth_on_a_noncompliant_resource(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="ValidationFailed"):
         app.synth()
     report = json.loads((tmp_path / "validation-report.json").read_text())
-    violating = {
-        c["constructPath"] for p in report["pluginReports"] for v in p.get("violations", []) for c in v["violatingConstructs"]
-    }
+    violating = {c["constructPath"] for p in report["pluginReports"] for v in p.get("violations", []) for c in v["violatingConstructs"]}
     assert "Sandbox/Network/NonCompliantBucket/Resource" in violating
 
 

@@ -1,0 +1,41 @@
+"""The security-group chain of the three tiers, in one place so the graph can be read and tested:
+
+    CloudFront (origin-facing prefix list) --443--> ALB --app_port--> app --5432--> database
+                                                                        \\--6379--> cache
+
+The ALB admits only CloudFront's origin-facing addresses (AWS-managed prefix list, given by ID in
+config because synth never looks it up). Database and cache admit only the app tier and have no
+egress. The app tier may open HTTPS outbound (AWS APIs through endpoints/NAT) and the two data ports.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_ec2 as ec2
+from constructs import Construct
+from constructs.traceability import trace
+
+POSTGRES_PORT = 5432
+REDIS_PORT = 6379
+
+
+class TierSecurityGroups(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, vpc: ec2.IVpc, cloudfront_prefix_list_id: str, app_port: int) -> None:
+        super().__init__(scope, construct_id)
+        self.alb = ec2.SecurityGroup(
+            self, "Alb", vpc=vpc, description="ALB: HTTPS from CloudFront origin-facing addresses only", allow_all_outbound=False
+        )
+        self.app = ec2.SecurityGroup(self, "App", vpc=vpc, description="Fargate tasks: the app port from the ALB only", allow_all_outbound=False)
+        self.database = ec2.SecurityGroup(
+            self, "Database", vpc=vpc, description="Aurora PostgreSQL: 5432 from the app tier only", allow_all_outbound=False
+        )
+        self.cache = ec2.SecurityGroup(self, "Cache", vpc=vpc, description="Redis: 6379 from the app tier only", allow_all_outbound=False)
+
+        self.alb.add_ingress_rule(ec2.Peer.prefix_list(cloudfront_prefix_list_id), ec2.Port.tcp(443), "HTTPS from CloudFront")
+        self.alb.add_egress_rule(self.app, ec2.Port.tcp(app_port), "to the app tasks")
+        self.app.add_ingress_rule(self.alb, ec2.Port.tcp(app_port), "from the ALB")
+        self.app.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs (VPC endpoints, S3 gateway endpoint)")
+        self.app.add_egress_rule(self.database, ec2.Port.tcp(POSTGRES_PORT), "to Aurora")
+        self.app.add_egress_rule(self.cache, ec2.Port.tcp(REDIS_PORT), "to Redis")
+        self.database.add_ingress_rule(self.app, ec2.Port.tcp(POSTGRES_PORT), "from the app tier")
+        self.cache.add_ingress_rule(self.app, ec2.Port.tcp(REDIS_PORT), "from the app tier")
+        trace(self, ["R2", "R5"], ["security"], "Security groups chain CloudFront -> ALB -> app -> data; the data tier admits only the app tier.")
