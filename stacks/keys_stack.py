@@ -23,13 +23,14 @@ class KeysStack(MediVaultStack):
         removal = config.removal_policy
         prefix = f"alias/medivault/{config.name}"
 
-        # PHI at rest: S3 buckets, Aurora, Redis, Secrets Manager secrets, AWS Backup reads.
+        # PHI at rest: S3 buckets, Aurora, Redis, Secrets Manager secrets, AWS Backup reads, and the
+        # dead-letter queues that may hold events naming PHI objects.
         self.data_key = PurposeKey(
             self,
             "DataKey",
             purpose="data",
             alias=f"{prefix}/data",
-            via_services=["s3", "rds", "elasticache", "secretsmanager", "backup"],
+            via_services=["s3", "rds", "elasticache", "secretsmanager", "backup", "sqs"],
             removal_policy=removal,
         ).key
 

@@ -40,6 +40,8 @@ class EnvironmentConfig:
     retain_stateful: bool
     alarm_email: str
     domain: DomainConfig | None = None
+    # Version of AWS's public Powertools for AWS Lambda (Python) v3 layer (python3.14, arm64).
+    powertools_layer_version: int = 27
     network: NetworkConfig
     data: DataConfig
 

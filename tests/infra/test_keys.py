@@ -47,7 +47,7 @@ def test_data_key_usable_only_through_named_services(synth: Synthesized, environ
     admin_actions = by_sid["AccountAdministersKey"]["Action"]
     assert "kms:Decrypt" not in admin_actions and "kms:*" not in admin_actions
     via = by_sid["UseOnlyThroughNamedServices"]["Condition"]["StringEquals"]["kms:ViaService"]
-    assert sorted(via) == sorted(f"{s}.eu-central-1.amazonaws.com" for s in ("s3", "rds", "elasticache", "secretsmanager", "backup"))
+    assert sorted(via) == sorted(f"{s}.eu-central-1.amazonaws.com" for s in ("s3", "rds", "elasticache", "secretsmanager", "backup", "sqs"))
 
 
 def test_logs_key_lets_cloudwatch_logs_in_for_this_account_only(synth: Synthesized, environment: str) -> None:
