@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Synthesized
+
+pytestmark = pytest.mark.requirements("R16")
 
 
 def _templates(outdir: Path) -> list[str]:

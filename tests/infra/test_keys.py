@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from aws_cdk.assertions import Match
 
 from tests.conftest import Synthesized, resources_of
+
+pytestmark = pytest.mark.requirements("R6", "R7", "R12", "R15")
 
 # Renaming any of these replaces a key (and with it, access to everything it encrypted).
 PINNED_KEYS = {

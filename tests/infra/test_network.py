@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aws_cdk.assertions import Match
 
 from stacks import config as cfg
 from tests.conftest import Synthesized, ingress_rules, resources_of
+
+pytestmark = pytest.mark.requirements("R1", "R2")
 
 INTERFACE_SERVICES = ("kms", "secretsmanager", "ecr.api", "ecr.dkr", "logs", "sts", "xray", "monitoring")
 

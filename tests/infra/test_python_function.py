@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from aws_cdk.assertions import Match, Template
 from constructs.log_retention import retention
 from constructs.python_function import PythonFunction
 
 from stacks import config as cfg
 from stacks.app_factory import new_app, populate
+
+pytestmark = pytest.mark.requirements("R10", "R13")
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lambda"
 

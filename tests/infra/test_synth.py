@@ -17,6 +17,8 @@ from stacks import config as cfg
 from stacks.app_factory import new_app, populate
 from tests.conftest import Synthesized
 
+pytestmark = pytest.mark.requirements("R14", "R16")
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -99,3 +101,16 @@ def test_bad_account_fails_with_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "sandbox.account: '12345' is not an AWS account ID; allowed: 12 digits" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_deploy_guard_rule_fails_at_deploy_only(tmp_path: Path) -> None:
+    from aws_cdk.assertions import Template
+    from constructs.deploy_guard import refuse_deploy
+
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Guarded")
+    refuse_deploy(stack, "RequireDomain", message="Configure domain.domain_name before deploying this stack")
+    rules = Template.from_stack(stack).to_json()["Rules"]
+    assertion = rules["RequireDomain"]["Assertions"][0]
+    assert assertion["Assert"] == {"Fn::Equals": ["review-placeholder", "configured"]}
+    assert assertion["AssertDescription"].startswith("Configure domain.domain_name")
