@@ -181,7 +181,11 @@ class AuditedAurora(Construct):
         if secret is None:  # from_generated_secret always yields one
             raise RuntimeError("AuditedAurora: the cluster has no generated secret")
         self.secret: secretsmanager.ISecret = secret
-        secret.apply_removal_policy(removal_policy)
+        # ``cluster.secret`` is the target attachment; the generated secret itself is a child.
+        generated = self.cluster.node.find_child("Secret")
+        if not isinstance(generated, secretsmanager.Secret):
+            raise RuntimeError("AuditedAurora: the cluster's generated secret was not found")
+        generated.apply_removal_policy(removal_policy)
 
         # The rotation function connects to the cluster through ``security_group`` on the literal
         # port: SecretRotation adds "rotation -> database 5432" to the groups given, and with a literal
