@@ -296,3 +296,123 @@ def test_price_table_is_dated_and_sourced() -> None:
     for environment in usage.values():
         for key, entry in environment.items():
             assert entry["unit"] and entry["why"], key
+
+
+# --- every cost rule against the template shapes CDK's own constructs produce ------------------------
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One stack with a resource of each priced service, built with the CDK constructs the stacks use
+    (no compliance gates: this app exists only to give the cost rules real template shapes)."""
+    from aws_cdk import aws_backup as backup
+    from aws_cdk import aws_cloudtrail as cloudtrail
+    from aws_cdk import aws_config as config
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk import aws_ecs as ecs
+    from aws_cdk import aws_elasticache as elasticache
+    from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+    from aws_cdk import aws_guardduty as guardduty
+    from aws_cdk import aws_macie as macie
+    from aws_cdk import aws_rds as rds
+    from aws_cdk import aws_wafv2 as wafv2
+
+    outdir = tmp_path_factory.mktemp("full") / "cdk.out"
+    app = cdk.App(outdir=str(outdir))
+    stage = cdk.Stage(app, "Full")
+    stack = cdk.Stack(stage, "All", env=cdk.Environment(account="123456789012", region="eu-central-1"))
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=2)
+    task = ecs.FargateTaskDefinition(
+        stack, "Task", cpu=512, memory_limit_mib=1024, runtime_platform=ecs.RuntimePlatform(cpu_architecture=ecs.CpuArchitecture.ARM64)
+    )
+    task.add_container("App", image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/busybox:latest"))
+    service = ecs.FargateService(stack, "Service", cluster=ecs.Cluster(stack, "Cluster", vpc=vpc), task_definition=task, desired_count=2)
+    service.auto_scale_task_count(min_capacity=2, max_capacity=6).scale_on_cpu_utilization("Cpu", target_utilization_percent=60)
+    rds.DatabaseCluster(
+        stack,
+        "Db",
+        engine=rds.DatabaseClusterEngine.aurora_postgres(version=rds.AuroraPostgresEngineVersion.VER_16_4),
+        vpc=vpc,
+        writer=rds.ClusterInstance.serverless_v2("Writer"),
+        readers=[rds.ClusterInstance.serverless_v2("Reader", scale_with_writer=True)],
+        serverless_v2_min_capacity=0.5,
+        serverless_v2_max_capacity=4,
+    )
+    elasticache.CfnReplicationGroup(
+        stack,
+        "Cache",
+        replication_group_description="sessions",
+        cache_node_type="cache.t4g.small",
+        engine="valkey",
+        num_cache_clusters=2,
+        transit_encryption_enabled=True,
+    )
+    elbv2.ApplicationLoadBalancer(stack, "Alb", vpc=vpc, internet_facing=True)
+    visibility = wafv2.CfnWebACL.VisibilityConfigProperty(cloud_watch_metrics_enabled=True, metric_name="m", sampled_requests_enabled=True)
+    wafv2.CfnWebACL(
+        stack,
+        "Acl",
+        scope="REGIONAL",
+        default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+        visibility_config=visibility,
+        rules=[
+            wafv2.CfnWebACL.RuleProperty(
+                name=name,
+                priority=i,
+                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(vendor_name="AWS", name=name)
+                ),
+                visibility_config=visibility,
+            )
+            for i, name in enumerate(["AWSManagedRulesCommonRuleSet", "AWSManagedRulesSQLiRuleSet"])
+        ],
+    )
+    trail = cloudtrail.Trail(stack, "Trail")
+    trail.add_s3_event_selector([cloudtrail.S3EventSelector(bucket=s3.Bucket(stack, "Records", object_lock_enabled=True))])
+    config.ManagedRule(stack, "Rule", identifier=config.ManagedRuleIdentifiers.S3_BUCKET_VERSIONING_ENABLED)
+    guardduty.CfnDetector(stack, "Detector", enable=True)
+    backup.BackupVault(stack, "Vault")
+    macie.CfnSession(stack, "Macie")
+    app.synth()
+    return outdir
+
+
+def test_every_cost_rule_reads_cdk_template_shapes(full: Path) -> None:
+    from tools.assembly import stacks
+
+    found = stacks(full)
+    resources = found[0].resources()
+
+    def count(kind: str) -> int:
+        return sum(1 for r in resources.values() if r["Type"] == kind)
+
+    usage = cost.load_usage()["environments"]["production"]
+    prices = cost.load_prices()["prices"]
+    estimate = cost.estimate(found, "Full")
+    lines = {line.item: line for line in estimate.lines}
+    assert estimate.unpriced == []
+    assert estimate.not_estimated == ["VPC interface endpoints", "CloudFront", "KMS keys", "CloudWatch Logs"]
+    assert lines["NAT gateway hours"].quantity == 2 * 730
+    tasks = 2 + usage["fargate_average_tasks_over_minimum"]["value"]
+    vcpu = next(line for item, line in lines.items() if item.endswith("vCPU-hours (ARM64)"))
+    assert (vcpu.quantity, vcpu.unit_price) == (tasks * 0.5 * 730, prices["fargate_vcpu_hour_arm"]["usd"])
+    memory = next(line for item, line in lines.items() if item.endswith("GB-hours (ARM64)"))
+    assert memory.quantity == tasks * 1 * 730
+    acu = next(line for item, line in lines.items() if item.endswith("ACU-hours"))
+    assert acu.quantity == 2 * min(max(usage["aurora_average_acu"]["value"], 0.5), 4) * 730
+    node = next(line for item, line in lines.items() if item.endswith("node-hours"))
+    table = prices["elasticache_node_hour"]
+    assert (node.quantity, node.unit_price) == (2 * 730, round(table["usd_by_node_type"]["cache.t4g.small"] * (1 - table["valkey_discount"]), 6))
+    assert lines["ALB hours"].quantity == 730
+    assert lines["Rules and managed rule groups"].quantity == 2
+    assert lines["Secrets"].quantity == count("AWS::SecretsManager::Secret") >= 1
+    assert lines["S3 data events"].quantity == usage["cloudtrail_data_events_million"]["value"] * 10
+    assert lines["Rule evaluations"].quantity == count("AWS::Config::ConfigRule") * usage["config_evaluations_per_rule"]["value"]
+    assert "Configuration items" not in lines  # no recorder in this app
+    assert {"CloudTrail events analysed", "Flow and DNS logs analysed"} <= set(lines)
+    assert sorted(item.split(" ", 1)[1] for item in lines if item.startswith("Vault")) == ["Aurora snapshot storage", "S3 backup storage"]
+    assert "Cross-region copy transfer" not in lines
+    assert lines["Records: Standard storage"].quantity == usage["s3_records_gb"]["value"]  # Object Lock, no tiering
+    assert lines["Buckets evaluated"].quantity == count("AWS::S3::Bucket")
+    assert estimate.total == round(sum(line.monthly for line in estimate.lines), 2)

@@ -106,7 +106,21 @@ def _markdown_costs(report: Report) -> list[str]:
     out += [f"| {e.stage} | {_money(e.total)} |" for e in report.estimates]
     for e in report.estimates:
         out += _markdown_estimate(e)
+    out += ["", "### Price table", "", "| key | USD | unit | source |", "|-----|----:|------|--------|"]
+    out += [f"| `{key}` | {usd} | {unit} | {source} |" for key, usd, unit, source in price_rows(prices)]
     return out
+
+
+def price_rows(prices: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(key, price, unit, source) for every entry of the price table, node-type tables expanded."""
+    rows = []
+    for key, entry in prices["prices"].items():
+        if "usd_by_node_type" in entry:
+            for node_type, usd in entry["usd_by_node_type"].items():
+                rows.append((f"{key}[{node_type}]", f"{usd:g}", str(entry["unit"]), str(entry["source"])))
+        else:
+            rows.append((key, f"{entry['usd']:g}", str(entry["unit"]), str(entry["source"])))
+    return rows
 
 
 def _markdown_estimate(e: Estimate) -> list[str]:
@@ -236,6 +250,10 @@ def _html_costs(report: Report) -> str:
         parts.append("<details><summary>Usage assumptions used</summary><ul>")
         parts.append("".join(f"<li><code>{_e(a.key)}</code> = {_e(a.value)} {_e(a.unit)}: {_e(a.why)}</li>" for a in e.assumptions.values()))
         parts.append("</ul></details>")
+    parts.append("<details><summary>Price table</summary><table><tr><th>key</th><th>USD</th><th>unit</th><th>source</th></tr>")
+    for key, usd, unit, source in price_rows(prices):
+        parts.append(f'<tr><td><code>{_e(key)}</code></td><td class="num">{_e(usd)}</td><td>{_e(unit)}</td><td>{_e(source)}</td></tr>')
+    parts.append("</table></details>")
     return "\n".join(parts)
 
 
