@@ -416,3 +416,11 @@ def test_every_cost_rule_reads_cdk_template_shapes(full: Path) -> None:
     assert lines["Records: Standard storage"].quantity == usage["s3_records_gb"]["value"]  # Object Lock, no tiering
     assert lines["Buckets evaluated"].quantity == count("AWS::S3::Bucket")
     assert estimate.total == round(sum(line.monthly for line in estimate.lines), 2)
+
+
+@pytest.mark.parametrize(
+    ("stage", "environment_name"),
+    [("Sandbox", "sandbox"), ("Production", "production"), ("Pipeline-Sandbox", "sandbox"), ("Organization", "production")],
+)
+def test_stages_are_priced_as_their_environment(stage: str, environment_name: str) -> None:
+    assert cost.environment_of(stage) == environment_name

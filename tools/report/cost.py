@@ -488,7 +488,7 @@ SERVICES: tuple[tuple[str, Callable[[_Context], bool]], ...] = (
 def environment_of(stage: str) -> str:
     """The config environment a stage is priced as; stages that are no environment (e.g. an
     organisation stage) are priced with the production usage assumptions."""
-    name = stage.lower()
+    name = stage.rsplit("-", 1)[-1].lower()  # a stage nested in a pipeline stage: "Pipeline-Production"
     return name if name in cfg.ENVIRONMENT_NAMES else "production"
 
 
@@ -505,8 +505,8 @@ def estimate(
     prices = prices or load_prices()
     usage = usage or load_usage()
     environment = environment_of(stage)
-    if config is None and stage.lower() in cfg.ENVIRONMENT_NAMES:
-        config = cfg.load(stage.lower(), None)
+    if config is None and stage.rsplit("-", 1)[-1].lower() in cfg.ENVIRONMENT_NAMES:
+        config = cfg.load(environment, None)
     result = Estimate(stage=stage, environment=environment)
     context = _Context(
         resources=[(s, lid, res) for s in stacks if stage_name(s.stage) == stage for lid, res in s.resources().items()],

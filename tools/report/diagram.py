@@ -87,7 +87,7 @@ def _boxes(assembly: Assembly, excluded: tuple[str, ...]) -> list[_Box]:
     boxes = []
     for stack in assembly.stacks:
         resources = [r for r in assembly.resources if r.stack == stack.name]
-        if resources and resources[0].stage in excluded:
+        if resources and resources[0].stage.rsplit("-", 1)[-1] in excluded:  # also "Pipeline-Sandbox"
             continue
         counts = Counter(r.type for r in resources if not r.type.startswith(HIDDEN_PREFIXES))
         known = [t for t in FRIENDLY if t in counts]
@@ -125,7 +125,7 @@ def render(outdir: Path, *, excluded_stages: tuple[str, ...] = DEFAULT_EXCLUDED_
         x += width + COL_GAP
     width = x - COL_GAP + MARGIN
     height = max(bottoms) + 40
-    stages = sorted({r.stage for r in assembly.resources if r.stage not in excluded_stages})
+    stages = sorted({r.stage for r in assembly.resources if r.stage.rsplit("-", 1)[-1] not in excluded_stages})
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         'font-family="Helvetica, Arial, sans-serif" font-size="13">',

@@ -11,6 +11,11 @@ from tools.report.cost import Estimate
 from tools.report.model import GATE_PACKS
 
 TITLE = "MediVault EU: traceability, compliance and cost report"
+GATE_NOTE = (
+    "Gate PASSED on a requirement means every rule of both cdk-nag packs (and CloudFormation validation) that applies to its "
+    "resources found nothing unacknowledged: cdk-nag v3 reports violations only, so the rules that passed are not listed one by one. "
+    "Acknowledged findings are listed with their reasons, as written into the templates."
+)
 
 
 def _money(value: float) -> str:
@@ -61,6 +66,8 @@ def markdown(report: Report) -> str:
     gaps = report.gaps
     out.append(f"**Gaps:** {', '.join(gaps)} have no resource yet." if gaps else "**Gaps:** none; every requirement has at least one resource.")
     out += ["", "## Requirements matrix", ""]
+    out.append(GATE_NOTE)
+    out.append("")
     out.append("| id | need | status | resources | acknowledged | gate | tests |")
     out.append("|----|------|--------|-----------|--------------|------|-------|")
     for row in report.requirements:
@@ -189,10 +196,8 @@ def html_page(report: Report, diagram_svg: str = "") -> str:
     parts.append("</div>")
     if diagram_svg:
         parts.append(f'<h2>Architecture</h2><div class="diagram">{diagram_svg}</div>')
-    parts.append(
-        "<h2>Requirements matrix</h2><table><tr><th>id</th><th>need</th><th>status</th><th>resources</th>"
-        "<th>acknowledged</th><th>gate</th><th>tests</th></tr>"
-    )
+    parts.append(f"<h2>Requirements matrix</h2><p>{_e(GATE_NOTE)}</p>")
+    parts.append("<table><tr><th>id</th><th>need</th><th>status</th><th>resources</th><th>acknowledged</th><th>gate</th><th>tests</th></tr>")
     for row in report.requirements:
         parts.append(
             f'<tr><td><a href="#{row.id.lower()}">{row.id}</a></td><td>{_e(row.need)}</td><td>{_badge(row)}</td><td>{_e(_resource_counts(row))}</td>'
