@@ -424,3 +424,22 @@ def test_every_cost_rule_reads_cdk_template_shapes(full: Path) -> None:
 )
 def test_stages_are_priced_as_their_environment(stage: str, environment_name: str) -> None:
     assert cost.environment_of(stage) == environment_name
+
+
+def test_a_failed_gate_is_shown_on_the_requirement_it_touches(tmp_path: Path) -> None:
+    from constructs.compliance import add_compliance_gates
+
+    outdir = tmp_path / "cdk.out"
+    app = cdk.App(outdir=str(outdir))
+    add_compliance_gates(app)
+    stage = cdk.Stage(app, "Broken")
+    stack = cdk.Stack(stage, "Store", env=cdk.Environment(account="123456789012", region="eu-central-1"))
+    trace(s3.Bucket(stack, "Loose"), ["R11"], ["security"], "A bucket with no hardening at all, to fail the gate.")
+    with pytest.raises(Exception, match="ValidationFailed"):
+        app.synth()
+    report = build(outdir, tests_root=tmp_path, repo_root=tmp_path)
+    row = next(r for r in report.requirements if r.id == "R11")
+    assert row.gate == "FAILED"
+    assert "AwsSolutions-S1" in {rule for _, rule in row.violations}
+    assert not report.assembly.gate_passed
+    assert "VIOLATION AwsSolutions-S1" in render.markdown(report)

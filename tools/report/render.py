@@ -68,7 +68,7 @@ def markdown(report: Report) -> str:
     out += ["", "## Requirements matrix", ""]
     out.append(GATE_NOTE)
     out.append("")
-    out.append("| id | need | status | resources | acknowledged | gate | tests |")
+    out.append("| id | need | status | resources per stage | acknowledged findings | gate | tests (test functions) |")
     out.append("|----|------|--------|-----------|--------------|------|-------|")
     for row in report.requirements:
         out.append(
@@ -197,7 +197,10 @@ def html_page(report: Report, diagram_svg: str = "") -> str:
     if diagram_svg:
         parts.append(f'<h2>Architecture</h2><div class="diagram">{diagram_svg}</div>')
     parts.append(f"<h2>Requirements matrix</h2><p>{_e(GATE_NOTE)}</p>")
-    parts.append("<table><tr><th>id</th><th>need</th><th>status</th><th>resources</th><th>acknowledged</th><th>gate</th><th>tests</th></tr>")
+    parts.append(
+        "<table><tr><th>id</th><th>need</th><th>status</th><th>resources per stage</th><th>acknowledged findings</th>"
+        "<th>gate</th><th>tests (test functions)</th></tr>"
+    )
     for row in report.requirements:
         parts.append(
             f'<tr><td><a href="#{row.id.lower()}">{row.id}</a></td><td>{_e(row.need)}</td><td>{_badge(row)}</td><td>{_e(_resource_counts(row))}</td>'
