@@ -116,6 +116,7 @@ def test_cost_lines_follow_config_and_templates_and_sum_to_the_total(synth: Synt
     for line in estimate.lines:
         assert line.monthly == round(line.quantity * line.unit_price, 2)
     assert estimate.total == round(sum(line.monthly for line in estimate.lines), 2)
+    assert round(sum(estimate.by_service().values()), 2) == estimate.total
     assert estimate.total > 0
     # Every usage assumption a line relied on is stated with its unit and reason.
     for key in ("nat_gb", "endpoint_gb", "kms_requests_10k"):

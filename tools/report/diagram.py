@@ -125,7 +125,7 @@ def render(outdir: Path, *, excluded_stages: tuple[str, ...] = DEFAULT_EXCLUDED_
         x += width + COL_GAP
     width = x - COL_GAP + MARGIN
     height = max(bottoms) + 40
-    stages = sorted({r.stage for r in assembly.resources if r.stage.rsplit("-", 1)[-1] not in excluded_stages})
+    stages = sorted({r.stage for r in assembly.resources if r.stage and r.stage.rsplit("-", 1)[-1] not in excluded_stages})
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         'font-family="Helvetica, Arial, sans-serif" font-size="13">',

@@ -109,13 +109,21 @@ def _markdown_costs(report: Report) -> list[str]:
     out.append(f"Prices: `tools/report/prices_eu-central-1.json`, {prices['region']}, {prices['currency']}, as of **{prices['as_of']}**, "
                f"{prices['hours_per_month']} hours per month.")  # fmt: skip
     out += [f"- {note}" for note in prices["notes"]]
-    out += ["", "| stage | estimated monthly total |", "|-------|------------------------|"]
-    out += [f"| {e.stage} | {_money(e.total)} |" for e in report.estimates]
+    out += ["", "| service | " + " | ".join(e.stage for e in report.estimates) + " |", "|---|" + "---:|" * len(report.estimates)]
+    for service, amounts in service_totals(report):
+        out.append(f"| {service} | " + " | ".join(_money(a) for a in amounts) + " |")
+    out.append("| **total** | " + " | ".join(f"**{_money(e.total)}**" for e in report.estimates) + " |")
     for e in report.estimates:
         out += _markdown_estimate(e)
     out += ["", "### Price table", "", "| key | USD | unit | source |", "|-----|----:|------|--------|"]
     out += [f"| `{key}` | {usd} | {unit} | {source} |" for key, usd, unit, source in price_rows(prices)]
     return out
+
+
+def service_totals(report: Report) -> list[tuple[str, list[float]]]:
+    """Per service, the monthly amount in each stage (0 where a stage has none), in first-seen order."""
+    services = list(dict.fromkeys(line.service for e in report.estimates for line in e.lines))
+    return [(service, [e.by_service().get(service, 0.0) for e in report.estimates]) for service in services]
 
 
 def price_rows(prices: dict[str, Any]) -> list[tuple[str, str, str, str]]:
@@ -240,6 +248,10 @@ def _html_costs(report: Report) -> str:
     parts.append(f"<p>Price table <code>tools/report/prices_eu-central-1.json</code>: {_e(prices['region'])}, {_e(prices['currency'])}, "
                  f"as of <strong>{_e(prices['as_of'])}</strong>, {_e(prices['hours_per_month'])} hours per month.</p>")  # fmt: skip
     parts.append("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in prices["notes"]) + "</ul>")
+    parts.append("<table><tr><th>service</th>" + "".join(f"<th>{_e(e.stage)}</th>" for e in report.estimates) + "</tr>")
+    for service, amounts in service_totals(report):
+        parts.append(f"<tr><td>{_e(service)}</td>" + "".join(f'<td class="num">{_e(_money(a))}</td>' for a in amounts) + "</tr>")
+    parts.append("<tr><th>total</th>" + "".join(f'<th class="num">{_e(_money(e.total))}</th>' for e in report.estimates) + "</tr></table>")
     for e in report.estimates:
         parts.append(f"<h3>{_e(e.stage)}: {_e(_money(e.total))} per month</h3>")
         parts.append(
