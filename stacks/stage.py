@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from constructs import Construct
+from constructs.python_function import PythonFunction
 
 from stacks.config import EnvironmentConfig
 from stacks.keys_stack import KeysStack
 from stacks.network_stack import NetworkStack
+from stacks.observability_stack import ObservabilityStack
 
 
 class MediVaultStage(cdk.Stage):
@@ -18,3 +20,6 @@ class MediVaultStage(cdk.Stage):
         self.config = config
         self.keys = KeysStack(self, "Keys", config=config)
         self.network = NetworkStack(self, "Network", config=config, logs_key=self.keys.logs_key)
+        # Observability last: it watches what the stacks above built.
+        functions = [c for c in self.node.find_all() if isinstance(c, PythonFunction)]
+        self.observability = ObservabilityStack(self, "Observability", config=config, functions=functions)
