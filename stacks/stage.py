@@ -37,4 +37,13 @@ class MediVaultStage(cdk.Stage):
         )
         # Observability last: it watches what the stacks above built.
         functions = [c for c in self.node.find_all() if isinstance(c, PythonFunction)]
-        self.observability = ObservabilityStack(self, "Observability", config=config, functions=functions)
+        self.observability = ObservabilityStack(
+            self,
+            "Observability",
+            config=config,
+            functions=functions,
+            database=self.data.database,
+            database_max_acu=config.data.aurora_max_acu,
+            cache_replication_group=self.data.cache_replication_group,
+            cache_nodes=1 + config.data.cache_replicas,
+        )

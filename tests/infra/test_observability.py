@@ -88,11 +88,25 @@ def test_every_function_gets_error_throttle_and_dead_letter_alarms(tmp_path: Pat
         removal_policy=stage.config.removal_policy,
         powertools_layer_version=27,
     )
-    stack = ObservabilityStack(stage, "ObservabilityUnderTest", config=stage.config, functions=[fn])
+    stack = ObservabilityStack(
+        stage,
+        "ObservabilityUnderTest",
+        config=stage.config,
+        functions=[fn],
+        database=stage.data.database,
+        database_max_acu=stage.config.data.aurora_max_acu,
+        cache_replication_group=stage.data.cache_replication_group,
+        cache_nodes=1,
+    )
     app.synth()
     template = Template.from_stack(stack)
     alarms = resources_of(template, "AWS::CloudWatch::Alarm")
-    by_metric = {a["Properties"]["MetricName"]: a["Properties"] for a in alarms.values()}
+    by_metric = {
+        a["Properties"]["MetricName"]: a["Properties"]
+        for a in alarms.values()
+        if a["Properties"]["MetricName"] in ("Errors", "Throttles", "ApproximateNumberOfMessagesVisible")
+        and a["Properties"].get("Namespace") in ("AWS/Lambda", "AWS/SQS")
+    }
     assert set(by_metric) == {"Errors", "Throttles", "ApproximateNumberOfMessagesVisible"}
     for props in by_metric.values():
         assert props["Threshold"] == 1
@@ -105,3 +119,39 @@ def test_every_function_gets_error_throttle_and_dead_letter_alarms(tmp_path: Pat
 
 def test_dashboard_exists_per_environment(synth: Synthesized, environment: str) -> None:
     synth.template(environment, "observability").has_resource_properties("AWS::CloudWatch::Dashboard", {"DashboardName": f"medivault-{environment}"})
+
+
+def _alarms_by_metric(template: Template) -> dict[str, list[dict]]:  # type: ignore[type-arg]
+    found: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    for alarm in resources_of(template, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        found.setdefault(f"{props.get('Namespace')}/{props.get('MetricName')}", []).append(props)
+    return found
+
+
+def test_aurora_alarms_thresholds(synth: Synthesized, environment: str) -> None:
+    config = cfg.load(environment, None)
+    obs = config.observability
+    alarms = _alarms_by_metric(synth.template(environment, "observability"))
+    assert [a["Threshold"] for a in alarms["AWS/RDS/CPUUtilization"]] == [obs.aurora_cpu_percent]
+    acu = alarms["AWS/RDS/ServerlessDatabaseCapacity"][0]
+    assert acu["Threshold"] == round(config.data.aurora_max_acu * obs.aurora_acu_percent_of_max / 100, 2)
+    assert acu["Statistic"] == "Maximum" and acu["Period"] == 300
+    memory = alarms["AWS/RDS/FreeableMemory"][0]
+    assert memory["Threshold"] == obs.aurora_freeable_memory_mib * 1024 * 1024
+    assert memory["ComparisonOperator"] == "LessThanOrEqualToThreshold"
+    assert alarms["AWS/RDS/AuroraReplicaLagMaximum"][0]["Threshold"] == obs.aurora_replica_lag_ms
+    for props in alarms["AWS/RDS/CPUUtilization"]:
+        assert props["EvaluationPeriods"] == 5 and props["DatapointsToAlarm"] == 3
+
+
+def test_cache_alarms_cover_every_node(synth: Synthesized, environment: str) -> None:
+    config = cfg.load(environment, None)
+    alarms = _alarms_by_metric(synth.template(environment, "observability"))
+    nodes = 1 + config.data.cache_replicas
+    memory = alarms["AWS/ElastiCache/DatabaseMemoryUsagePercentage"]
+    evictions = alarms["AWS/ElastiCache/Evictions"]
+    assert len(memory) == nodes and len(evictions) == nodes
+    assert {a["Threshold"] for a in memory} == {config.observability.redis_memory_percent}
+    suffixes = sorted(a["Dimensions"][0]["Value"]["Fn::Join"][1][1] for a in memory)
+    assert suffixes == [f"{n:03d}" for n in range(1, nodes + 1)]
