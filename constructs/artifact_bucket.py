@@ -75,5 +75,6 @@ class ArtifactBucket(Construct):
         acknowledge(
             self.bucket,
             "HIPAA.Security-S3BucketReplicationEnabled",
-            f"Pipeline artifacts (source zip, cloud assembly) hold no PHI, are rebuilt from Git on the next run and expire after {ARTIFACT_DAYS} days.",
+            "Pipeline artifacts (source zip, cloud assembly) hold no PHI, are rebuilt from Git on the next run and expire "
+            f"after {ARTIFACT_DAYS} days.",
         )

@@ -52,9 +52,8 @@ def add_pipeline(app: cdk.App, *, config: PipelineConfig, sandbox: EnvironmentCo
         app, "Pipeline", config=config, sandbox=sandbox, production=production, replication_buckets={r: s.bucket for r, s in replication.items()}
     )
     for stack in replication.values():
-        pipeline.add_stack_dependency(stack, reason= "the pipeline names the replication buckets and keys in its artifact stores")
+        pipeline.add_stack_dependency(stack, reason="the pipeline names the replication buckets and keys in its artifact stores")
     # Top-level stacks of the app: the pipeline stack and the support stacks CodePipeline generates.
+    # (The pipeline's two stages get theirs inside PipelineStack, before add_stage synthesizes them.)
     write_acknowledgments_to_templates(app)
-    write_acknowledgments_to_templates(pipeline.sandbox_stage)
-    write_acknowledgments_to_templates(pipeline.production_stage)
     return pipeline

@@ -56,7 +56,9 @@ class PipelineConfig:
             )
         if match.group(3) != self.account:
             raise ConfigError(
-                "pipeline.connection_arn", f"the connection belongs to account {match.group(3)}", f"a connection in the tooling account {self.account}"
+                "pipeline.connection_arn",
+                f"the connection belongs to account {match.group(3)}",
+                f"a connection in the tooling account {self.account}",
             )
         if not _REPOSITORY.match(self.repository):
             raise ConfigError("pipeline.repository", f"{self.repository!r} is not owner/name", "e.g. medivault/medivault-eu")
