@@ -311,3 +311,38 @@ def test_app_rejects_a_bad_tooling_account_with_one_clear_line(tmp_path: Path) -
     assert result.returncode != 0
     assert "medivault: invalid configuration: pipeline.account: '123' is not an AWS account ID" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_container_image_asset_publishes_privileged_and_passes_the_gates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The app tier's container image makes CDK Pipelines add a Docker publishing project: the only
+    # privileged one. Synth hashes the directory only; no Docker is needed.
+    from aws_cdk import aws_ecr_assets as ecr_assets
+    from constructs.compliance import add_compliance_gates
+
+    import stacks.pipeline_stack
+
+    image_dir = tmp_path / "image"
+    image_dir.mkdir()
+    (image_dir / "Dockerfile").write_text("FROM scratch\n")
+
+    class StageWithAnImage(MediVaultStage):
+        def __init__(self, scope: Construct, *, config: cfg.EnvironmentConfig) -> None:
+            super().__init__(scope, config=config)
+            ecr_assets.DockerImageAsset(self.network, "Image", directory=str(image_dir))
+
+    monkeypatch.setattr(stacks.pipeline_stack, "MediVaultStage", StageWithAnImage)
+    app = new_app(outdir=str(tmp_path / "out"))
+    add_compliance_gates(app)
+    pipeline = add_pipeline(
+        app,
+        config=pipeline_cfg.tooling(),
+        sandbox=cfg.sandbox(CONCRETE_ACCOUNTS["sandbox"]),
+        production=cfg.production(CONCRETE_ACCOUNTS["production"]),
+    )
+    app.synth()  # gates: the generated Docker role and project carry their acknowledgments
+    from aws_cdk.assertions import Template
+
+    projects = resources_of(Template.from_stack(pipeline), "AWS::CodeBuild::Project")
+    privileged = sorted(lid for lid, p in projects.items() if p["Properties"]["Environment"]["PrivilegedMode"])
+    assert len(privileged) == 1 and privileged[0].startswith("PipelineAssetsDockerAsset")
+    assert _lint(_templates(tmp_path / "out")).returncode == 0
