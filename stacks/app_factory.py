@@ -41,9 +41,9 @@ def populate(app: cdk.App, configs: list[EnvironmentConfig]) -> dict[str, MediVa
 def add_pipeline(app: cdk.App, *, config: PipelineConfig, sandbox: EnvironmentConfig, production: EnvironmentConfig) -> PipelineStack:
     """Add the delivery pipeline (R16), which holds its own sandbox and production stages.
 
-    The gates cover it like every other stack; acknowledgments are written into the pipeline's
-    templates, its cross-region support stacks' and its two stages'. Call ``add_compliance_gates``
-    (``populate`` does) once per app before or after: the plugins see the whole assembly.
+    The gates cover it like every other stack (its two stages included); acknowledgments are
+    written into the templates of the pipeline, its replication stacks and its two stages. Call
+    ``add_compliance_gates`` (``populate`` does) once per app: the plugins see the whole assembly.
     """
     # A hardened artifact replication bucket in every other region the stages deploy to.
     regions = sorted({r for env in (sandbox, production) for r in (env.primary_region, env.dr_region, env.edge_region)} - {config.region})
@@ -53,7 +53,7 @@ def add_pipeline(app: cdk.App, *, config: PipelineConfig, sandbox: EnvironmentCo
     )
     for stack in replication.values():
         pipeline.add_stack_dependency(stack, reason="the pipeline names the replication buckets and keys in its artifact stores")
-    # Top-level stacks of the app: the pipeline stack and the support stacks CodePipeline generates.
+    # Top-level stacks of the app: the pipeline stack and its replication stacks.
     # (The pipeline's two stages get theirs inside PipelineStack, before add_stage synthesizes them.)
     write_acknowledgments_to_templates(app)
     return pipeline
