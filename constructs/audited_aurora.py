@@ -31,7 +31,7 @@ from constructs.managed_policy_role import ManagedPolicyRole
 MASTER_USERNAME = "mvadmin"
 POSTGRES_PORT = 5432
 # Characters the rotation function and libpq connection strings handle badly.
-EXCLUDED_PASSWORD_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\"
+CONNECTION_STRING_UNSAFE_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\"
 AUDIT_PARAMETERS = {
     "rds.force_ssl": "1",
     "ssl_min_protocol_version": "TLSv1.2",
@@ -130,7 +130,10 @@ class AuditedAurora(Construct):
             engine=engine,
             cluster_identifier=settings.identifier,
             writer=rds.ClusterInstance.serverless_v2(
-                "Writer", availability_zone=availability_zones[0], auto_minor_version_upgrade=True, **insights  # type: ignore[arg-type]
+                "Writer",
+                availability_zone=availability_zones[0],
+                auto_minor_version_upgrade=True,
+                **insights,  # type: ignore[arg-type]
             ),
             readers=[
                 rds.ClusterInstance.serverless_v2(
@@ -148,7 +151,7 @@ class AuditedAurora(Construct):
             port=POSTGRES_PORT,
             security_groups=[security_group],
             credentials=rds.Credentials.from_generated_secret(
-                MASTER_USERNAME, encryption_key=encryption_key, exclude_characters=EXCLUDED_PASSWORD_CHARACTERS
+                MASTER_USERNAME, encryption_key=encryption_key, exclude_characters=CONNECTION_STRING_UNSAFE_CHARACTERS
             ),
             storage_encrypted=True,
             storage_encryption_key=encryption_key,
@@ -201,5 +204,5 @@ class AuditedAurora(Construct):
             vpc_subnets=rotation_subnets,
             security_group=rotation_security_group,
             endpoint=secrets_manager_endpoint,
-            exclude_characters=EXCLUDED_PASSWORD_CHARACTERS,
+            exclude_characters=CONNECTION_STRING_UNSAFE_CHARACTERS,
         )

@@ -87,6 +87,9 @@ class MacieDiscovery(Construct):
             timeout=cdk.Duration.seconds(120),
             reserved_concurrency=2,
         )
+        # Lambda writes failed asynchronous events to the KMS-encrypted dead-letter queue with the
+        # function's role; SQS then needs the role to be allowed to use the queue key.
+        queue_key.grant(self.function.role, "kms:GenerateDataKey", "kms:Decrypt")
         ignore_cfn_lint(
             self.function.function,
             "W3005",
@@ -95,7 +98,12 @@ class MacieDiscovery(Construct):
         job_arns = f"arn:{cdk.Aws.PARTITION}:macie2:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:classification-job/*"
         self.function.role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["macie2:CreateClassificationJob", "macie2:DescribeClassificationJob", "macie2:UpdateClassificationJob", "macie2:TagResource"],
+                actions=[
+                    "macie2:CreateClassificationJob",
+                    "macie2:DescribeClassificationJob",
+                    "macie2:UpdateClassificationJob",
+                    "macie2:TagResource",
+                ],
                 resources=[job_arns, self.patient_id.attr_arn],
             )
         )

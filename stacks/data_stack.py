@@ -52,6 +52,11 @@ class DataStack(MediVaultStack):
             description="PHI buckets, Aurora PostgreSQL, cache, Macie",
             stateful=True,
         )
+        # The Keys stack owns its key policies. Referenced by ARN, the keys take no statements from
+        # this stack (Secrets Manager's L2, for one, would add an account-wide grant to the data key
+        # policy); permissions this stack needs go to its own roles, within the key's ViaService rules.
+        data_key = kms.Key.from_key_arn(self, "DataKeyRef", data_key.key_arn)
+        logs_key = kms.Key.from_key_arn(self, "LogsKeyRef", logs_key.key_arn)
         data = config.data
         removal = config.removal_policy
         log_retention = retention(config.log_retention_days)
