@@ -364,3 +364,18 @@ def test_macie_function_may_only_manage_jobs(synth: Synthesized, environment: st
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             assert "macie2:*" not in actions and "*" not in actions
+
+
+def test_macie_function_can_use_its_dead_letter_queue_key(synth: Synthesized, environment: str) -> None:
+    """Lambda sends failed async events to a KMS-encrypted DLQ with the function's role."""
+    template = _data(synth, environment)
+    policies = [p for lid, p in resources_of(template, "AWS::IAM::ManagedPolicy").items() if lid.startswith("MacieJobFunctionRole")]
+    (policy,) = policies
+    kms = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]]
+    assert len(kms) == 1 and _key_ref(kms[0]["Resource"]).startswith("PublishOutputFnGetAttDataKey")
+
+
+def test_data_stack_leaves_key_policies_to_the_keys_stack(synth: Synthesized, environment: str) -> None:
+    """Keys are referenced by ARN: no grant from this stack widens a key policy (see test_keys)."""
+    for key in resources_of(synth.template(environment, "keys"), "AWS::KMS::Key").values():
+        assert all("Sid" in s for s in key["Properties"]["KeyPolicy"]["Statement"])
