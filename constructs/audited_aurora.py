@@ -172,7 +172,7 @@ class AuditedAurora(Construct):
         cluster_resource = self.cluster.node.default_child
         log_group_resource = self.log_group.node.default_child
         if isinstance(cluster_resource, cdk.CfnResource) and isinstance(log_group_resource, cdk.CfnResource):
-            cluster_resource.add_dependency(log_group_resource)
+            cluster_resource.add_resource_dependency(log_group_resource)
         for instance in ("Writer", "Reader"):
             ignore_cfn_lint(
                 self.cluster.node.find_child(instance),
