@@ -127,23 +127,20 @@ class DataStack(MediVaultStack):
                 "Known cdk-nag false positive: the rule flags Aurora DB instances, but Aurora is backed up per cluster; the "
                 "cluster is in the AWS Backup plan (backup stack) and keeps 35 days of automated backups in production.",
             )
+        cluster_resource = aurora.cluster.node.default_child
+        if cluster_resource is None:
+            raise RuntimeError("no CloudFormation resource to acknowledge on")
         if not config.is_production:
             acknowledge(
-                aurora.cluster,
+                cluster_resource,
                 "AwsSolutions-RDS10",
                 "Sandbox only: deletion protection is off so the sandbox can be torn down; production has it on (tested).",
             )
             acknowledge(
-                aurora.cluster,
+                cluster_resource,
                 "HIPAA.Security-RDSInstanceDeletionProtectionEnabled",
                 "Sandbox only: deletion protection is off so the sandbox can be torn down; production has it on (tested).",
             )
-        acknowledge(
-            aurora.cluster,
-            "AwsSolutions-RDS11",
-            "The default port is no secret worth having: the cluster is in isolated subnets with no internet route, its security "
-            "group admits 5432 only from the app tier and the rotation function, and TLS plus credentials are required.",
-        )
         trace(
             aurora,
             ["R6", "R10"],
