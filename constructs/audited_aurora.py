@@ -49,6 +49,7 @@ class AuroraSettings:
     identifier: str
     engine_version: str  # e.g. "17.7"
     min_acu: float
+    auto_pause_minutes: int | None
     max_acu: float
     backup_retention_days: int
     insights_mode: str  # STANDARD | ADVANCED
@@ -145,6 +146,9 @@ class AuditedAurora(Construct):
                 )
             ],
             serverless_v2_min_capacity=settings.min_acu,
+            serverless_v2_auto_pause_duration=(
+                cdk.Duration.minutes(settings.auto_pause_minutes) if settings.auto_pause_minutes is not None else None
+            ),
             serverless_v2_max_capacity=settings.max_acu,
             vpc=vpc,
             vpc_subnets=subnets,

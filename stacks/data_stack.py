@@ -99,6 +99,7 @@ class DataStack(MediVaultStack):
                 identifier=f"medivault-{config.name}-records",
                 engine_version=data.aurora_engine_version,
                 min_acu=data.aurora_min_acu,
+                auto_pause_minutes=data.aurora_auto_pause_minutes,
                 max_acu=data.aurora_max_acu,
                 backup_retention_days=data.aurora_backup_retention_days,
                 insights_mode=data.database_insights_mode,

@@ -166,7 +166,10 @@ def test_aurora_cluster(synth: Synthesized, environment: str) -> None:
     assert p["Engine"] == "aurora-postgresql"
     assert p["EngineVersion"] == data.aurora_engine_version
     assert p["EngineVersion"].split(".")[0] in ("16", "17")
-    assert p["ServerlessV2ScalingConfiguration"] == {"MinCapacity": data.aurora_min_acu, "MaxCapacity": data.aurora_max_acu}
+    scaling = {"MinCapacity": data.aurora_min_acu, "MaxCapacity": data.aurora_max_acu}
+    if data.aurora_auto_pause_minutes is not None:
+        scaling["SecondsUntilAutoPause"] = data.aurora_auto_pause_minutes * 60
+    assert p["ServerlessV2ScalingConfiguration"] == scaling
     assert p["StorageEncrypted"] is True
     assert _key_ref(p["KmsKeyId"]).startswith("PublishOutputFnGetAttDataKey")
     assert p["DeletionProtection"] is (environment == "production")
@@ -191,6 +194,9 @@ def test_aurora_production_vs_sandbox(synth: Synthesized) -> None:
     sandbox = next(iter(resources_of(_data(synth, "sandbox"), "AWS::RDS::DBCluster").values()))["Properties"]
     assert production["DeletionProtection"] is True and sandbox["DeletionProtection"] is False
     assert production["BackupRetentionPeriod"] == 35
+    # Cost: the sandbox pauses at 0 ACU when idle; production never pauses (0.5 ACU floor).
+    assert sandbox["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 0, "MaxCapacity": 2, "SecondsUntilAutoPause": 600}
+    assert production["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 0.5, "MaxCapacity": 16}
     assert production["PerformanceInsightsRetentionPeriod"] == 465 and production["DatabaseInsightsMode"] == "advanced"
 
 
