@@ -10,6 +10,8 @@ import aws_cdk as cdk
 from constructs.compliance import add_compliance_gates, write_acknowledgments_to_templates
 
 from stacks.config import EnvironmentConfig
+from stacks.config.organization import OrganizationConfig
+from stacks.organization_stage import OrganizationStage
 from stacks.stage import MediVaultStage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,3 +35,11 @@ def populate(app: cdk.App, configs: list[EnvironmentConfig]) -> dict[str, MediVa
     for stage in stages.values():
         write_acknowledgments_to_templates(stage)
     return stages
+
+
+def populate_organization(app: cdk.App, config: OrganizationConfig) -> OrganizationStage:
+    """Add the optional organisation stage (management account); call after ``populate``, which
+    adds the compliance gates once for the whole app."""
+    stage = OrganizationStage(app, config=config)
+    write_acknowledgments_to_templates(stage)
+    return stage
