@@ -25,7 +25,9 @@ def _with(**changes: object) -> OrganizationConfig:
 
 def _with_ou(key: str, **changes: object) -> OrganizationConfig:
     base = organization()
-    return dataclasses.replace(base, organizational_units={**base.organizational_units, key: dataclasses.replace(base.organizational_units[key], **changes)})
+    return dataclasses.replace(
+        base, organizational_units={**base.organizational_units, key: dataclasses.replace(base.organizational_units[key], **changes)}
+    )
 
 
 def test_shipped_config_is_valid_and_uses_the_environment_placeholders() -> None:
@@ -57,8 +59,14 @@ def test_placeholders_are_listed_until_configured() -> None:
     ("changes", "message"),
     [
         ({"management_account": "1234"}, r"organization.management_account: '1234' is not an AWS account ID"),
-        ({"identity_center_region": "us-east-1"}, r"organization.identity_center_region: 'us-east-1' is not allowed; allowed: eu-central-1, eu-west-1"),
-        ({"instance_arn": "arn:aws:sso:::instance/x"}, r"organization.instance_arn: .* is not an Identity Center instance ARN; allowed: arn:aws:sso:::instance/ssoins-"),
+        (
+            {"identity_center_region": "us-east-1"},
+            r"organization.identity_center_region: 'us-east-1' is not allowed; allowed: eu-central-1, eu-west-1",
+        ),
+        (
+            {"instance_arn": "arn:aws:sso:::instance/x"},
+            r"organization.instance_arn: .* is not an Identity Center instance ARN; allowed: arn:aws:sso:::instance/ssoins-",
+        ),
         ({"root_id": "root"}, r"organization.root_id: 'root' is not an organization root ID; allowed: r- followed by"),
         ({"break_glass_role_path": "break-glass"}, r"organization.break_glass_role_path: 'break-glass' is not an IAM path"),
         ({"break_glass_role_name": "break glass"}, r"organization.break_glass_role_name: 'break glass' is not an IAM role name"),
@@ -74,7 +82,9 @@ def test_invalid_organization_values(changes: dict[str, object], message: str) -
 
 def test_organizational_units() -> None:
     base = organization()
-    with pytest.raises(cfg.ConfigError, match=r"organization.organizational_units: \['production', 'security'\] are not the required OUs; allowed: security"):
+    with pytest.raises(
+        cfg.ConfigError, match=r"organization.organizational_units: \['production', 'security'\] are not the required OUs; allowed: security"
+    ):
         _with(organizational_units={k: v for k, v in base.organizational_units.items() if k != "sandbox"})
     with pytest.raises(cfg.ConfigError, match=r"organization.organizational_units: OU names .* are not unique"):
         _with_ou("sandbox", name="Security")
@@ -106,7 +116,9 @@ def test_scp_targets() -> None:
 
 def test_session_durations() -> None:
     base = organization().session_durations
-    with pytest.raises(cfg.ConfigError, match=r"organization.session_durations.developer: '4 hours' is not an ISO-8601 duration; allowed: PT<hours>H"):
+    with pytest.raises(
+        cfg.ConfigError, match=r"organization.session_durations.developer: '4 hours' is not an ISO-8601 duration; allowed: PT<hours>H"
+    ):
         _with(session_durations={**base, "developer": "4 hours"})
     with pytest.raises(cfg.ConfigError, match=r"organization.session_durations.developer: PT13H is out of range; allowed: PT1H to PT12H"):
         _with(session_durations={**base, "developer": "PT13H"})
