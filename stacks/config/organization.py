@@ -93,7 +93,9 @@ class OrganizationConfig:
     phi_access_role_path: str = "/medivault-phi-access/"
     # Bucket-name patterns (IAM wildcards) of PHI buckets, for the statements that cannot rely on
     # the data-class=phi tag (S3 evaluates aws:ResourceTag only on buckets with ABAC enabled).
-    phi_bucket_name_patterns: tuple[str, ...] = ("*phi*",)
+    # CloudFormation names the data stack's PHI buckets <stack>-<logical id>-<suffix>, lower-cased
+    # (e.g. production-data-recordsbucket600c9c86-...); "*phi*" catches explicitly named ones.
+    phi_bucket_name_patterns: tuple[str, ...] = ("*-data-recordsbucket*", "*-data-imagingbucket*", "*phi*")
     # Key of the data-classification tag on PHI buckets, secrets and keys, and its PHI value.
     phi_tag_key: str = "data-class"
     phi_tag_value: str = "phi"

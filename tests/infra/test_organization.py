@@ -29,7 +29,8 @@ BREAK_GLASS_ROLE = f"arn:aws:iam::{PROD}:role/medivault-break-glass/MediVaultBre
 BREAK_GLASS_SSO = f"arn:aws:iam::{PROD}:role/aws-reserved/sso.amazonaws.com/eu-central-1/AWSReservedSSO_MediVault-BreakGlassAdmin_0123456789abcdef"
 DEVELOPER_SSO = f"arn:aws:iam::{PROD}:role/aws-reserved/sso.amazonaws.com/eu-central-1/AWSReservedSSO_MediVault-Developer_0123456789abcdef"
 CDK_EXEC_ROLE = f"arn:aws:iam::{PROD}:role/cdk-hnb659fds-cfn-exec-role-{PROD}-eu-central-1"
-PHI_BUCKET = "production-data-phirecordsbucket1a2b3c-x1y2z3"  # a CloudFormation-generated name
+PHI_BUCKET = "production-data-recordsbucket600c9c86-1x2y3z4w5v6u"  # the name CloudFormation gives Production-Data's RecordsBucket600C9C86
+IMAGING_BUCKET = "sandbox-data-imagingbucketbf481a76-9q8r7s6t5u4v"
 
 
 def _policies(synth: Synthesized) -> dict[str, dict[str, Any]]:
@@ -274,6 +275,8 @@ def test_phi_storage_protection(synth: Synthesized) -> None:
     human = {"aws:PrincipalArn": DEVELOPER_SSO}
     assert denying_sids(policy, "s3:PutBucketObjectLockConfiguration", bucket, human) == {"DenyObjectLockChangesOnPhiBuckets"}
     assert denying_sids(policy, "s3:DeleteBucket", bucket, human) == {"DenyDeletingPhiBuckets"}
+    for other in (IMAGING_BUCKET, "medivault-phi-exports"):
+        assert denying_sids(policy, "s3:DeleteBucket", f"arn:aws:s3:::{other}", human) == {"DenyDeletingPhiBuckets"}, other
     # Tagged buckets (S3 ABAC enabled) are protected whatever their name.
     tagged = {**human, "aws:ResourceTag/data-class": "phi"}
     assert evaluate(policy, "s3:DeleteBucket", "arn:aws:s3:::records-eu", tagged) == "Deny"
@@ -333,6 +336,7 @@ PHI_REQUESTS = [
     ("s3:PutObject", f"arn:aws:s3:::{PHI_BUCKET}/patients/42/scan.dcm", {}),
     ("s3:GetObjectVersion", f"arn:aws:s3:::{PHI_BUCKET}/patients/42/scan.dcm", {}),
     ("s3:ListBucket", f"arn:aws:s3:::{PHI_BUCKET}", {}),
+    ("s3:GetObject", f"arn:aws:s3:::{IMAGING_BUCKET}/mri/7.dcm", {}),
     # a PHI bucket with an unexpected name but the data-class tag (S3 ABAC enabled)
     ("s3:GetObject", "arn:aws:s3:::records-eu/x", {"aws:ResourceTag/data-class": "phi"}),
     # an object tagged as PHI in any bucket
