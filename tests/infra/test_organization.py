@@ -460,3 +460,24 @@ def test_configured_organization_deploys_without_guard_and_uses_its_ids() -> Non
     assert targets == {PROD, SANDBOX, "555566667777"}
     principals = {a["Properties"]["PrincipalId"] for a in resources_of(identity, "AWS::SSO::Assignment").values()}
     assert principals == {f"906745e3-1234-4321-aaaa-00000000000{i}" for i in range(5)}
+
+
+def test_organization_resources_are_tagged_and_traced(synth: Synthesized) -> None:
+    for stack in ("guardrails", "identity_center"):
+        template = synth.organization_template(stack)
+        for resource_type in ("AWS::Organizations::OrganizationalUnit", "AWS::Organizations::Policy", "AWS::SSO::PermissionSet"):
+            for lid, resource in resources_of(template, resource_type).items():
+                tags = {t["Key"]: t["Value"] for t in resource["Properties"]["Tags"]}
+                assert tags == {"project": "medivault-eu", "environment": "organization"}, lid
+    stage = synth.organization
+    assert stage is not None
+    traced = {
+        construct.node.path: entry.data["requirements"]
+        for root in (stage.guardrails, stage.identity_center)
+        for construct in root.node.find_all()
+        for entry in construct.node.metadata
+        if entry.type == "medivault:trace"
+    }
+    assert traced["Organization/Guardrails/Scps/DenyOutsideEuRegions"] == ["R1"]
+    assert traced["Organization/Guardrails/Scps/DenyRootUser"] == ["R3"]
+    assert traced["Organization/IdentityCenter/PermissionSets"] == ["R3"]
