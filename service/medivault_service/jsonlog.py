@@ -25,7 +25,7 @@ class JsonFormatter(logging.Formatter):
         }
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")})
         segment = _current_segment()
-        if segment is not None:
+        if segment is not None and getattr(segment, "sampled", False):  # not the SDK's dummy segments
             entry["xray_trace_id"] = segment.trace_id
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

@@ -33,6 +33,18 @@ DB_NAME = "records"
 REDIS_TOKEN = "redis-auth-token-for-tests-0123456789"
 
 
+@pytest.fixture(autouse=True)
+def xray_enabled(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Other tests (Powertools Tracer) switch the X-Ray SDK off globally; these tests need it on."""
+    from aws_xray_sdk import global_sdk_config
+
+    monkeypatch.delenv("AWS_XRAY_SDK_ENABLED", raising=False)
+    was_enabled = global_sdk_config.sdk_enabled()
+    global_sdk_config.set_sdk_enabled(True)
+    yield
+    global_sdk_config.set_sdk_enabled(was_enabled)
+
+
 @dataclass(frozen=True)
 class Tls:
     ca_file: str  # the CA that signed the servers' certificate
