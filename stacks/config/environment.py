@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 
-from stacks.config import data, network, observability
+from stacks.config import app, data, network, observability
+from stacks.config.app import AppConfig
 from stacks.config.data import DataConfig
 from stacks.config.domain import DomainConfig
 from stacks.config.errors import ConfigError, require_account, require_log_retention, require_one_of
@@ -46,6 +47,7 @@ class EnvironmentConfig:
     network: NetworkConfig
     data: DataConfig
     observability: ObservabilityConfig
+    app: AppConfig
 
     def __post_init__(self) -> None:
         require_one_of("environment", self.name, ENVIRONMENT_NAMES)
@@ -65,6 +67,7 @@ class EnvironmentConfig:
         self.network.validate(self.primary_region)
         self.data.validate(self.is_production)
         self.observability.validate()
+        self.app.validate(self.is_production)
 
     @property
     def is_production(self) -> bool:
@@ -91,6 +94,7 @@ def sandbox(account: str | None = PLACEHOLDER_ACCOUNTS["sandbox"]) -> Environmen
         network=network.SANDBOX,
         data=data.SANDBOX,
         observability=observability.SANDBOX,
+        app=app.SANDBOX,
     )
 
 
@@ -105,6 +109,7 @@ def production(account: str | None = PLACEHOLDER_ACCOUNTS["production"]) -> Envi
         network=network.PRODUCTION,
         data=data.PRODUCTION,
         observability=observability.PRODUCTION,
+        app=app.PRODUCTION,
     )
 
 
