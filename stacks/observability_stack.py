@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticache as elasticache
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 from constructs.ops_alerting import OpsAlerting
@@ -30,6 +32,9 @@ class ObservabilityStack(MediVaultStack):
         database_max_acu: float,
         cache_replication_group: elasticache.CfnReplicationGroup,
         cache_nodes: int,
+        load_balancer: elbv2.ApplicationLoadBalancer,
+        target_group: elbv2.ApplicationTargetGroup,
+        service: ecs.FargateService,
     ) -> None:
         super().__init__(
             scope,
@@ -74,12 +79,113 @@ class ObservabilityStack(MediVaultStack):
 
         self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"medivault-{config.name}", default_interval=cdk.Duration.hours(3))
         self.service_alarms: list[cw.IAlarm] = []
+        self._request_section(load_balancer, target_group)
+        self._ecs_section(service)
+        # One page when the user-facing service is unhealthy, whatever the cause.
+        self.service_unhealthy = self.alerting.composite(
+            self,
+            "ServiceUnhealthy",
+            alarms=self.service_alarms,
+            description="MediVault service unhealthy: 5xx rate, p99 latency, unhealthy targets or missing tasks",
+        )
         self._database_section(database, database_max_acu)
         self._cache_section(cache_replication_group, cache_nodes)
         self._lambda_section(functions)
         self._backup_section()
 
     # --- sections -------------------------------------------------------------------------------
+
+    def _request_section(self, alb: elbv2.ApplicationLoadBalancer, target_group: elbv2.ApplicationTargetGroup) -> None:
+        obs = self.config.observability
+        m = alb.metrics
+        requests = m.request_count(period=FIVE_MINUTES, statistic="Sum")
+        elb_5xx = m.http_code_elb(elbv2.HttpCodeElb.ELB_5XX_COUNT, period=FIVE_MINUTES, statistic="Sum")
+        target_5xx = m.http_code_target(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=FIVE_MINUTES, statistic="Sum")
+        target_4xx = m.http_code_target(elbv2.HttpCodeTarget.TARGET_4XX_COUNT, period=FIVE_MINUTES, statistic="Sum")
+        # 5xx rate in percent; FILL(…, 0) so quiet periods count as 0 % rather than missing data.
+        rate = cw.MathExpression(
+            expression="100 * (FILL(e5, 0) + FILL(t5, 0)) / MAX([FILL(r, 0), 1])",
+            using_metrics={"e5": elb_5xx, "t5": target_5xx, "r": requests},
+            label="5xx rate %",
+            period=FIVE_MINUTES,
+        )
+        p50 = target_group.metrics.target_response_time(period=FIVE_MINUTES, statistic="p50")
+        p99 = target_group.metrics.target_response_time(period=FIVE_MINUTES, statistic="p99")
+        healthy = target_group.metrics.healthy_host_count(period=cdk.Duration.minutes(1), statistic="Minimum")
+        unhealthy = target_group.metrics.unhealthy_host_count(period=cdk.Duration.minutes(1), statistic="Maximum")
+        a = self.alerting
+        self.service_alarms += [
+            a.alarm(
+                self,
+                "Alb5xxRate",
+                metric=rate,
+                threshold=obs.alb_5xx_rate_percent,
+                description="More than the allowed share of requests fail with 5xx",
+            ),
+            a.alarm(self, "TargetP99Latency", metric=p99, threshold=obs.p99_latency_seconds, description="p99 target response time above threshold"),
+            a.alarm(
+                self,
+                "UnhealthyTargets",
+                metric=unhealthy,
+                threshold=1,
+                evaluation_periods=3,
+                datapoints_to_alarm=3,
+                description="A task fails its /healthz check for three minutes (the ALB takes it out of service)",
+            ),
+        ]
+        self.dashboard.add_widgets(cw.TextWidget(markdown="## Requests: ALB (R5)", width=24, height=1))
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="Requests", left=[requests], width=6),
+            cw.GraphWidget(title="4xx / 5xx", left=[target_4xx, target_5xx, elb_5xx], width=6),
+            cw.GraphWidget(title="Target latency p50 / p99 (s)", left=[p50, p99], width=6),
+            cw.GraphWidget(title="Healthy / unhealthy targets", left=[healthy, unhealthy], width=6),
+        )
+
+    def _ecs_section(self, service: ecs.FargateService) -> None:
+        obs = self.config.observability
+        cpu = service.metric_cpu_utilization(period=FIVE_MINUTES, statistic="Average")
+        memory = service.metric_memory_utilization(period=FIVE_MINUTES, statistic="Average")
+        dims = {"ClusterName": service.cluster.cluster_name, "ServiceName": service.service_name}
+        running = cw.Metric(
+            namespace="ECS/ContainerInsights",
+            metric_name="RunningTaskCount",
+            dimensions_map=dims,
+            period=cdk.Duration.minutes(1),
+            statistic="Minimum",
+        )
+        desired = cw.Metric(
+            namespace="ECS/ContainerInsights",
+            metric_name="DesiredTaskCount",
+            dimensions_map=dims,
+            period=cdk.Duration.minutes(1),
+            statistic="Maximum",
+        )
+        missing = cw.MathExpression(
+            expression="desired - running",
+            using_metrics={"desired": desired, "running": running},
+            label="tasks missing",
+            period=cdk.Duration.minutes(1),
+        )
+        a = self.alerting
+        a.alarm(self, "EcsCpu", metric=cpu, threshold=obs.ecs_cpu_percent, description="Service CPU above threshold: scaling is not keeping up")
+        a.alarm(self, "EcsMemory", metric=memory, threshold=obs.ecs_memory_percent, description="Service memory above threshold")
+        self.service_alarms.append(
+            a.alarm(
+                self,
+                "TasksBelowDesired",
+                metric=missing,
+                threshold=1,
+                evaluation_periods=5,
+                datapoints_to_alarm=5,
+                description="Fewer tasks running than desired for five minutes (failing deployments or capacity)",
+            )
+        )
+        self.dashboard.add_widgets(cw.TextWidget(markdown="## Fargate service (R4)", width=24, height=1))
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="CPU %", left=[cpu], width=8),
+            cw.GraphWidget(title="Memory %", left=[memory], width=8),
+            cw.GraphWidget(title="Running vs desired tasks", left=[running, desired], width=8),
+        )
 
     def _database_section(self, database: rds.DatabaseCluster, max_acu: float) -> None:
         obs = self.config.observability

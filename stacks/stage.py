@@ -64,4 +64,7 @@ class MediVaultStage(cdk.Stage):
             database_max_acu=config.data.aurora_max_acu,
             cache_replication_group=self.data.cache_replication_group,
             cache_nodes=1 + config.data.cache_replicas,
+            load_balancer=self.app.load_balancer,
+            target_group=self.app.target_group,
+            service=self.app.service,
         )

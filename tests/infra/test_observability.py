@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -97,14 +98,17 @@ def test_every_function_gets_error_throttle_and_dead_letter_alarms(tmp_path: Pat
         database_max_acu=stage.config.data.aurora_max_acu,
         cache_replication_group=stage.data.cache_replication_group,
         cache_nodes=1,
+        load_balancer=stage.app.load_balancer,
+        target_group=stage.app.target_group,
+        service=stage.app.service,
     )
     app.synth()
     template = Template.from_stack(stack)
     alarms = resources_of(template, "AWS::CloudWatch::Alarm")
     by_metric = {
-        a["Properties"]["MetricName"]: a["Properties"]
+        a["Properties"].get("MetricName"): a["Properties"]
         for a in alarms.values()
-        if a["Properties"]["MetricName"] in ("Errors", "Throttles", "ApproximateNumberOfMessagesVisible")
+        if a["Properties"].get("MetricName") in ("Errors", "Throttles", "ApproximateNumberOfMessagesVisible")
         and a["Properties"].get("Namespace") in ("AWS/Lambda", "AWS/SQS")
     }
     assert set(by_metric) == {"Errors", "Throttles", "ApproximateNumberOfMessagesVisible"}
@@ -155,3 +159,47 @@ def test_cache_alarms_cover_every_node(synth: Synthesized, environment: str) -> 
     assert {a["Threshold"] for a in memory} == {config.observability.redis_memory_percent}
     suffixes = sorted(a["Dimensions"][0]["Value"]["Fn::Join"][1][1] for a in memory)
     assert suffixes == [f"{n:03d}" for n in range(1, nodes + 1)]
+
+
+def test_request_and_service_alarms_feed_the_composite(synth: Synthesized, environment: str) -> None:
+    obs = cfg.load(environment, None).observability
+    template = synth.template(environment, "observability")
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    by_description = {a["Properties"]["AlarmDescription"]: (lid, a["Properties"]) for lid, a in alarms.items()}
+    rate_lid, rate = next(v for d, v in by_description.items() if d.startswith("More than the allowed share of requests fail with 5xx"))
+    assert rate["Threshold"] == obs.alb_5xx_rate_percent
+    expression = next(m["Expression"] for m in rate["Metrics"] if "Expression" in m)
+    assert expression == "100 * (FILL(e5, 0) + FILL(t5, 0)) / MAX([FILL(r, 0), 1])"
+    p99_lid, p99 = next(v for d, v in by_description.items() if d.startswith("p99 target response time"))
+    assert p99["ExtendedStatistic"] == "p99" and p99["Threshold"] == obs.p99_latency_seconds
+    unhealthy_lid, unhealthy = next(v for d, v in by_description.items() if d.startswith("A task fails its /healthz"))
+    assert unhealthy["MetricName"] == "UnHealthyHostCount" and unhealthy["Threshold"] == 1
+    tasks_lid, tasks = next(v for d, v in by_description.items() if d.startswith("Fewer tasks running than desired"))
+    assert {m.get("Expression") for m in tasks["Metrics"]} >= {"desired - running"}
+    cpu = next(p for d, (_, p) in by_description.items() if d.startswith("Service CPU"))
+    assert cpu["Threshold"] == obs.ecs_cpu_percent
+    # The composite pages on any of the four user-facing signals.
+    composite = next(iter(resources_of(template, "AWS::CloudWatch::CompositeAlarm").values()))["Properties"]
+    rule = json.dumps(composite["AlarmRule"])
+    for lid in (rate_lid, p99_lid, unhealthy_lid, tasks_lid):
+        assert lid in rule
+    topic = [{"Ref": next(iter(resources_of(template, "AWS::SNS::Topic")))}]
+    assert composite["AlarmActions"] == topic and composite["OKActions"] == topic
+
+
+def test_dashboard_tells_the_request_story(synth: Synthesized, environment: str) -> None:
+    body = json.dumps(
+        next(iter(resources_of(synth.template(environment, "observability"), "AWS::CloudWatch::Dashboard").values()))["Properties"]["DashboardBody"]
+    )
+    for section in ("Requests: ALB", "Fargate service", "Aurora PostgreSQL", "Cache", "Lambda functions", "Backups"):
+        assert section in body, section
+    for metric in (
+        "TargetResponseTime",
+        "RunningTaskCount",
+        "DesiredTaskCount",
+        "ServerlessDatabaseCapacity",
+        "AuroraReplicaLagMaximum",
+        "Deadlocks",
+        "Evictions",
+    ):
+        assert metric in body, metric
