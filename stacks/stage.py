@@ -5,7 +5,9 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
+from stacks.backup_stack import BackupStack
 from stacks.config import EnvironmentConfig
+from stacks.data_stack import DataStack
 from stacks.dr_vault_stack import DrVaultStack
 from stacks.keys_stack import KeysStack
 from stacks.network_stack import NetworkStack
@@ -19,4 +21,31 @@ class MediVaultStage(cdk.Stage):
         self.config = config
         self.keys = KeysStack(self, "Keys", config=config)
         self.network = NetworkStack(self, "Network", config=config, logs_key=self.keys.logs_key)
+        self.data = DataStack(
+            self,
+            "Data",
+            config=config,
+            vpc=self.network.vpc,
+            data_subnets=self.network.data_subnets,
+            app_subnets=self.network.app_subnets,
+            database_security_group=self.network.database_security_group,
+            cache_security_group=self.network.cache_security_group,
+            rotation_security_group=self.network.rotation_security_group,
+            secrets_manager_endpoint=self.network.secrets_manager_endpoint,
+            data_key=self.keys.data_key,
+            logs_key=self.keys.logs_key,
+        )
         self.dr_vault = DrVaultStack(self, "DrVault", config=config)
+        self.backup = BackupStack(
+            self,
+            "Backup",
+            config=config,
+            database=self.data.database,
+            buckets=self.data.phi_buckets,
+            backup_key=self.keys.backup_key,
+            dr_vault=self.dr_vault.vault,
+            logs_key=self.keys.logs_key,
+            queue_key=self.keys.data_key,
+            vpc=self.network.vpc,
+            function_subnets=self.network.app_subnets,
+        )

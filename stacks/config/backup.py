@@ -25,10 +25,13 @@ _CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
 
 @dataclass(frozen=True, kw_only=True)
 class BackupConfig:
-    # Daily snapshot rule (copied to the DR vault) and its copies' retention.
+    # Daily snapshot rule (copied to the DR vault) and its copies' retention. Scheduled after
+    # Aurora's automated backup window (01:00-02:00 UTC, data tier), which AWS Backup avoids.
     daily_schedule: str
     daily_retention_days: int
-    # Continuous backup (point-in-time restore) in the primary region; 1..35 days.
+    # Continuous backup (point-in-time restore) in the primary region; 1..35 days. AWS Backup takes
+    # over Aurora's automated backups and sets their retention to this value, so it must equal
+    # data.aurora_backup_retention_days (checked in EnvironmentConfig) or the stack would drift.
     continuous_retention_days: int
     # Monthly snapshot rule (copied to the DR vault), kept long for audits and legal holds.
     monthly_schedule: str
@@ -42,7 +45,7 @@ class BackupConfig:
     # DR-readiness checker: newest recovery point in the primary vault / its copy in the DR vault.
     primary_max_age_hours: int = 26
     copy_max_age_hours: int = 30
-    readiness_schedule: str = "cron(0 9 * * ? *)"
+    readiness_schedule: str = "cron(0 12 * * ? *)"
     # Restore testing: how often the latest Aurora recovery point is restored, and how long
     # (hours) the restored cluster may live before AWS Backup deletes it.
     restore_testing_schedule: str
@@ -111,10 +114,10 @@ class BackupConfig:
 
 
 PRODUCTION = BackupConfig(
-    daily_schedule="cron(0 1 * * ? *)",
+    daily_schedule="cron(0 3 * * ? *)",
     daily_retention_days=35,
     continuous_retention_days=35,
-    monthly_schedule="cron(0 3 1 * ? *)",
+    monthly_schedule="cron(0 5 1 * ? *)",
     monthly_retention_days=2557,  # 7 years, like the PHI buckets' Object Lock (R7)
     vault_lock_mode="COMPLIANCE",
     vault_lock_min_retention_days=35,
@@ -124,10 +127,10 @@ PRODUCTION = BackupConfig(
 )
 
 SANDBOX = BackupConfig(
-    daily_schedule="cron(0 1 * * ? *)",
+    daily_schedule="cron(0 3 * * ? *)",
     daily_retention_days=7,
-    continuous_retention_days=7,
-    monthly_schedule="cron(0 3 1 * ? *)",
+    continuous_retention_days=1,
+    monthly_schedule="cron(0 5 1 * ? *)",
     monthly_retention_days=30,
     vault_lock_mode="GOVERNANCE",
     vault_lock_min_retention_days=1,

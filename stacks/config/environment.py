@@ -65,6 +65,13 @@ class EnvironmentConfig:
         self.network.validate(self.primary_region)
         self.data.validate(self.is_production)
         self.backup.validate(self.is_production)
+        if self.backup.continuous_retention_days != self.data.aurora_backup_retention_days:
+            raise ConfigError(
+                "backup.continuous_retention_days",
+                f"{self.backup.continuous_retention_days} differs from data.aurora_backup_retention_days "
+                f"({self.data.aurora_backup_retention_days}); AWS Backup would reset Aurora's retention and the stack would drift",
+                "equal to data.aurora_backup_retention_days",
+            )
 
     @property
     def is_production(self) -> bool:

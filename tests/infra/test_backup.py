@@ -1,78 +1,29 @@
 """Backup and DR (R15): locked vaults in both regions, the plan and its cross-region copies,
 selections, failure notifications, Backup Audit Manager, restore testing, DR readiness.
 
-The DR vault stack is wired into the stage (session ``synth`` fixture). The BackupStack needs the
-data tier (Aurora cluster, PHI buckets) which is built on another branch: until it is on main, this
-module synthesizes its own test stages with the BackupStack attached to an imported cluster and
-bucket, behind the same compliance gates, and runs cfn-lint over them.
+Both stacks are wired into the stage; the session ``synth`` fixture builds them behind the
+compliance gates, and tests/infra/test_cfn_lint.py lints their templates (both regions).
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import aws_rds as rds
-from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 
 from stacks import config as cfg
-from stacks.app_factory import new_app, populate
-from stacks.backup_stack import BackupStack
-from stacks.stage import MediVaultStage
 from tests.conftest import CONCRETE_ACCOUNTS, Synthesized, resources_of
 
 pytestmark = pytest.mark.requirements("R1", "R15")
 
-DB_ID = "medivault-test-db"
-BUCKETS = ("medivault-test-records", "medivault-test-imaging")
+# The data tier's pinned logical IDs (tests/infra/test_data.py): what the plan must protect.
+DATA_CLUSTER = "AuroraClusterD4EFE71C"
+DATA_BUCKETS = ("RecordsBucket600C9C86", "ImagingBucketBF481A76")
 # Renaming these replaces a vault or a key (and with the key, access to every copy).
 PINNED_DR = {"AWS::Backup::BackupVault": {"DrVault3775A96C"}, "AWS::KMS::Key": {"DrBackupKey5666D20F"}}
 PINNED_PRIMARY_VAULT = "PrimaryVault4DE8617C"
-
-
-@dataclass
-class BackupSynth:
-    outdir: Path
-    stages: dict[str, MediVaultStage]
-    stacks: dict[str, BackupStack]
-
-    def template(self, environment: str) -> Template:
-        return Template.from_stack(self.stacks[environment])
-
-
-def add_backup_stack(stage: MediVaultStage) -> BackupStack:
-    """What stacks/stage.py will do once the data tier is on main (with stage.data.* instead)."""
-    database = rds.DatabaseCluster.from_database_cluster_attributes(stage.keys, "TestDatabase", cluster_identifier=DB_ID)
-    buckets = [s3.Bucket.from_bucket_name(stage.keys, f"TestBucket{i}", name) for i, name in enumerate(BUCKETS)]
-    return BackupStack(
-        stage,
-        "Backup",
-        config=stage.config,
-        database=database,
-        buckets=buckets,
-        backup_key=stage.keys.backup_key,
-        dr_vault=stage.dr_vault.vault,
-        logs_key=stage.keys.logs_key,
-        queue_key=stage.keys.data_key,
-        vpc=stage.network.vpc,
-        function_subnets=stage.network.app_subnets,
-    )
-
-
-@pytest.fixture(scope="module")
-def bk(tmp_path_factory: pytest.TempPathFactory) -> BackupSynth:
-    outdir = tmp_path_factory.mktemp("cdk-backup")
-    app = new_app(outdir=str(outdir))
-    stages = populate(app, [cfg.load(name, account) for name, account in CONCRETE_ACCOUNTS.items()])
-    stacks = {name: add_backup_stack(stage) for name, stage in stages.items()}
-    app.synth()  # raises ValidationFailed on any unacknowledged compliance finding
-    return BackupSynth(outdir=outdir, stages=stages, stacks=stacks)
 
 
 def _one(template: Template, resource_type: str) -> dict[str, Any]:
@@ -145,8 +96,8 @@ def test_dr_vault_and_key_are_retained_and_pinned(synth: Synthesized) -> None:
 
 
 @pytest.mark.parametrize("environment", cfg.ENVIRONMENT_NAMES)
-def test_primary_vault_locked_and_encrypted_with_the_backup_key(bk: BackupSynth, environment: str) -> None:
-    template = bk.template(environment)
+def test_primary_vault_locked_and_encrypted_with_the_backup_key(synth: Synthesized, environment: str) -> None:
+    template = synth.template(environment, "backup")
     vaults = resources_of(template, "AWS::Backup::BackupVault")
     assert set(vaults) == {PINNED_PRIMARY_VAULT}
     props = vaults[PINNED_PRIMARY_VAULT]["Properties"]
@@ -157,7 +108,7 @@ def test_primary_vault_locked_and_encrypted_with_the_backup_key(bk: BackupSynth,
     assert "BackupKey" in props["EncryptionKeyArn"]["Fn::GetStackOutput"]["OutputName"]
     expected = "Retain" if environment == "production" else "Delete"
     assert vaults[PINNED_PRIMARY_VAULT]["DeletionPolicy"] == expected
-    assert bk.stacks[environment].termination_protection is (environment == "production")
+    assert synth.stack(environment, "backup").termination_protection is (environment == "production")
 
 
 def _rules(template: Template) -> dict[str, dict[str, Any]]:
@@ -175,14 +126,14 @@ def _copy_target(environment: str) -> dict[str, Any]:
     }
 
 
-def test_production_plan_rules_and_copies(bk: BackupSynth) -> None:
-    rules = _rules(bk.template("production"))
+def test_production_plan_rules_and_copies(synth: Synthesized) -> None:
+    rules = _rules(synth.template("production", "backup"))
     assert set(rules) == {"Daily", "Monthly", "Continuous"}
     daily, monthly, continuous = rules["Daily"], rules["Monthly"], rules["Continuous"]
-    assert daily["ScheduleExpression"] == "cron(0 1 * * ? *)"
+    assert daily["ScheduleExpression"] == "cron(0 3 * * ? *)"
     assert daily["Lifecycle"] == {"DeleteAfterDays": 35}
     assert [c["Lifecycle"] for c in daily["CopyActions"]] == [{"DeleteAfterDays": 35}]
-    assert monthly["ScheduleExpression"] == "cron(0 3 1 * ? *)"
+    assert monthly["ScheduleExpression"] == "cron(0 5 1 * ? *)"
     assert monthly["Lifecycle"] == {"DeleteAfterDays": 2557}
     assert [c["Lifecycle"] for c in monthly["CopyActions"]] == [{"DeleteAfterDays": 2557}]
     assert continuous["EnableContinuousBackup"] is True
@@ -194,8 +145,8 @@ def test_production_plan_rules_and_copies(bk: BackupSynth) -> None:
 
 
 @pytest.mark.parametrize("environment", cfg.ENVIRONMENT_NAMES)
-def test_copy_actions_point_at_the_dr_vault_through_a_weak_cross_region_reference(bk: BackupSynth, environment: str) -> None:
-    template = bk.template(environment)
+def test_copy_actions_point_at_the_dr_vault_through_a_weak_cross_region_reference(synth: Synthesized, environment: str) -> None:
+    template = synth.template(environment, "backup")
     for name in ("Daily", "Monthly"):
         template.has_resource_properties(
             "AWS::Backup::BackupPlan",
@@ -215,16 +166,16 @@ def test_copy_actions_point_at_the_dr_vault_through_a_weak_cross_region_referenc
     text = json.dumps(template.to_json())
     assert "Fn::ImportValue" not in text and "Custom::CrossRegion" not in text
     assert "Outputs" not in template.to_json() or all("Export" not in o for o in template.to_json()["Outputs"].values())
-    dr_stack = bk.stages[environment].dr_vault
-    assert dr_stack in bk.stacks[environment].dependencies
+    dr_stack = synth.stages[environment].dr_vault
+    assert dr_stack in synth.stack(environment, "backup").dependencies
     dr_outputs = Template.from_stack(dr_stack).to_json()["Outputs"]
     assert all("Export" not in o for o in dr_outputs.values())
 
 
-def test_no_cold_storage_for_aurora_or_s3(bk: BackupSynth, environment: str) -> None:
+def test_no_cold_storage_for_aurora_or_s3(synth: Synthesized, environment: str) -> None:
     # AWS Backup cannot tier Aurora or S3 recovery points to cold storage; a rule asking for it
     # would be ignored at best. Continuous backups cap at 35 days (config validation).
-    text = json.dumps(_one(bk.template(environment), "AWS::Backup::BackupPlan"))
+    text = json.dumps(_one(synth.template(environment, "backup"), "AWS::Backup::BackupPlan"))
     assert "MoveToColdStorageAfterDays" not in text
     assert "OptInToArchiveForSupportedResources" not in text
 
@@ -232,24 +183,37 @@ def test_no_cold_storage_for_aurora_or_s3(bk: BackupSynth, environment: str) -> 
 # ---- selections and role --------------------------------------------------------------------
 
 
-def test_selections_by_resource_and_by_tag(bk: BackupSynth, environment: str) -> None:
-    account = CONCRETE_ACCOUNTS[environment]
+def test_selections_by_resource_and_by_tag(synth: Synthesized, environment: str) -> None:
     selections = {
         s["Properties"]["BackupSelection"]["SelectionName"]: s["Properties"]["BackupSelection"]
-        for s in resources_of(bk.template(environment), "AWS::Backup::BackupSelection").values()
+        for s in resources_of(synth.template(environment, "backup"), "AWS::Backup::BackupSelection").values()
     }
     assert set(selections) == {"aurora-and-phi-buckets", "tagged-backup-required"}
-    assert selections["aurora-and-phi-buckets"]["Resources"] == [
-        f"arn:aws:rds:eu-central-1:{account}:cluster:{DB_ID}",
-        *(f"arn:aws:s3:::{name}" for name in BUCKETS),
+    data_stack = f"{environment.capitalize()}-Data"
+
+    def output(logical_id: str, attribute: str) -> dict[str, Any]:
+        return {
+            "Fn::GetStackOutput": {
+                "StackName": data_stack,
+                "Region": "eu-central-1",
+                "OutputName": Match.string_like_regexp(f"{attribute}{logical_id}"),
+            }
+        }
+
+    expected = [
+        {"Fn::Join": ["", [f"arn:aws:rds:eu-central-1:{CONCRETE_ACCOUNTS[environment]}:cluster:", output(DATA_CLUSTER, "Ref")]]},
+        *(output(bucket, "FnGetAtt") for bucket in DATA_BUCKETS),
     ]
+    synth.template(environment, "backup").has_resource_properties(
+        "AWS::Backup::BackupSelection", {"BackupSelection": Match.object_like({"SelectionName": "aurora-and-phi-buckets", "Resources": expected})}
+    )
     assert selections["tagged-backup-required"]["ListOfTags"] == [
         {"ConditionKey": "backup", "ConditionValue": "required", "ConditionType": "STRINGEQUALS"}
     ]
 
 
-def test_backup_role_has_exactly_the_documented_aws_backup_policies(bk: BackupSynth) -> None:
-    template = bk.template("production")
+def test_backup_role_has_exactly_the_documented_aws_backup_policies(synth: Synthesized) -> None:
+    template = synth.template("production", "backup")
     roles = {lid: r for lid, r in resources_of(template, "AWS::IAM::Role").items() if lid.startswith("BackupRole")}
     assert len(roles) == 1
     role = next(iter(roles.values()))["Properties"]
@@ -266,8 +230,8 @@ def test_backup_role_has_exactly_the_documented_aws_backup_policies(bk: BackupSy
 # ---- notifications, audit, restore testing ---------------------------------------------------
 
 
-def test_job_failures_notify_an_encrypted_topic(bk: BackupSynth) -> None:
-    template = bk.template("production")
+def test_job_failures_notify_an_encrypted_topic(synth: Synthesized) -> None:
+    template = synth.template("production", "backup")
     topic_id = next(iter(resources_of(template, "AWS::SNS::Topic")))
     assert "KmsMasterKeyId" in _one(template, "AWS::SNS::Topic")["Properties"]
     template.has_resource_properties(
@@ -293,8 +257,8 @@ def _one_key(template: Template, alias_part: str) -> dict[str, Any]:
     return resources_of(template, "AWS::KMS::Key")[key_id]
 
 
-def test_audit_framework_controls(bk: BackupSynth) -> None:
-    framework = _one(bk.template("production"), "AWS::Backup::Framework")["Properties"]
+def test_audit_framework_controls(synth: Synthesized) -> None:
+    framework = _one(synth.template("production", "backup"), "AWS::Backup::Framework")["Properties"]
     controls = {c["ControlName"]: c for c in framework["FrameworkControls"]}
 
     def params(name: str) -> dict[str, str]:
@@ -315,8 +279,8 @@ def test_audit_framework_controls(bk: BackupSynth) -> None:
     assert controls["BACKUP_RESOURCES_PROTECTED_BY_CROSS_REGION"]["ControlScope"] == {"ComplianceResourceTypes": ["Aurora", "S3"]}
 
 
-def test_restore_testing_restores_the_latest_aurora_snapshot(bk: BackupSynth, environment: str) -> None:
-    template = bk.template(environment)
+def test_restore_testing_restores_the_latest_aurora_snapshot(synth: Synthesized, environment: str) -> None:
+    template = synth.template(environment, "backup")
     plan_id, plan = next(iter(resources_of(template, "AWS::Backup::RestoreTestingPlan").items()))
     props = plan["Properties"]
     assert props["ScheduleExpression"] == cfg.load(environment, None).backup.restore_testing_schedule
@@ -328,15 +292,15 @@ def test_restore_testing_restores_the_latest_aurora_snapshot(bk: BackupSynth, en
     assert restore["ProtectedResourceType"] == "Aurora"
     assert restore["RestoreTestingPlanName"] == {"Ref": plan_id}
     assert restore["ValidationWindowHours"] == 4
-    assert DB_ID in json.dumps(restore["ProtectedResourceArns"])
+    assert DATA_CLUSTER in json.dumps(restore["ProtectedResourceArns"])
     assert restore["IamRoleArn"]["Fn::GetAtt"][0].startswith("BackupRole")
 
 
 # ---- DR readiness ---------------------------------------------------------------------------
 
 
-def test_readiness_checker_runs_daily_with_thresholds_and_alarms_per_resource(bk: BackupSynth) -> None:
-    template = bk.template("production")
+def test_readiness_checker_runs_daily_with_thresholds_and_alarms_per_resource(synth: Synthesized) -> None:
+    template = synth.template("production", "backup")
     functions = [
         f
         for f in resources_of(template, "AWS::Lambda::Function").values()
@@ -348,9 +312,9 @@ def test_readiness_checker_runs_daily_with_thresholds_and_alarms_per_resource(bk
     assert env["DR_REGION"] == "eu-west-1"
     assert env["DR_VAULT_NAME"]["Fn::GetStackOutput"]["Region"] == "eu-west-1"
     assert env["PRIMARY_VAULT_NAME"] == {"Fn::GetAtt": [PINNED_PRIMARY_VAULT, "BackupVaultName"]}
-    template.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "cron(0 9 * * ? *)", "State": "ENABLED"})
+    template.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "cron(0 12 * * ? *)", "State": "ENABLED"})
     alarms = list(resources_of(template, "AWS::CloudWatch::Alarm").values())
-    assert len(alarms) == 1 + len(BUCKETS)
+    assert len(alarms) == 1 + len(DATA_BUCKETS)
     topic_id = next(iter(resources_of(template, "AWS::SNS::Topic")))
     for alarm in alarms:
         p = alarm["Properties"]
@@ -361,17 +325,3 @@ def test_readiness_checker_runs_daily_with_thresholds_and_alarms_per_resource(bk
     policies = json.dumps(resources_of(template, "AWS::IAM::ManagedPolicy"))
     assert '"cloudwatch:namespace": "MediVault/DR"' in policies
     assert "backup:DeleteRecoveryPoint" not in policies.replace('"Deny"', "")
-
-
-# ---- gates and lint -------------------------------------------------------------------------
-
-
-def test_backup_stages_pass_the_gates_and_cfn_lint(bk: BackupSynth) -> None:
-    report = json.loads((bk.outdir / "validation-report.json").read_text())
-    for plugin in report["pluginReports"]:
-        assert plugin.get("violations", []) == [], plugin["pluginName"]
-    templates = sorted(str(p) for p in bk.outdir.rglob("*Backup*.template.json")) + sorted(str(p) for p in bk.outdir.rglob("*DrVault*.template.json"))
-    assert len(templates) == 4
-    cmd = [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", "--", *templates]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr

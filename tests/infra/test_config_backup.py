@@ -54,4 +54,10 @@ def test_invalid_production_backup(changes: dict[str, object], message: str) -> 
 def test_governance_lock_has_no_cooling_off_period() -> None:
     with pytest.raises(cfg.ConfigError, match=r"backup.vault_lock_changeable_for_days: a cooling-off period makes the lock COMPLIANCE"):
         _sandbox(vault_lock_changeable_for_days=3)
-    _sandbox(daily_retention_days=3, continuous_retention_days=3)  # sandbox may keep less than 35 days
+    _sandbox(daily_retention_days=3)  # sandbox may keep less than 35 days
+
+
+def test_continuous_retention_matches_auroras_automated_backups() -> None:
+    # AWS Backup's continuous rule takes over Aurora's automated backups and sets their retention.
+    with pytest.raises(cfg.ConfigError, match=r"backup.continuous_retention_days: 7 differs from data.aurora_backup_retention_days \(1\)"):
+        _sandbox(continuous_retention_days=7)
