@@ -24,6 +24,7 @@ DATA_BUCKETS = ("RecordsBucket600C9C86", "ImagingBucketBF481A76")
 # Renaming these replaces a vault or a key (and with the key, access to every copy).
 PINNED_DR = {"AWS::Backup::BackupVault": {"DrVault3775A96C"}, "AWS::KMS::Key": {"DrBackupKey5666D20F"}}
 PINNED_PRIMARY_VAULT = "PrimaryVault4DE8617C"
+PINNED_BACKUP_KEYS = {"NotificationsKeyDB5F2700"}
 
 
 def _one(template: Template, resource_type: str) -> dict[str, Any]:
@@ -108,6 +109,7 @@ def test_primary_vault_locked_and_encrypted_with_the_backup_key(synth: Synthesiz
     assert "BackupKey" in props["EncryptionKeyArn"]["Fn::GetStackOutput"]["OutputName"]
     expected = "Retain" if environment == "production" else "Delete"
     assert vaults[PINNED_PRIMARY_VAULT]["DeletionPolicy"] == expected
+    assert set(resources_of(template, "AWS::KMS::Key")) == PINNED_BACKUP_KEYS
     assert synth.stack(environment, "backup").termination_protection is (environment == "production")
 
 
@@ -322,6 +324,11 @@ def test_readiness_checker_runs_daily_with_thresholds_and_alarms_per_resource(sy
         assert (p["ComparisonOperator"], p["Threshold"], p["TreatMissingData"]) == ("LessThanThreshold", 1, "breaching")
         assert p["AlarmActions"] == [{"Ref": topic_id}]
     # The checker may list recovery points and publish only into its own namespace.
-    policies = json.dumps(resources_of(template, "AWS::IAM::ManagedPolicy"))
-    assert '"cloudwatch:namespace": "MediVault/DR"' in policies
-    assert "backup:DeleteRecoveryPoint" not in policies.replace('"Deny"', "")
+    statements = resources_of(template, "AWS::IAM::ManagedPolicy")["ReadinessRoleGrantsPolicy4CDEE677"]["Properties"]["PolicyDocument"]["Statement"]
+    backup_actions = set()
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        backup_actions |= {a for a in actions if a.startswith("backup:")}
+        if "cloudwatch:PutMetricData" in actions:
+            assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "MediVault/DR"}}
+    assert backup_actions == {"backup:ListRecoveryPointsByResource", "backup:ListRecoveryPointsByBackupVault"}  # read-only
