@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from constructs import Construct
+from constructs.python_function import PythonFunction
 
 from stacks.backup_stack import BackupStack
 from stacks.config import EnvironmentConfig
@@ -11,6 +12,7 @@ from stacks.data_stack import DataStack
 from stacks.dr_vault_stack import DrVaultStack
 from stacks.keys_stack import KeysStack
 from stacks.network_stack import NetworkStack
+from stacks.observability_stack import ObservabilityStack
 
 
 class MediVaultStage(cdk.Stage):
@@ -48,4 +50,16 @@ class MediVaultStage(cdk.Stage):
             queue_key=self.keys.data_key,
             vpc=self.network.vpc,
             function_subnets=self.network.app_subnets,
+        )
+        # Observability last: it watches what the stacks above built.
+        functions = [c for c in self.node.find_all() if isinstance(c, PythonFunction)]
+        self.observability = ObservabilityStack(
+            self,
+            "Observability",
+            config=config,
+            functions=functions,
+            database=self.data.database,
+            database_max_acu=config.data.aurora_max_acu,
+            cache_replication_group=self.data.cache_replication_group,
+            cache_nodes=1 + config.data.cache_replicas,
         )

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 
-from stacks.config import backup, data, network
+from stacks.config import backup, data, network, observability
 from stacks.config.backup import BackupConfig
 from stacks.config.data import DataConfig
 from stacks.config.domain import DomainConfig
 from stacks.config.errors import ConfigError, require_account, require_log_retention, require_one_of
 from stacks.config.network import NetworkConfig
+from stacks.config.observability import ObservabilityConfig
 
 ENVIRONMENT_NAMES = ("sandbox", "production")
 PRIMARY_REGION = "eu-central-1"  # R1: Frankfurt, three AZs
@@ -46,6 +47,7 @@ class EnvironmentConfig:
     network: NetworkConfig
     data: DataConfig
     backup: BackupConfig
+    observability: ObservabilityConfig
 
     def __post_init__(self) -> None:
         require_one_of("environment", self.name, ENVIRONMENT_NAMES)
@@ -72,6 +74,7 @@ class EnvironmentConfig:
                 f"({self.data.aurora_backup_retention_days}); AWS Backup would reset Aurora's retention and the stack would drift",
                 "equal to data.aurora_backup_retention_days",
             )
+        self.observability.validate()
 
     @property
     def is_production(self) -> bool:
@@ -98,6 +101,7 @@ def sandbox(account: str | None = PLACEHOLDER_ACCOUNTS["sandbox"]) -> Environmen
         network=network.SANDBOX,
         data=data.SANDBOX,
         backup=backup.SANDBOX,
+        observability=observability.SANDBOX,
     )
 
 
@@ -112,6 +116,7 @@ def production(account: str | None = PLACEHOLDER_ACCOUNTS["production"]) -> Envi
         network=network.PRODUCTION,
         data=data.PRODUCTION,
         backup=backup.PRODUCTION,
+        observability=observability.PRODUCTION,
     )
 
 
