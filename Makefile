@@ -56,7 +56,7 @@ lint: deps
 	$(VENV)/bin/ruff format --check .
 
 typecheck: deps
-	$(VENV)/bin/mypy app.py stacks constructs tools lambda/mv_dr_readiness
+	$(VENV)/bin/mypy app.py stacks constructs tools lambda/mv_macie_job lambda/mv_dr_readiness
 
 unit: deps
 	$(VENV)/bin/pytest

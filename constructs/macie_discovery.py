@@ -63,7 +63,7 @@ class MacieDiscovery(Construct):
             description="MediVault patient ID: 'MV-' followed by exactly 10 digits, e.g. MV-0123456789",
             regex=PATIENT_ID_REGEX,
         )
-        self.patient_id.add_dependency(self.session)
+        self.patient_id.add_resource_dependency(self.session)
 
         # The function calls the Macie API (through NAT: there is no Macie endpoint in the VPC) and
         # PUTs its answer to CloudFormation's pre-signed S3 URL (through the S3 gateway endpoint).
@@ -87,6 +87,9 @@ class MacieDiscovery(Construct):
             timeout=cdk.Duration.seconds(120),
             reserved_concurrency=2,
         )
+        # Lambda writes failed asynchronous events to the KMS-encrypted dead-letter queue with the
+        # function's role; SQS then needs the role to be allowed to use the queue key.
+        queue_key.grant(self.function.role, "kms:GenerateDataKey", "kms:Decrypt")
         ignore_cfn_lint(
             self.function.function,
             "W3005",
