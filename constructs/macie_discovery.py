@@ -87,9 +87,6 @@ class MacieDiscovery(Construct):
             timeout=cdk.Duration.seconds(120),
             reserved_concurrency=2,
         )
-        # Lambda writes failed asynchronous events to the KMS-encrypted dead-letter queue with the
-        # function's role; SQS then needs the role to be allowed to use the queue key.
-        queue_key.grant(self.function.role, "kms:GenerateDataKey", "kms:Decrypt")
         ignore_cfn_lint(
             self.function.function,
             "W3005",

@@ -19,6 +19,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
+
 from mv_macie_job.logic import NO_JOB_PREFIX, InvalidProperties, JobSpec, Outcome, cancel_job, create_job, update_job
 
 logger = Logger()
