@@ -86,6 +86,7 @@ class PipelineStack(cdk.Stack):
         if sandbox.is_production or not production.is_production:
             raise ValueError("PipelineStack: sandbox= must be the sandbox config and production= the production config")
         self.config = config
+        self._replication_buckets = dict(replication_buckets)
         cdk.Tags.of(self).add("project", "medivault-eu")
         cdk.Tags.of(self).add("environment", "delivery")
 
@@ -320,6 +321,23 @@ class PipelineStack(cdk.Stack):
             policy = role.node.find_child("GrantsPolicy")
             ack(policy, [f"AwsSolutions-IAM5[Action::{a}]" for a in artifact_actions + key_actions], artifact_reason)
             ack(policy, [f"AwsSolutions-IAM5[Resource::{bucket}]"], artifact_reason)
+        # Stages with a stack in another region (the eu-west-1 DR vault): CodePipeline grants its role the
+        # replication bucket of that region and its key, which it names by alias (the key is in that region's stack).
+        pipeline_policy = self.pipeline_role.node.find_child("GrantsPolicy")
+        for region, replication_bucket in sorted(self._replication_buckets.items()):
+            ack(
+                pipeline_policy,
+                [f"AwsSolutions-IAM5[Resource::{self.resolve(replication_bucket.bucket_arn)}/*]"],
+                f"CodePipeline's grant on the {region} artifact replication bucket: object wildcards only inside that one bucket, "
+                "whose objects are named per execution.",
+            )
+        if self._replication_buckets:
+            ack(
+                pipeline_policy,
+                ["AwsSolutions-IAM5[Resource::*]"],
+                "CodePipeline grants key use for each other-region replication bucket through the key's alias, so the statement reads "
+                "Resource '*'; each replication key's own key policy still decides who may use it (reviewed in its region's stack).",
+            )
         ack(
             self.synth_role.node.find_child("GrantsPolicy"),
             [

@@ -7,8 +7,10 @@ from constructs import Construct
 from constructs.python_function import PythonFunction
 
 from stacks.app_stack import AppStack
+from stacks.backup_stack import BackupStack
 from stacks.config import EnvironmentConfig
 from stacks.data_stack import DataStack
+from stacks.dr_vault_stack import DrVaultStack
 from stacks.keys_stack import KeysStack
 from stacks.network_stack import NetworkStack
 from stacks.observability_stack import ObservabilityStack
@@ -52,6 +54,20 @@ class MediVaultStage(cdk.Stage):
             phi_buckets=self.data.phi_buckets,
             data_key=self.keys.data_key,
             logs_key=self.keys.logs_key,
+        )
+        self.dr_vault = DrVaultStack(self, "DrVault", config=config)
+        self.backup = BackupStack(
+            self,
+            "Backup",
+            config=config,
+            database=self.data.database,
+            buckets=self.data.phi_buckets,
+            backup_key=self.keys.backup_key,
+            dr_vault=self.dr_vault.vault,
+            logs_key=self.keys.logs_key,
+            queue_key=self.keys.data_key,
+            vpc=self.network.vpc,
+            function_subnets=self.network.app_subnets,
         )
         # Observability last: it watches what the stacks above built.
         functions = [c for c in self.node.find_all() if isinstance(c, PythonFunction)]

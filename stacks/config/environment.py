@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 
-from stacks.config import app, data, network, observability
+from stacks.config import app, backup, data, network, observability
 from stacks.config.app import AppConfig
+from stacks.config.backup import BackupConfig
 from stacks.config.data import DataConfig
 from stacks.config.domain import DomainConfig
 from stacks.config.errors import ConfigError, require_account, require_log_retention, require_one_of
@@ -46,6 +47,7 @@ class EnvironmentConfig:
     powertools_layer_version: int = 27
     network: NetworkConfig
     data: DataConfig
+    backup: BackupConfig
     observability: ObservabilityConfig
     app: AppConfig
 
@@ -66,6 +68,14 @@ class EnvironmentConfig:
             self.domain.validate()
         self.network.validate(self.primary_region)
         self.data.validate(self.is_production)
+        self.backup.validate(self.is_production)
+        if self.backup.continuous_retention_days != self.data.aurora_backup_retention_days:
+            raise ConfigError(
+                "backup.continuous_retention_days",
+                f"{self.backup.continuous_retention_days} differs from data.aurora_backup_retention_days "
+                f"({self.data.aurora_backup_retention_days}); AWS Backup would reset Aurora's retention and the stack would drift",
+                "equal to data.aurora_backup_retention_days",
+            )
         self.observability.validate()
         self.app.validate(self.is_production)
 
@@ -93,6 +103,7 @@ def sandbox(account: str | None = PLACEHOLDER_ACCOUNTS["sandbox"]) -> Environmen
         alarm_email="ops-sandbox@medivault.example",
         network=network.SANDBOX,
         data=data.SANDBOX,
+        backup=backup.SANDBOX,
         observability=observability.SANDBOX,
         app=app.SANDBOX,
     )
@@ -108,6 +119,7 @@ def production(account: str | None = PLACEHOLDER_ACCOUNTS["production"]) -> Envi
         alarm_email="ops@medivault.example",
         network=network.PRODUCTION,
         data=data.PRODUCTION,
+        backup=backup.PRODUCTION,
         observability=observability.PRODUCTION,
         app=app.PRODUCTION,
     )

@@ -1,0 +1,397 @@
+"""Backups of the data tier (R15) in eu-central-1, copied to the DR vault in eu-west-1.
+
+- a KMS-encrypted primary vault with Vault Lock and no deletion of recovery points;
+- one plan: a daily snapshot rule and a monthly long-retention rule, both copied to the DR vault,
+  and a continuous (point-in-time restore, at most 35 days) rule kept in the primary region;
+- selections: the Aurora cluster and the PHI buckets by resource, and anything tagged
+  ``backup=required`` (a resource added later is protected once tagged);
+- backup / copy / restore job failures -> EventBridge -> an encrypted SNS topic (e-mail);
+- a Backup Audit Manager framework (frequency, retention, cross-region copy, vault lock, ...);
+- a restore-testing plan that restores the latest Aurora snapshot on a schedule and deletes it;
+- the DR-readiness checker (``lambda/mv_dr_readiness``), daily, with one alarm per resource.
+
+Cross-region reference: the copy actions need the DR vault's ARN from the eu-west-1 stack. The app
+uses *weak* references (cdk.json ``@aws-cdk/core:defaultCrossStackReferences: weak``): the value is
+read at deploy time with ``Fn::GetStackOutput`` and no export locks the DR stack, so replacing the
+DR vault never blocks a deploy with "Exports cannot be updated". See docs/disaster-recovery.md.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_backup as backup
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_rds as rds
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+from constructs.compliance import acknowledge, ignore_cfn_lint
+from constructs.locked_vault import LockedVault
+from constructs.log_retention import retention
+from constructs.managed_policy_role import ManagedPolicyRole
+from constructs.purpose_key import PurposeKey, ServicePrincipalUse
+from constructs.python_function import PythonFunction
+from constructs.traceability import trace
+
+from stacks.base import MediVaultStack
+from stacks.config import EnvironmentConfig
+
+BACKUP_TAG = ("backup", "required")
+METRIC_NAMESPACE = "MediVault/DR"
+# AWS-managed policies AWS Backup documents for its service role; S3 needs its own two.
+BACKUP_MANAGED_POLICIES = (
+    "service-role/AWSBackupServiceRolePolicyForBackup",
+    "service-role/AWSBackupServiceRolePolicyForRestores",
+    "AWSBackupServiceRolePolicyForS3Backup",
+    "AWSBackupServiceRolePolicyForS3Restore",
+)
+FAILED_STATES = ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"]
+
+
+class BackupStack(MediVaultStack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        database: rds.IDatabaseCluster,
+        buckets: list[s3.IBucket],
+        backup_key: kms.IKey,
+        dr_vault: backup.IBackupVault,
+        logs_key: kms.IKey,
+        queue_key: kms.IKey,
+        vpc: ec2.IVpc,
+        function_subnets: ec2.SubnetSelection,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            region=config.primary_region,
+            description="AWS Backup: locked primary vault, plan with cross-region copies, restore testing, DR readiness",
+            stateful=True,
+            cross_region_references=True,
+        )
+        if not buckets:
+            raise ValueError("BackupStack: at least one PHI bucket must be protected")
+        settings = config.backup
+        removal = config.removal_policy
+        days = cdk.Duration.days
+
+        # ---- primary vault ----------------------------------------------------------------
+        self.vault = LockedVault(
+            self,
+            "PrimaryVault",
+            vault_name=f"medivault-{config.name}-primary",
+            key=backup_key,
+            min_retention_days=settings.vault_lock_min_retention_days,
+            max_retention_days=settings.vault_lock_max_retention_days,
+            changeable_for_days=settings.vault_lock_changeable_for_days,
+            removal_policy=removal,
+        ).vault
+        trace(self.vault, ["R15"], ["reliability", "security"], "Recovery points in Frankfurt are KMS-encrypted and locked against deletion.")
+
+        # ---- plan ---------------------------------------------------------------------------
+        # Aurora and S3 cannot move recovery points to cold storage (AWS Backup "Feature
+        # availability by resource"), so no rule sets a cold-storage transition.
+        self.plan = backup.BackupPlan(
+            self,
+            "Plan",
+            backup_plan_name=f"medivault-{config.name}",
+            backup_vault=self.vault,
+            backup_plan_rules=[
+                backup.BackupPlanRule(
+                    rule_name="Daily",
+                    schedule_expression=events.Schedule.expression(settings.daily_schedule),
+                    start_window=cdk.Duration.hours(1),
+                    completion_window=cdk.Duration.hours(8),
+                    delete_after=days(settings.daily_retention_days),
+                    copy_actions=[
+                        backup.BackupPlanCopyActionProps(destination_backup_vault=dr_vault, delete_after=days(settings.daily_retention_days))
+                    ],
+                ),
+                backup.BackupPlanRule(
+                    rule_name="Monthly",
+                    schedule_expression=events.Schedule.expression(settings.monthly_schedule),
+                    start_window=cdk.Duration.hours(1),
+                    completion_window=cdk.Duration.hours(24),
+                    delete_after=days(settings.monthly_retention_days),
+                    copy_actions=[
+                        backup.BackupPlanCopyActionProps(destination_backup_vault=dr_vault, delete_after=days(settings.monthly_retention_days))
+                    ],
+                ),
+                # Point-in-time restore in the primary region (Aurora and S3 both support it).
+                backup.BackupPlanRule(
+                    rule_name="Continuous",
+                    schedule_expression=events.Schedule.expression(settings.daily_schedule),
+                    start_window=cdk.Duration.hours(1),
+                    completion_window=cdk.Duration.hours(8),
+                    enable_continuous_backup=True,
+                    delete_after=days(settings.continuous_retention_days),
+                ),
+            ],
+        )
+        trace(
+            self.plan,
+            ["R15"],
+            ["reliability"],
+            "Daily and monthly snapshots copied to eu-west-1, plus continuous backup for point-in-time restore in Frankfurt.",
+        )
+
+        # ---- service role and selections ---------------------------------------------------
+        self.backup_role = ManagedPolicyRole(
+            self,
+            "BackupRole",
+            assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
+            description="AWS Backup: back up, copy and restore (incl. restore testing) the Aurora cluster and PHI buckets",
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in BACKUP_MANAGED_POLICIES],
+        )
+        acknowledge(
+            self.backup_role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]",
+            "AWS Backup's documented service-role policy; AWS maintains it as the service adds the calls each resource type needs.",
+        )
+        acknowledge(
+            self.backup_role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores]",
+            "AWS Backup's documented restore policy, needed for restores and the restore-testing plan; maintained by AWS.",
+        )
+        acknowledge(
+            self.backup_role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup]",
+            "S3 backups require this AWS-managed policy (AWS Backup docs: S3 backup prerequisites); the general backup policy lacks S3 rights.",
+        )
+        acknowledge(
+            self.backup_role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore]",
+            "S3 restores need this AWS-managed policy (AWS Backup docs, S3 restore prerequisites); needed to restore PHI buckets after a disaster.",
+        )
+        protected = [backup.BackupResource.from_arn(database.cluster_arn)] + [backup.BackupResource.from_arn(b.bucket_arn) for b in buckets]
+        self.plan.add_selection(
+            "ByResource",
+            backup_selection_name="aurora-and-phi-buckets",
+            resources=protected,
+            role=self.backup_role,
+            disable_default_backup_policy=True,
+        )
+        self.plan.add_selection(
+            "ByTag",
+            backup_selection_name="tagged-backup-required",
+            resources=[backup.BackupResource.from_tag(*BACKUP_TAG)],
+            role=self.backup_role,
+            disable_default_backup_policy=True,
+        )
+
+        # ---- failure notifications ---------------------------------------------------------
+        # The audit tier owns the shared security topic; until it lands, backup alerts go to this
+        # stack's own KMS-encrypted topic (swap the topic when wiring the audit stack).
+        topic_key = PurposeKey(
+            self,
+            "NotificationsKey",
+            purpose="backup notifications",
+            alias=f"alias/medivault/{config.name}/backup-notifications",
+            via_services=["sns"],
+            service_principals=[
+                ServicePrincipalUse(
+                    service=service,
+                    conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+                    actions=("kms:GenerateDataKey*", "kms:Decrypt"),
+                )
+                for service in ("events.amazonaws.com", "cloudwatch.amazonaws.com")
+            ],
+            removal_policy=removal,
+        ).key
+        self.topic = sns.Topic(self, "Notifications", display_name=f"MediVault {config.name} backup alerts", master_key=topic_key, enforce_ssl=True)
+        self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+        self.job_failures = events.Rule(
+            self,
+            "JobFailures",
+            description="AWS Backup backup, copy and restore jobs that failed, aborted, expired or completed partially",
+            event_pattern=events.EventPattern(
+                source=["aws.backup"],
+                detail_type=["Backup Job State Change", "Copy Job State Change", "Restore Job State Change"],
+                detail={"state": FAILED_STATES},
+            ),
+            targets=[targets.SnsTopic(self.topic)],
+        )
+        trace(self.job_failures, ["R13", "R15"], ["operational-excellence", "reliability"], "A failed backup, copy or restore job e-mails ops.")
+
+        # ---- Backup Audit Manager ------------------------------------------------------------
+        cfn_framework = backup.CfnFramework
+        # ControlScope is untyped JSON in the CloudFormation schema: CDK passes it through as given.
+        scope_types = {"ComplianceResourceTypes": ["Aurora", "S3"]}
+
+        def control(
+            name: str, params: dict[str, str] | None = None, scope: dict[str, list[str]] | None = None
+        ) -> backup.CfnFramework.FrameworkControlProperty:
+            return cfn_framework.FrameworkControlProperty(
+                control_name=name,
+                control_input_parameters=[
+                    cfn_framework.ControlInputParameterProperty(parameter_name=k, parameter_value=v) for k, v in (params or {}).items()
+                ]
+                or None,
+                control_scope=scope,
+            )
+
+        self.framework = backup.CfnFramework(
+            self,
+            "Framework",
+            framework_name=f"medivault_{config.name}_backup",
+            framework_description="MediVault R15: daily backups kept long enough, encrypted, locked, copied to eu-west-1",
+            framework_controls=[
+                control("BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN", scope=scope_types),
+                control(
+                    "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK",
+                    {"requiredFrequencyUnit": "days", "requiredFrequencyValue": "1", "requiredRetentionDays": str(settings.daily_retention_days)},
+                ),
+                control("BACKUP_RECOVERY_POINT_MINIMUM_RETENTION_CHECK", {"requiredRetentionDays": str(settings.vault_lock_min_retention_days)}),
+                control("BACKUP_RECOVERY_POINT_ENCRYPTED"),
+                control("BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED"),
+                control(
+                    "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_VAULT_LOCK",
+                    {
+                        "minRetentionDays": str(settings.vault_lock_min_retention_days),
+                        "maxRetentionDays": str(settings.vault_lock_max_retention_days),
+                    },
+                    scope_types,
+                ),
+                control("BACKUP_RESOURCES_PROTECTED_BY_CROSS_REGION", {"crossRegionList": config.dr_region}, scope_types),
+                control(
+                    "BACKUP_LAST_RECOVERY_POINT_CREATED",
+                    {"recoveryPointAgeUnit": "hours", "recoveryPointAgeValue": str(settings.primary_max_age_hours)},
+                    scope_types,
+                ),
+            ],
+        )
+        trace(
+            self.framework,
+            ["R14", "R15"],
+            ["security", "reliability"],
+            "Backup Audit Manager evaluates frequency, retention, locks and cross-region copies daily.",
+        )
+
+        # ---- restore testing (Aurora) --------------------------------------------------------
+        plan_name = f"medivault_{config.name}_aurora"
+        self.restore_testing_plan = backup.CfnRestoreTestingPlan(
+            self,
+            "RestoreTestingPlan",
+            restore_testing_plan_name=plan_name,
+            schedule_expression=settings.restore_testing_schedule,
+            start_window_hours=24,
+            recovery_point_selection=backup.CfnRestoreTestingPlan.RestoreTestingRecoveryPointSelectionProperty(
+                algorithm="LATEST_WITHIN_WINDOW",
+                include_vaults=[self.vault.backup_vault_arn],
+                recovery_point_types=["SNAPSHOT"],
+                selection_window_days=7,
+            ),
+        )
+        self.restore_testing_selection = backup.CfnRestoreTestingSelection(
+            self,
+            "RestoreTestingAurora",
+            restore_testing_plan_name=self.restore_testing_plan.ref,
+            restore_testing_selection_name="aurora_cluster",
+            protected_resource_type="Aurora",
+            protected_resource_arns=[database.cluster_arn],
+            iam_role_arn=self.backup_role.role_arn,
+            validation_window_hours=settings.restore_testing_retain_hours,
+        )
+        trace(
+            self.restore_testing_plan,
+            ["R15"],
+            ["reliability"],
+            "The latest Aurora snapshot is restored on a schedule and deleted again, proving backups restore.",
+        )
+
+        # ---- DR-readiness checker --------------------------------------------------------------
+        checker_sg = ec2.SecurityGroup(
+            self, "ReadinessSecurityGroup", vpc=vpc, description="DR-readiness checker: HTTPS to AWS APIs only", allow_all_outbound=False
+        )
+        checker_sg.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS Backup (both regions) and CloudWatch")
+        resource_arns = [database.cluster_arn, *(b.bucket_arn for b in buckets)]
+        checker = PythonFunction(
+            self,
+            "Readiness",
+            source="mv_dr_readiness",
+            description="Daily: newest recovery point per resource in the primary vault (<26 h) and its DR copy (<30 h)",
+            vpc=vpc,
+            vpc_subnets=function_subnets,
+            security_group=checker_sg,
+            logs_key=logs_key,
+            queue_key=queue_key,
+            log_retention=retention(config.log_retention_days),
+            removal_policy=removal,
+            powertools_layer_version=config.powertools_layer_version,
+            timeout=cdk.Duration.minutes(5),
+            reserved_concurrency=1,
+            environment={
+                "PRIMARY_VAULT_NAME": self.vault.backup_vault_name,
+                "DR_VAULT_NAME": dr_vault.backup_vault_name,
+                "DR_REGION": config.dr_region,
+                "PROTECTED_RESOURCE_ARNS": self.to_json_string(resource_arns),
+                "PRIMARY_MAX_AGE_HOURS": str(settings.primary_max_age_hours),
+                "COPY_MAX_AGE_HOURS": str(settings.copy_max_age_hours),
+                "METRIC_NAMESPACE": METRIC_NAMESPACE,
+            },
+        )
+        checker.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["backup:ListRecoveryPointsByBackupVault"], resources=[dr_vault.backup_vault_arn, self.vault.backup_vault_arn]
+            )
+        )
+        checker.role.add_to_principal_policy(iam.PolicyStatement(actions=["backup:ListRecoveryPointsByResource"], resources=["*"]))
+        checker.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"], resources=["*"], conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}}
+            )
+        )
+        acknowledge(
+            checker.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Resource '*' only where AWS offers no resource-level permission: VPC ENI actions, X-Ray, backup:ListRecoveryPointsByResource "
+            "(read-only listing), and cloudwatch:PutMetricData, which is pinned to the MediVault/DR namespace by condition.",
+        )
+        ignore_cfn_lint(
+            checker.function,
+            "W3005",
+            "aws-cdk-lib's Function adds DependsOn on its role next to the GetAtt of the role ARN; redundant and harmless.",
+        )
+        self.readiness_function = checker.function
+        schedule = events.Rule(
+            self,
+            "ReadinessSchedule",
+            description="Run the DR-readiness checker daily",
+            schedule=events.Schedule.expression(settings.readiness_schedule),
+            targets=[targets.LambdaFunction(checker.function, retry_attempts=2, dead_letter_queue=checker.dead_letter_queue)],
+        )
+        trace(schedule, ["R15"], ["reliability", "operational-excellence"], "The DR-readiness check runs every day without anyone remembering to.")
+
+        self.readiness_alarms: list[cloudwatch.Alarm] = []
+        for index, arn in enumerate(resource_arns):
+            alarm = cloudwatch.Alarm(
+                self,
+                f"NotDrReady{index}",
+                alarm_description="A protected resource has no fresh recovery point in the primary vault or no fresh copy in the DR vault "
+                "(or the checker did not run). Runbook: docs/disaster-recovery.md.",
+                metric=cloudwatch.Metric(
+                    namespace=METRIC_NAMESPACE,
+                    metric_name="DrReady",
+                    dimensions_map={"ResourceArn": arn},
+                    statistic="Minimum",
+                    period=cdk.Duration.days(1),
+                ),
+                threshold=1,
+                comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            )
+            alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+            self.readiness_alarms.append(alarm)
+        trace(checker, ["R13", "R15"], ["reliability", "operational-excellence"], "Stale or missing backups or DR copies page ops within a day.")
