@@ -109,10 +109,18 @@ class ObservabilityStack(MediVaultStack):
             label="5xx rate %",
             period=FIVE_MINUTES,
         )
-        p50 = target_group.metrics.target_response_time(period=FIVE_MINUTES, statistic="p50")
-        p99 = target_group.metrics.target_response_time(period=FIVE_MINUTES, statistic="p99")
-        healthy = target_group.metrics.healthy_host_count(period=cdk.Duration.minutes(1), statistic="Minimum")
-        unhealthy = target_group.metrics.unhealthy_host_count(period=cdk.Duration.minutes(1), statistic="Maximum")
+        # Target-group metrics built from the two full-name attributes directly: CDK's own
+        # target_group.metrics derives the ALB name from the listener ARN with Fn::Split, which a
+        # cross-stack (Fn::GetStackOutput) value cannot feed.
+        dims = {"LoadBalancer": alb.load_balancer_full_name, "TargetGroup": target_group.target_group_full_name}
+
+        def tg_metric(name: str, statistic: str, period: cdk.Duration) -> cw.Metric:
+            return cw.Metric(namespace="AWS/ApplicationELB", metric_name=name, dimensions_map=dims, statistic=statistic, period=period)
+
+        p50 = tg_metric("TargetResponseTime", "p50", FIVE_MINUTES)
+        p99 = tg_metric("TargetResponseTime", "p99", FIVE_MINUTES)
+        healthy = tg_metric("HealthyHostCount", "Minimum", cdk.Duration.minutes(1))
+        unhealthy = tg_metric("UnHealthyHostCount", "Maximum", cdk.Duration.minutes(1))
         a = self.alerting
         self.service_alarms += [
             a.alarm(
