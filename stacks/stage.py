@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from stacks.config import EnvironmentConfig
+from stacks.edge_global_stack import EdgeGlobalStack
 from stacks.keys_stack import KeysStack
 from stacks.network_stack import NetworkStack
 
@@ -18,3 +19,4 @@ class MediVaultStage(cdk.Stage):
         self.config = config
         self.keys = KeysStack(self, "Keys", config=config)
         self.network = NetworkStack(self, "Network", config=config, logs_key=self.keys.logs_key)
+        self.edge_global = EdgeGlobalStack(self, "EdgeGlobal", config=config)
