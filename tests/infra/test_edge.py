@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from stacks.config import edge
-from tests.infra.edge_stand_in import DOMAIN, ORIGIN_HEADER, EdgeSynth, synthesize_with_stand_in
+from tests.infra.edge_stand_in import DOMAIN, EdgeSynth, synthesize_with_stand_in
 from tests.infra.test_cfn_lint import _lint
 
 pytestmark = pytest.mark.requirements("R9", "R5")
@@ -47,6 +47,13 @@ def _distribution(edge_synth: EdgeSynth, environment: str) -> dict[str, Any]:
     (dist,) = _of_type(_template(edge_synth, environment, "edge"), "AWS::CloudFront::Distribution").values()
     config: dict[str, Any] = dist["Properties"]["DistributionConfig"]
     return config
+
+
+def _logical_id(edge_synth: EdgeSynth, environment: str, attribute: str) -> str:
+    """The logical ID of what the app tier exposes (``load_balancer``, ``origin_secret``)."""
+    app = edge_synth.stand_ins[environment]
+    resource = getattr(app, attribute).node.default_child
+    return str(app.resolve(resource.logical_id))
 
 
 def _output_value(edge_synth: EdgeSynth, environment: str, producer: str, reference: dict[str, Any]) -> Any:
@@ -110,12 +117,12 @@ def test_origin_is_the_alb_over_tls_1_2_with_the_secret_header(edge_synth: EdgeS
         "OriginKeepaliveTimeout": 5,
     }
     (header,) = origin["OriginCustomHeaders"]
-    assert header["HeaderName"] == ORIGIN_HEADER
+    assert header["HeaderName"] == edge_synth.stand_ins[environment].origin_header_name
     prefix, secret_ref, suffix = header["HeaderValue"]["Fn::Join"][1]
     assert (prefix, suffix) == ("{{resolve:secretsmanager:", ":SecretString:::}}")
-    secret_id = next(iter(_of_type(_template(edge_synth, environment, "app"), "AWS::SecretsManager::Secret")))
+    secret_id = _logical_id(edge_synth, environment, "origin_secret")
     assert _output_value(edge_synth, environment, "app", secret_ref) == {"Ref": secret_id}
-    alb_id = next(iter(_of_type(_template(edge_synth, environment, "app"), "AWS::ElasticLoadBalancingV2::LoadBalancer")))
+    alb_id = _logical_id(edge_synth, environment, "load_balancer")
     if environment == "production":
         assert origin["DomainName"] == f"origin.{DOMAIN.domain_name}"
     else:
@@ -207,7 +214,7 @@ def test_dns_aliases_for_the_domain_and_the_origin(edge_synth: EdgeSynth) -> Non
         assert record["HostedZoneId"] == DOMAIN.hosted_zone_id
         assert record["AliasTarget"]["DNSName"] == {"Fn::GetAtt": [dist_id, "DomainName"]}
     origin = by_name_type[("origin.app.medivault.example.", "A")]
-    alb_id = next(iter(_of_type(_template(edge_synth, "production", "app"), "AWS::ElasticLoadBalancingV2::LoadBalancer")))
+    alb_id = _logical_id(edge_synth, "production", "load_balancer")
     assert "dualstack" in json.dumps(origin["AliasTarget"]["DNSName"])
     assert _output_value(edge_synth, "production", "app", origin["AliasTarget"]["HostedZoneId"]) == {"Fn::GetAtt": [alb_id, "CanonicalHostedZoneID"]}
 
