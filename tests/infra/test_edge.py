@@ -228,3 +228,25 @@ def test_gates_and_cfn_lint_clean_in_both_regions(edge_synth: EdgeSynth) -> None
     templates = [str(Path(s.node.scope.outdir) / s.template_file) for s in stacks]  # type: ignore[union-attr]
     result = _lint(templates)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_distribution_refuses_inconsistent_props() -> None:
+    import aws_cdk as cdk
+    from aws_cdk import aws_certificatemanager as acm
+    from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+    from aws_cdk import aws_s3 as s3
+    from aws_cdk import aws_secretsmanager as secretsmanager
+    from constructs.edge_distribution import EdgeDistribution
+
+    stack = cdk.Stack(cdk.App(), "Props", env=cdk.Environment(account="123456789012", region="eu-central-1"))
+    alb = elbv2.ApplicationLoadBalancer.from_application_load_balancer_attributes(
+        stack, "Alb", load_balancer_arn="arn:aws:elasticloadbalancing:eu-central-1:123456789012:loadbalancer/app/a/1", security_group_id="sg-1"
+    )
+    secret = secretsmanager.Secret.from_secret_name_v2(stack, "Secret", "origin")
+    bucket = s3.Bucket.from_bucket_name(stack, "Logs", "logs")
+    cert = acm.Certificate.from_certificate_arn(stack, "Cert", "arn:aws:acm:us-east-1:123456789012:certificate/x")
+    common: dict[str, Any] = {"load_balancer": alb, "origin_secret": secret, "web_acl_arn": "arn", "config": edge.EdgeConfig(), "log_bucket": bucket}
+    with pytest.raises(ValueError, match="certificate and domain_name go together"):
+        EdgeDistribution(stack, "A", origin_header_name="X-Origin-Verify", certificate=cert, **common)
+    with pytest.raises(ValueError, match="should be a custom X- header"):
+        EdgeDistribution(stack, "B", origin_header_name="Authorization", **common)
