@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from constructs import Construct
+from constructs.python_function import PythonFunction
 
 from stacks.config import EnvironmentConfig
 from stacks.data_stack import DataStack
 from stacks.edge_global_stack import EdgeGlobalStack
 from stacks.keys_stack import KeysStack
 from stacks.network_stack import NetworkStack
+from stacks.observability_stack import ObservabilityStack
 
 
 class MediVaultStage(cdk.Stage):
@@ -35,3 +37,15 @@ class MediVaultStage(cdk.Stage):
             logs_key=self.keys.logs_key,
         )
         self.edge_global = EdgeGlobalStack(self, "EdgeGlobal", config=config)
+        # Observability last: it watches what the stacks above built.
+        functions = [c for c in self.node.find_all() if isinstance(c, PythonFunction)]
+        self.observability = ObservabilityStack(
+            self,
+            "Observability",
+            config=config,
+            functions=functions,
+            database=self.data.database,
+            database_max_acu=config.data.aurora_max_acu,
+            cache_replication_group=self.data.cache_replication_group,
+            cache_nodes=1 + config.data.cache_replicas,
+        )
