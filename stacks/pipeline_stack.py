@@ -80,6 +80,7 @@ class PipelineStack(cdk.Stack):
             description="MediVault EU (delivery): CDK pipeline testing, scanning and deploying sandbox then production",
             termination_protection=True,
         )
+        self._replication_buckets = dict(replication_buckets)
         for env in (sandbox, production):
             if env.account is None:
                 raise ValueError(f"PipelineStack: the {env.name} stage needs a concrete account (cdk bootstrap --trust {config.account})")
@@ -320,6 +321,23 @@ class PipelineStack(cdk.Stack):
             policy = role.node.find_child("GrantsPolicy")
             ack(policy, [f"AwsSolutions-IAM5[Action::{a}]" for a in artifact_actions + key_actions], artifact_reason)
             ack(policy, [f"AwsSolutions-IAM5[Resource::{bucket}]"], artifact_reason)
+        # Cross-region artifact stores (the stages deploy to eu-west-1 / us-east-1 as well): CodePipeline grants its
+        # role the replication buckets (physical names) and their keys, which live in other regions.
+        pipeline_policy = self.pipeline_role.node.find_child("GrantsPolicy")
+        ack(
+            pipeline_policy,
+            [f"AwsSolutions-IAM5[Resource::{self.resolve(b.bucket_arn)}/*]" for b in self._replication_buckets.values()],
+            "CodePipeline's grant on the hardened artifact replication bucket of each other region the stages deploy to: "
+            "object wildcards only on those buckets (objects are named per execution).",
+        )
+        if self._replication_buckets:
+            ack(
+                pipeline_policy,
+                ["AwsSolutions-IAM5[Resource::*]"],
+                "CDK grants use of a KMS key in another region (the replication buckets' keys) with Resource '*' in the "
+                "identity policy and names this role in that key's own policy; the statement holds only artifact "
+                "encrypt/decrypt actions, and this account's PHI keys admit principals only through named services.",
+            )
         ack(
             self.synth_role.node.find_child("GrantsPolicy"),
             [
