@@ -28,13 +28,6 @@ from stacks.base import MediVaultStack
 from stacks.config import EnvironmentConfig
 from stacks.edge_global_stack import NO_DOMAIN_MESSAGE
 
-ORIGIN_RECORD = "origin"
-
-
-def origin_domain_name(domain_name: str) -> str:
-    """The name CloudFront connects to (an alias of the ALB); the ALB's certificate must cover it."""
-    return f"{ORIGIN_RECORD}.{domain_name}"
-
 
 class EdgeStack(MediVaultStack):
     def __init__(
@@ -131,7 +124,7 @@ class EdgeStack(MediVaultStack):
             log_bucket=self.log_bucket,
             certificate=certificate,
             domain_name=domain.domain_name if domain else None,
-            origin_domain_name=origin_domain_name(domain.domain_name) if domain else None,
+            origin_domain_name=domain.origin_domain_name if domain else None,
         ).distribution
 
         if domain is None:
@@ -147,7 +140,7 @@ class EdgeStack(MediVaultStack):
                 self,
                 "OriginAlias",
                 zone=zone,
-                record_name=origin_domain_name(domain.domain_name),
+                record_name=domain.origin_domain_name,
                 target=route53.RecordTarget.from_alias(targets.LoadBalancerTarget(load_balancer)),
             )
         trace(

@@ -6,9 +6,11 @@ import aws_cdk as cdk
 from constructs import Construct
 from constructs.python_function import PythonFunction
 
+from stacks.app_stack import AppStack
 from stacks.config import EnvironmentConfig
 from stacks.data_stack import DataStack
 from stacks.edge_global_stack import EdgeGlobalStack
+from stacks.edge_stack import EdgeStack
 from stacks.keys_stack import KeysStack
 from stacks.network_stack import NetworkStack
 from stacks.observability_stack import ObservabilityStack
@@ -36,7 +38,34 @@ class MediVaultStage(cdk.Stage):
             data_key=self.keys.data_key,
             logs_key=self.keys.logs_key,
         )
+        self.app = AppStack(
+            self,
+            "App",
+            config=config,
+            vpc=self.network.vpc,
+            app_subnets=self.network.app_subnets,
+            alb_security_group=self.network.alb_security_group,
+            app_security_group=self.network.app_security_group,
+            database=self.data.database,
+            database_secret=self.data.database_secret,
+            cache_auth_secret=self.data.cache_auth_secret,
+            cache_endpoint_address=self.data.cache_replication_group.attr_primary_end_point_address,
+            cache_endpoint_port=self.data.cache_replication_group.attr_primary_end_point_port,
+            phi_buckets=self.data.phi_buckets,
+            data_key=self.keys.data_key,
+            logs_key=self.keys.logs_key,
+        )
         self.edge_global = EdgeGlobalStack(self, "EdgeGlobal", config=config)
+        self.edge = EdgeStack(
+            self,
+            "Edge",
+            config=config,
+            load_balancer=self.app.load_balancer,
+            origin_secret=self.app.origin_secret,
+            origin_header_name=self.app.origin_header_name,
+            web_acl=self.edge_global.web_acl,
+            certificate=self.edge_global.certificate,
+        )
         # Observability last: it watches what the stacks above built.
         functions = [c for c in self.node.find_all() if isinstance(c, PythonFunction)]
         self.observability = ObservabilityStack(

@@ -120,8 +120,8 @@ def test_origin_is_the_alb_over_tls_1_2_with_the_secret_header(edge_synth: EdgeS
     assert header["HeaderName"] == edge_synth.stand_ins[environment].origin_header_name
     prefix, secret_ref, suffix = header["HeaderValue"]["Fn::Join"][1]
     assert (prefix, suffix) == ("{{resolve:secretsmanager:", ":SecretString:::}}")
-    secret_id = _logical_id(edge_synth, environment, "origin_secret")
-    assert _output_value(edge_synth, environment, "app", secret_ref) == {"Ref": secret_id}
+    app = edge_synth.stand_ins[environment]
+    assert _output_value(edge_synth, environment, "app", secret_ref) == app.resolve(app.origin_secret.secret_arn)
     alb_id = _logical_id(edge_synth, environment, "load_balancer")
     if environment == "production":
         assert origin["DomainName"] == f"origin.{DOMAIN.domain_name}"
@@ -250,3 +250,16 @@ def test_distribution_refuses_inconsistent_props() -> None:
         EdgeDistribution(stack, "A", origin_header_name="X-Origin-Verify", certificate=cert, **common)
     with pytest.raises(ValueError, match="should be a custom X- header"):
         EdgeDistribution(stack, "B", origin_header_name="Authorization", **common)
+
+
+def test_alb_certificate_covers_the_origin_name_and_the_listener_checks_the_same_header(edge_synth: EdgeSynth) -> None:
+    app_template = _template(edge_synth, "production", "app")
+    (cert,) = _of_type(app_template, "AWS::CertificateManager::Certificate").values()
+    assert cert["Properties"]["DomainName"] == DOMAIN.domain_name
+    assert cert["Properties"]["SubjectAlternativeNames"] == [f"origin.{DOMAIN.domain_name}"]
+    (origin,) = _distribution(edge_synth, "production")["Origins"]
+    assert origin["DomainName"] == DOMAIN.origin_domain_name
+    header = origin["OriginCustomHeaders"][0]["HeaderName"]
+    rules = _of_type(app_template, "AWS::ElasticLoadBalancingV2::ListenerRule").values()
+    checked = [c["HttpHeaderConfig"]["HttpHeaderName"] for r in rules for c in r["Properties"]["Conditions"] if "HttpHeaderConfig" in c]
+    assert checked == [header]
