@@ -426,7 +426,14 @@ class AppStack(MediVaultStack):
             zone = route53.HostedZone.from_hosted_zone_attributes(
                 self, "Zone", hosted_zone_id=config.domain.hosted_zone_id, zone_name=config.domain.hosted_zone_name
             )
-            return acm.Certificate(self, "Certificate", domain_name=config.domain.domain_name, validation=acm.CertificateValidation.from_dns(zone))
+            # CloudFront connects to origin.<domain> (an alias of this ALB, stacks/edge_stack.py) and checks this certificate against it.
+            return acm.Certificate(
+                self,
+                "Certificate",
+                domain_name=config.domain.domain_name,
+                subject_alternative_names=[config.domain.origin_domain_name],
+                validation=acm.CertificateValidation.from_dns(zone),
+            )
         if config.app.has_placeholder_certificate:
             refuse_deploy(
                 self,

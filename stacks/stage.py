@@ -11,6 +11,8 @@ from stacks.backup_stack import BackupStack
 from stacks.config import EnvironmentConfig
 from stacks.data_stack import DataStack
 from stacks.dr_vault_stack import DrVaultStack
+from stacks.edge_global_stack import EdgeGlobalStack
+from stacks.edge_stack import EdgeStack
 from stacks.keys_stack import KeysStack
 from stacks.network_stack import NetworkStack
 from stacks.observability_stack import ObservabilityStack
@@ -54,6 +56,17 @@ class MediVaultStage(cdk.Stage):
             phi_buckets=self.data.phi_buckets,
             data_key=self.keys.data_key,
             logs_key=self.keys.logs_key,
+        )
+        self.edge_global = EdgeGlobalStack(self, "EdgeGlobal", config=config)
+        self.edge = EdgeStack(
+            self,
+            "Edge",
+            config=config,
+            load_balancer=self.app.load_balancer,
+            origin_secret=self.app.origin_secret,
+            origin_header_name=self.app.origin_header_name,
+            web_acl=self.edge_global.web_acl,
+            certificate=self.edge_global.certificate,
         )
         self.dr_vault = DrVaultStack(self, "DrVault", config=config)
         self.backup = BackupStack(

@@ -18,6 +18,11 @@ class DomainConfig:
     hosted_zone_id: str
     hosted_zone_name: str
 
+    @property
+    def origin_domain_name(self) -> str:
+        """The name CloudFront connects to: a Route 53 alias of the ALB, covered by the ALB's certificate."""
+        return f"origin.{self.domain_name}"
+
     def validate(self) -> None:
         for key, value in (("domain.domain_name", self.domain_name), ("domain.hosted_zone_name", self.hosted_zone_name)):
             if not _DOMAIN.match(value):

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 
-from stacks.config import app, backup, data, network, observability
+from stacks.config import app, backup, data, edge, network, observability
 from stacks.config.app import AppConfig
 from stacks.config.backup import BackupConfig
 from stacks.config.data import DataConfig
 from stacks.config.domain import DomainConfig
+from stacks.config.edge import EdgeConfig
 from stacks.config.errors import ConfigError, require_account, require_log_retention, require_one_of
 from stacks.config.network import NetworkConfig
 from stacks.config.observability import ObservabilityConfig
@@ -48,6 +49,7 @@ class EnvironmentConfig:
     network: NetworkConfig
     data: DataConfig
     backup: BackupConfig
+    edge: EdgeConfig
     observability: ObservabilityConfig
     app: AppConfig
 
@@ -76,6 +78,7 @@ class EnvironmentConfig:
                 f"({self.data.aurora_backup_retention_days}); AWS Backup would reset Aurora's retention and the stack would drift",
                 "equal to data.aurora_backup_retention_days",
             )
+        self.edge.validate()
         self.observability.validate()
         self.app.validate(self.is_production)
 
@@ -104,6 +107,7 @@ def sandbox(account: str | None = PLACEHOLDER_ACCOUNTS["sandbox"]) -> Environmen
         network=network.SANDBOX,
         data=data.SANDBOX,
         backup=backup.SANDBOX,
+        edge=edge.SANDBOX,
         observability=observability.SANDBOX,
         app=app.SANDBOX,
     )
@@ -120,6 +124,7 @@ def production(account: str | None = PLACEHOLDER_ACCOUNTS["production"]) -> Envi
         network=network.PRODUCTION,
         data=data.PRODUCTION,
         backup=backup.PRODUCTION,
+        edge=edge.PRODUCTION,
         observability=observability.PRODUCTION,
         app=app.PRODUCTION,
     )

@@ -256,7 +256,12 @@ def test_domain_gets_a_dns_validated_certificate(tmp_path: Path) -> None:
         {
             "DomainName": "app.medivault.example",
             "ValidationMethod": "DNS",
-            "DomainValidationOptions": [{"DomainName": "app.medivault.example", "HostedZoneId": "Z0123456789ABCDEFGHIJ"}],
+            # CloudFront connects to origin.<domain> (the edge stack's alias of the ALB) and checks it against this certificate.
+            "SubjectAlternativeNames": ["origin.app.medivault.example"],
+            "DomainValidationOptions": [
+                {"DomainName": "app.medivault.example", "HostedZoneId": "Z0123456789ABCDEFGHIJ"},
+                {"DomainName": "origin.app.medivault.example", "HostedZoneId": "Z0123456789ABCDEFGHIJ"},
+            ],
         },
     )
     assert "RequireCertificate" not in template.to_json().get("Rules", {})

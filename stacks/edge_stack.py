@@ -1,0 +1,155 @@
+"""Edge, eu-central-1 part (R9, R5): the CloudFront distribution, its access logs and DNS.
+
+Takes the web ACL (and, with a domain, the certificate) from the us-east-1 ``EdgeGlobalStack``:
+CDK resolves those cross-region references itself. With ``@aws-cdk/core:defaultCrossStackReferences``
+set to ``weak`` (cdk.json) they become ``Fn::GetStackOutput`` reads of the producer's outputs, so the
+producer can replace its web ACL or certificate without the "Exports cannot be updated" deadlock of
+strong references; the deploy order (EdgeGlobal first) is a stack dependency.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_route53_targets as targets
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+from constructs.compliance import acknowledge
+from constructs.deploy_guard import refuse_deploy
+from constructs.edge_distribution import EdgeDistribution
+from constructs.purpose_key import PurposeKey, ServicePrincipalUse
+from constructs.traceability import trace
+
+from stacks.base import MediVaultStack
+from stacks.config import EnvironmentConfig
+from stacks.edge_global_stack import NO_DOMAIN_MESSAGE
+
+
+class EdgeStack(MediVaultStack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        load_balancer: elbv2.IApplicationLoadBalancer,
+        origin_secret: secretsmanager.ISecret,
+        origin_header_name: str,
+        web_acl: wafv2.CfnWebACL,
+        certificate: acm.ICertificate | None,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            region=config.primary_region,
+            description="edge: CloudFront distribution with WAF in front of the ALB, access logs, DNS",
+            stateful=True,  # the access-log bucket and its key
+            cross_region_references=True,
+        )
+        domain = config.domain
+        if (domain is None) != (certificate is None):
+            raise ValueError("EdgeStack: a configured domain needs the CloudFront certificate, and only then")
+
+        # Access logs: CloudFront's log delivery writes with its own service principal.
+        self.logs_key = PurposeKey(
+            self,
+            "AccessLogsKey",
+            purpose="CloudFront access logs",
+            alias=f"alias/medivault/{config.name}/cloudfront-logs",
+            via_services=["s3"],
+            service_principals=[
+                ServicePrincipalUse(
+                    service="delivery.logs.amazonaws.com",
+                    conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+                    actions=("kms:GenerateDataKey*", "kms:Decrypt"),
+                )
+            ],
+            removal_policy=config.removal_policy,
+        ).key
+        self.log_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.logs_key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            # CloudFront standard logging writes through an ACL grant to its log-delivery account.
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-access-logs",
+                    expiration=_days(config.log_retention_days),
+                    noncurrent_version_expiration=_days(30),
+                    abort_incomplete_multipart_upload_after=_days(7),
+                )
+            ],
+            removal_policy=config.removal_policy,
+            auto_delete_objects=False,
+        )
+        acknowledge(
+            self.log_bucket,
+            "AwsSolutions-S1",
+            "This bucket is itself the access-log destination (CloudFront standard logs); S3 server access logs "
+            "of it would need a further SSE-S3-only bucket. Writes come only from the log-delivery service.",
+        )
+        acknowledge(
+            self.log_bucket,
+            "HIPAA.Security-S3BucketLoggingEnabled",
+            "This bucket is itself the access-log destination (CloudFront standard logs); S3 server access logs "
+            "of it would need a further SSE-S3-only bucket. Writes come only from the log-delivery service.",
+        )
+        acknowledge(
+            self.log_bucket,
+            "HIPAA.Security-S3BucketReplicationEnabled",
+            "CloudFront access logs are operational request metadata, not patient records; they are versioned and "
+            "KMS-encrypted in eu-central-1 and need no disaster-recovery copy in eu-west-1.",
+        )
+
+        self.distribution = EdgeDistribution(
+            self,
+            "Cdn",
+            load_balancer=load_balancer,
+            origin_secret=origin_secret,
+            origin_header_name=origin_header_name,
+            web_acl_arn=web_acl.attr_arn,
+            config=config.edge,
+            log_bucket=self.log_bucket,
+            certificate=certificate,
+            domain_name=domain.domain_name if domain else None,
+            origin_domain_name=domain.origin_domain_name if domain else None,
+        ).distribution
+
+        if domain is None:
+            refuse_deploy(self, "RequireDomain", message=NO_DOMAIN_MESSAGE)
+        else:
+            zone = route53.HostedZone.from_hosted_zone_attributes(
+                self, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.hosted_zone_name
+            )
+            to_cdn = route53.RecordTarget.from_alias(targets.CloudFrontTarget(self.distribution))
+            route53.ARecord(self, "AliasA", zone=zone, record_name=domain.domain_name, target=to_cdn)
+            route53.AaaaRecord(self, "AliasAaaa", zone=zone, record_name=domain.domain_name, target=to_cdn)
+            route53.ARecord(
+                self,
+                "OriginAlias",
+                zone=zone,
+                record_name=domain.origin_domain_name,
+                target=route53.RecordTarget.from_alias(targets.LoadBalancerTarget(load_balancer)),
+            )
+        trace(
+            self.log_bucket,
+            ["R9", "R12"],
+            ["security", "operational-excellence"],
+            "Every CloudFront request is logged to an encrypted bucket in the EU.",
+        )
+
+
+def _days(days: int) -> cdk.Duration:
+    return cdk.Duration.days(days)
