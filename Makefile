@@ -46,7 +46,7 @@ lint: deps
 	$(VENV)/bin/ruff format --check .
 
 typecheck: deps
-	$(VENV)/bin/mypy app.py stacks constructs tools
+	$(VENV)/bin/mypy app.py stacks constructs tools lambda/mv_findings_notifier lambda/mv_macie_quarantine lambda/mv_phi_bucket_rule
 
 unit: deps
 	$(VENV)/bin/pytest
