@@ -2,6 +2,7 @@
 
     CloudFront (origin-facing prefix list) --443--> ALB --app_port--> app --5432--> database
                                                                         \\--6379--> cache
+    secret rotation --5432--> database;  secret rotation --443--> interface endpoints (Secrets Manager)
 
 The ALB admits only CloudFront's origin-facing addresses (AWS-managed prefix list, given by ID in
 config because synth never looks it up). Database and cache admit only the app tier and have no
@@ -19,7 +20,16 @@ REDIS_PORT = 6379
 
 
 class TierSecurityGroups(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, vpc: ec2.IVpc, cloudfront_prefix_list_id: str, app_port: int) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        cloudfront_prefix_list_id: str,
+        app_port: int,
+        endpoint_security_group: ec2.ISecurityGroup,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.alb = ec2.SecurityGroup(
             self, "Alb", vpc=vpc, description="ALB: HTTPS from CloudFront origin-facing addresses only", allow_all_outbound=False
@@ -29,6 +39,15 @@ class TierSecurityGroups(Construct):
             self, "Database", vpc=vpc, description="Aurora PostgreSQL: 5432 from the app tier only", allow_all_outbound=False
         )
         self.cache = ec2.SecurityGroup(self, "Cache", vpc=vpc, description="Redis: 6379 from the app tier only", allow_all_outbound=False)
+        # The Secrets Manager rotation function of the database master secret (R10). It lives with
+        # the other tier groups so that the database group's ingress stays in one template.
+        self.rotation = ec2.SecurityGroup(
+            self,
+            "SecretRotation",
+            vpc=vpc,
+            description="Secret rotation function: to Aurora 5432 and the VPC endpoints 443 only",
+            allow_all_outbound=False,
+        )
 
         self.alb.add_ingress_rule(ec2.Peer.prefix_list(cloudfront_prefix_list_id), ec2.Port.tcp(443), "HTTPS from CloudFront")
         self.alb.add_egress_rule(self.app, ec2.Port.tcp(app_port), "to the app tasks")
@@ -38,4 +57,7 @@ class TierSecurityGroups(Construct):
         self.app.add_egress_rule(self.cache, ec2.Port.tcp(REDIS_PORT), "to Redis")
         self.database.add_ingress_rule(self.app, ec2.Port.tcp(POSTGRES_PORT), "from the app tier")
         self.cache.add_ingress_rule(self.app, ec2.Port.tcp(REDIS_PORT), "from the app tier")
+        self.rotation.add_egress_rule(endpoint_security_group, ec2.Port.tcp(443), "to Secrets Manager through its VPC endpoint")
+        self.rotation.add_egress_rule(self.database, ec2.Port.tcp(POSTGRES_PORT), "to Aurora, to set the rotated password")
+        self.database.add_ingress_rule(self.rotation, ec2.Port.tcp(POSTGRES_PORT), "from the secret rotation function")
         trace(self, ["R2", "R5"], ["security"], "Security groups chain CloudFront -> ALB -> app -> data; the data tier admits only the app tier.")

@@ -41,8 +41,11 @@ class NetworkStack(MediVaultStack):
             vpc=net.vpc,
             cloudfront_prefix_list_id=config.network.cloudfront_prefix_list_id,
             app_port=config.network.app_port,
+            endpoint_security_group=net.endpoint_security_group,
         )
         self.alb_security_group = groups.alb
         self.app_security_group = groups.app
         self.database_security_group = groups.database
         self.cache_security_group = groups.cache
+        self.rotation_security_group = groups.rotation
+        self.secrets_manager_endpoint = net.interface_endpoints["SecretsManager"]

@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from stacks.config import EnvironmentConfig
+from stacks.data_stack import DataStack
 from stacks.keys_stack import KeysStack
 from stacks.network_stack import NetworkStack
 
@@ -18,3 +19,17 @@ class MediVaultStage(cdk.Stage):
         self.config = config
         self.keys = KeysStack(self, "Keys", config=config)
         self.network = NetworkStack(self, "Network", config=config, logs_key=self.keys.logs_key)
+        self.data = DataStack(
+            self,
+            "Data",
+            config=config,
+            vpc=self.network.vpc,
+            data_subnets=self.network.data_subnets,
+            app_subnets=self.network.app_subnets,
+            database_security_group=self.network.database_security_group,
+            cache_security_group=self.network.cache_security_group,
+            rotation_security_group=self.network.rotation_security_group,
+            secrets_manager_endpoint=self.network.secrets_manager_endpoint,
+            data_key=self.keys.data_key,
+            logs_key=self.keys.logs_key,
+        )

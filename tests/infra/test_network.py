@@ -129,11 +129,12 @@ def test_security_group_chain(synth: Synthesized, environment: str) -> None:
     ids = _group_ids(template)
     rules = ingress_rules(template)
     port = cfg.load(environment, None).network.app_port
-    tier_groups = {ids[n] for n in ("ALB", "Fargate tasks", "Aurora PostgreSQL", "Redis")}
+    tier_groups = {ids[n] for n in ("ALB", "Fargate tasks", "Aurora PostgreSQL", "Redis", "Secret rotation function")}
     assert {r for r in rules if r[0] in tier_groups} == {
         (ids["ALB"], "pl-a3a144ca", 443),  # CloudFront origin-facing only
         (ids["Fargate tasks"], ids["ALB"], port),
         (ids["Aurora PostgreSQL"], ids["Fargate tasks"], 5432),
+        (ids["Aurora PostgreSQL"], ids["Secret rotation function"], 5432),  # R10: master-secret rotation
         (ids["Redis"], ids["Fargate tasks"], 6379),
     }
     # Nothing anywhere admits the whole internet.

@@ -1,0 +1,64 @@
+"""The bucket that receives S3 server access logs of other buckets (who touched which object, R12).
+
+S3 server access logging can only deliver to a bucket encrypted with SSE-S3 (AES-256), not
+SSE-KMS: that is the one deviation from "every bucket uses the customer-managed key", and it is
+acknowledged here with that reason. Everything else is as strict as a PHI bucket: private, ACLs
+disabled, TLS 1.2+ only, versioned; delivery is allowed by bucket policy to the S3 logging
+service for the source buckets only (CDK's ``serverAccessLogsUseBucketPolicy``).
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+from constructs.compliance import acknowledge
+
+
+class AccessLogBucket(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, retention_days: int, removal_policy: cdk.RemovalPolicy) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="KeepThenExpire",
+                    transitions=[s3.Transition(storage_class=s3.StorageClass.INTELLIGENT_TIERING, transition_after=cdk.Duration.days(0))],
+                    expiration=cdk.Duration.days(retention_days),
+                    noncurrent_version_expiration=cdk.Duration.days(1),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                )
+            ],
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            self.bucket,
+            "HIPAA.Security-S3DefaultEncryptionKMS",
+            "S3 server access logging delivers only to buckets with SSE-S3 (AES-256) default encryption; SSE-KMS destinations are "
+            "not supported. The logs hold object keys and requesters, no PHI content; access is TLS-only and private.",
+        )
+        acknowledge(
+            self.bucket,
+            "AwsSolutions-S1",
+            "This is the server-access-log destination itself; logging it into itself would loop and into another log bucket "
+            "would only move the question. Its reads and writes are recorded by CloudTrail.",
+        )
+        acknowledge(
+            self.bucket,
+            "HIPAA.Security-S3BucketLoggingEnabled",
+            "This is the server-access-log destination itself; logging it into itself would loop and into another log bucket "
+            "would only move the question. Its reads and writes are recorded by CloudTrail.",
+        )
+        acknowledge(
+            self.bucket,
+            "HIPAA.Security-S3BucketReplicationEnabled",
+            "Access logs are operational audit evidence kept in-region for their retention; they are not patient data and "
+            "are not needed to restore service after a regional loss (PHI recovery is AWS Backup, R15).",
+        )

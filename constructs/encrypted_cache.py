@@ -1,0 +1,144 @@
+"""ElastiCache (Valkey or Redis OSS) replication group for sessions and hot reference data (R8).
+
+- in the isolated data subnets, behind the cache security group (6379 from the app tier only);
+- ``replicas`` = 0: one node (sandbox); otherwise one primary plus replicas spread over the
+  given AZs, Multi-AZ with automatic failover (production: 3 nodes over 3 AZs);
+- encrypted at rest with the customer-managed key, TLS required in transit;
+- AUTH token generated into Secrets Manager (encrypted with the key) and passed to ElastiCache
+  as a dynamic reference, so it never appears in the template or in code (R10);
+- daily snapshots kept ``snapshot_retention_days``; slow log and engine log delivered as JSON to
+  KMS-encrypted CloudWatch log groups with retention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticache as elasticache
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+from constructs.compliance import acknowledge
+
+REDIS_PORT = 6379
+
+
+@dataclass(frozen=True, kw_only=True)
+class CacheSettings:
+    engine: str  # valkey | redis
+    engine_version: str
+    node_type: str
+    replicas: int
+    snapshot_retention_days: int
+
+
+class EncryptedCache(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: CacheSettings,
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        availability_zones: list[str],
+        security_group: ec2.ISecurityGroup,
+        encryption_key: kms.IKey,
+        logs_key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        nodes = 1 + settings.replicas
+        if nodes > 1 and nodes > len(availability_zones) * 2:
+            raise ValueError("EncryptedCache: too many replicas for the AZs given")
+        multi_az = settings.replicas > 0
+
+        # ElastiCache AUTH: 16-128 printable characters without @, " or /; alphanumerics only here.
+        self.auth_secret = secretsmanager.Secret(
+            self,
+            "AuthToken",
+            description="MediVault cache AUTH token (clients read it at runtime)",
+            encryption_key=encryption_key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=64),
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            self.auth_secret,
+            "AwsSolutions-SMG4",
+            "Secrets Manager has no rotation template for ElastiCache AUTH tokens (rotation needs ModifyReplicationGroup with "
+            "AuthTokenUpdateStrategy ROTATE then SET). The cache holds only sessions and reference data, admits only the app "
+            "tier over TLS; token rotation is a documented follow-up (docs/assumptions.md).",
+        )
+        acknowledge(
+            self.auth_secret,
+            "HIPAA.Security-SecretsManagerRotationEnabled",
+            "Secrets Manager has no rotation template for ElastiCache AUTH tokens (rotation needs ModifyReplicationGroup with "
+            "AuthTokenUpdateStrategy ROTATE then SET). The cache holds only sessions and reference data, admits only the app "
+            "tier over TLS; token rotation is a documented follow-up (docs/assumptions.md).",
+        )
+
+        self.subnet_group = elasticache.CfnSubnetGroup(
+            self,
+            "SubnetGroup",
+            description="MediVault cache: isolated data subnets",
+            subnet_ids=vpc.select_subnets(subnet_group_name=subnets.subnet_group_name, subnet_type=subnets.subnet_type, subnets=subnets.subnets).subnet_ids,
+        )
+        self.subnet_group.apply_removal_policy(removal_policy)
+        self.slow_log = logs.LogGroup(self, "SlowLog", encryption_key=logs_key, retention=log_retention, removal_policy=removal_policy)
+        self.engine_log = logs.LogGroup(self, "EngineLog", encryption_key=logs_key, retention=log_retention, removal_policy=removal_policy)
+
+        def delivery(log_type: str, group: logs.ILogGroup) -> elasticache.CfnReplicationGroup.LogDeliveryConfigurationRequestProperty:
+            return elasticache.CfnReplicationGroup.LogDeliveryConfigurationRequestProperty(
+                destination_type="cloudwatch-logs",
+                destination_details=elasticache.CfnReplicationGroup.DestinationDetailsProperty(
+                    cloud_watch_logs_details=elasticache.CfnReplicationGroup.CloudWatchLogsDestinationDetailsProperty(log_group=group.log_group_name)
+                ),
+                log_format="json",
+                log_type=log_type,
+            )
+
+        self.replication_group = elasticache.CfnReplicationGroup(
+            self,
+            "ReplicationGroup",
+            replication_group_description="MediVault sessions and hot reference data",
+            engine=settings.engine,
+            engine_version=settings.engine_version,
+            cache_node_type=settings.node_type,
+            num_cache_clusters=nodes,
+            preferred_cache_cluster_a_zs=[availability_zones[i % len(availability_zones)] for i in range(nodes)],
+            multi_az_enabled=multi_az,
+            automatic_failover_enabled=multi_az,
+            port=REDIS_PORT,
+            cache_subnet_group_name=self.subnet_group.ref,
+            security_group_ids=[security_group.security_group_id],
+            at_rest_encryption_enabled=True,
+            kms_key_id=encryption_key.key_arn,
+            transit_encryption_enabled=True,
+            transit_encryption_mode="required",
+            auth_token=self.auth_secret.secret_value.unsafe_unwrap(),  # a {{resolve:secretsmanager:...}} reference, not the value
+            auto_minor_version_upgrade=True,
+            snapshot_retention_limit=settings.snapshot_retention_days,
+            snapshot_window="01:00-02:00",
+            preferred_maintenance_window="sun:03:30-sun:04:30",
+            log_delivery_configurations=[delivery("slow-log", self.slow_log), delivery("engine-log", self.engine_log)],
+        )
+        self.replication_group.apply_removal_policy(removal_policy)
+        acknowledge(
+            self.replication_group,
+            "AwsSolutions-AEC5",
+            "The default port is no secret worth having: the cache is in isolated subnets with no internet route, its security "
+            "group admits 6379 only from the app tier, and every connection needs TLS plus the AUTH token.",
+        )
+        if not multi_az:
+            acknowledge(
+                self.replication_group,
+                "AwsSolutions-AEC4",
+                "Sandbox only: a single cache node keeps the sandbox cheap; production runs a primary and two replicas over "
+                "three AZs with Multi-AZ and automatic failover (config data.cache_replicas, validated >= 2 in production).",
+            )
+        self.endpoint_address = self.replication_group.attr_primary_end_point_address
+        self.port = REDIS_PORT

@@ -1,0 +1,195 @@
+"""Data tier (R6, R7, R8, R10, R11): PHI buckets, Aurora, the cache, Macie. Stateful.
+
+Public attributes (what other stacks use): ``records_bucket``, ``imaging_bucket``, ``phi_buckets``,
+``access_log_bucket``, ``database``, ``database_secret``, ``cache_replication_group``,
+``cache_auth_secret``, ``cache_endpoint_address``, ``cache_port``.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticache as elasticache
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_rds as rds
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+from constructs.access_log_bucket import AccessLogBucket
+from constructs.audited_aurora import AuditedAurora, AuroraSettings
+from constructs.compliance import acknowledge
+from constructs.encrypted_cache import CacheSettings, EncryptedCache
+from constructs.log_retention import retention
+from constructs.macie_discovery import MacieDiscovery
+from constructs.phi_bucket import PhiBucket
+from constructs.traceability import trace
+
+from stacks.base import MediVaultStack
+from stacks.config import EnvironmentConfig
+
+
+class DataStack(MediVaultStack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        vpc: ec2.IVpc,
+        data_subnets: ec2.SubnetSelection,
+        app_subnets: ec2.SubnetSelection,
+        database_security_group: ec2.ISecurityGroup,
+        cache_security_group: ec2.ISecurityGroup,
+        rotation_security_group: ec2.ISecurityGroup,
+        secrets_manager_endpoint: ec2.IInterfaceVpcEndpoint,
+        data_key: kms.IKey,
+        logs_key: kms.IKey,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            region=config.primary_region,
+            description="PHI buckets, Aurora PostgreSQL, cache, Macie",
+            stateful=True,
+        )
+        data = config.data
+        removal = config.removal_policy
+        log_retention = retention(config.log_retention_days)
+        azs = list(config.network.availability_zones)
+
+        # --- S3: server access logs, then the two PHI buckets (R7, R12) ---
+        self.access_log_bucket: s3.IBucket = AccessLogBucket(
+            self, "AccessLogs", retention_days=data.access_log_retention_days, removal_policy=removal
+        ).bucket
+        phi = {
+            name: PhiBucket(
+                self,
+                name,
+                encryption_key=data_key,
+                access_log_bucket=self.access_log_bucket,
+                access_log_prefix=f"{name.lower()}/",
+                object_lock_mode=data.object_lock_mode,
+                object_lock_days=data.object_lock_days,
+                removal_policy=removal,
+            )
+            for name in ("Records", "Imaging")
+        }
+        self.records_bucket: s3.IBucket = phi["Records"].bucket
+        self.imaging_bucket: s3.IBucket = phi["Imaging"].bucket
+        self.phi_buckets: list[s3.IBucket] = [self.records_bucket, self.imaging_bucket]
+        for construct in phi.values():
+            trace(
+                construct,
+                ["R7"],
+                ["security", "reliability", "cost-optimisation"],
+                f"PHI bucket: SSE-KMS with the data key only, TLS only, {data.object_lock_mode} Object Lock for "
+                f"{data.object_lock_days} days, Intelligent-Tiering archive after 90/180 days, access-logged.",
+            )
+
+        # --- Aurora PostgreSQL Serverless v2 (R6, R10) ---
+        aurora = AuditedAurora(
+            self,
+            "Aurora",
+            settings=AuroraSettings(
+                identifier=f"medivault-{config.name}-records",
+                engine_version=data.aurora_engine_version,
+                min_acu=data.aurora_min_acu,
+                max_acu=data.aurora_max_acu,
+                backup_retention_days=data.aurora_backup_retention_days,
+                insights_mode=data.database_insights_mode,
+                monitoring_interval_seconds=data.aurora_monitoring_interval_seconds,
+                rotation_days=data.secret_rotation_days,
+                deletion_protection=config.is_production,
+            ),
+            vpc=vpc,
+            subnets=data_subnets,
+            availability_zones=azs,
+            security_group=database_security_group,
+            encryption_key=data_key,
+            logs_key=logs_key,
+            log_retention=log_retention,
+            rotation_subnets=app_subnets,
+            rotation_security_group=rotation_security_group,
+            secrets_manager_endpoint=secrets_manager_endpoint,
+            removal_policy=removal,
+        )
+        self.database: rds.DatabaseCluster = aurora.cluster
+        self.database_secret: secretsmanager.ISecret = aurora.secret
+        for instance in ("Writer", "Reader"):
+            acknowledge(
+                aurora.cluster.node.find_child(instance),
+                "HIPAA.Security-RDSInBackupPlan",
+                "Known cdk-nag false positive: the rule flags Aurora DB instances, but Aurora is backed up per cluster; the "
+                "cluster is in the AWS Backup plan (backup stack) and keeps 35 days of automated backups in production.",
+            )
+        if not config.is_production:
+            acknowledge(
+                aurora.cluster,
+                "AwsSolutions-RDS10",
+                "Sandbox only: deletion protection is off so the sandbox can be torn down; production has it on (tested).",
+            )
+            acknowledge(
+                aurora.cluster,
+                "HIPAA.Security-RDSInstanceDeletionProtectionEnabled",
+                "Sandbox only: deletion protection is off so the sandbox can be torn down; production has it on (tested).",
+            )
+        acknowledge(
+            aurora.cluster,
+            "AwsSolutions-RDS11",
+            "The default port is no secret worth having: the cluster is in isolated subnets with no internet route, its security "
+            "group admits 5432 only from the app tier and the rotation function, and TLS plus credentials are required.",
+        )
+        trace(
+            aurora,
+            ["R6", "R10"],
+            ["security", "reliability", "cost-optimisation"],
+            "Aurora PostgreSQL Serverless v2 writer + reader in two AZs, KMS-encrypted, TLS forced, pgaudit, "
+            "master secret rotated every 30 days inside the VPC; scales down when idle.",
+        )
+
+        # --- Cache (R8) ---
+        cache = EncryptedCache(
+            self,
+            "Cache",
+            settings=CacheSettings(
+                engine=data.cache_engine,
+                engine_version=data.cache_engine_version,
+                node_type=data.cache_node_type,
+                replicas=data.cache_replicas,
+                snapshot_retention_days=data.cache_snapshot_retention_days,
+            ),
+            vpc=vpc,
+            subnets=data_subnets,
+            availability_zones=azs,
+            security_group=cache_security_group,
+            encryption_key=data_key,
+            logs_key=logs_key,
+            log_retention=log_retention,
+            removal_policy=removal,
+        )
+        self.cache_replication_group: elasticache.CfnReplicationGroup = cache.replication_group
+        self.cache_auth_secret: secretsmanager.ISecret = cache.auth_secret
+        self.cache_endpoint_address: str = cache.endpoint_address
+        self.cache_port: int = cache.port
+        trace(
+            cache,
+            ["R8", "R10"],
+            ["performance-efficiency", "security", "reliability"],
+            "Valkey/Redis replication group over three AZs with failover, TLS required, AUTH token in Secrets Manager.",
+        )
+
+        # --- Macie (R11): the non-PHI buckets; the audit stack's buckets join this list later ---
+        self.macie = MacieDiscovery(
+            self,
+            "Macie",
+            buckets=[self.access_log_bucket],
+            schedule_day=data.macie_schedule_day,
+            job_name_prefix=f"medivault-{config.name}-non-phi-discovery",
+            vpc=vpc,
+            function_subnets=app_subnets,
+            logs_key=logs_key,
+            queue_key=data_key,
+            log_retention=log_retention,
+            removal_policy=removal,
+            powertools_layer_version=config.powertools_layer_version,
+        )
