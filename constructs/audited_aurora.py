@@ -130,7 +130,10 @@ class AuditedAurora(Construct):
             engine=engine,
             cluster_identifier=settings.identifier,
             writer=rds.ClusterInstance.serverless_v2(
-                "Writer", availability_zone=availability_zones[0], auto_minor_version_upgrade=True, **insights  # type: ignore[arg-type]
+                "Writer",
+                availability_zone=availability_zones[0],
+                auto_minor_version_upgrade=True,
+                **insights,  # type: ignore[arg-type]
             ),
             readers=[
                 rds.ClusterInstance.serverless_v2(

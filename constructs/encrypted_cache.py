@@ -85,7 +85,9 @@ class EncryptedCache(Construct):
             self,
             "SubnetGroup",
             description="MediVault cache: isolated data subnets",
-            subnet_ids=vpc.select_subnets(subnet_group_name=subnets.subnet_group_name, subnet_type=subnets.subnet_type, subnets=subnets.subnets).subnet_ids,
+            subnet_ids=vpc.select_subnets(
+                subnet_group_name=subnets.subnet_group_name, subnet_type=subnets.subnet_type, subnets=subnets.subnets
+            ).subnet_ids,
         )
         self.subnet_group.apply_removal_policy(removal_policy)
         self.slow_log = logs.LogGroup(self, "SlowLog", encryption_key=logs_key, retention=log_retention, removal_policy=removal_policy)

@@ -95,7 +95,12 @@ class MacieDiscovery(Construct):
         job_arns = f"arn:{cdk.Aws.PARTITION}:macie2:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:classification-job/*"
         self.function.role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["macie2:CreateClassificationJob", "macie2:DescribeClassificationJob", "macie2:UpdateClassificationJob", "macie2:TagResource"],
+                actions=[
+                    "macie2:CreateClassificationJob",
+                    "macie2:DescribeClassificationJob",
+                    "macie2:UpdateClassificationJob",
+                    "macie2:TagResource",
+                ],
                 resources=[job_arns, self.patient_id.attr_arn],
             )
         )

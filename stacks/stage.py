@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
+from stacks.audit_stack import AuditStack
 from stacks.config import EnvironmentConfig
 from stacks.data_stack import DataStack
 from stacks.keys_stack import KeysStack
@@ -32,4 +33,14 @@ class MediVaultStage(cdk.Stage):
             secrets_manager_endpoint=self.network.secrets_manager_endpoint,
             data_key=self.keys.data_key,
             logs_key=self.keys.logs_key,
+        )
+        self.audit = AuditStack(
+            self,
+            "Audit",
+            config=config,
+            logs_key=self.keys.logs_key,
+            data_key=self.keys.data_key,
+            vpc=self.network.vpc,
+            function_subnets=self.network.app_subnets,
+            phi_buckets=self.data.phi_buckets,
         )

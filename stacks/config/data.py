@@ -58,7 +58,9 @@ class DataConfig:
         require_range("data.access_log_retention_days", self.access_log_retention_days, 1, 36500)
         if is_production and self.access_log_retention_days < 6 * 365:
             raise ConfigError(
-                "data.access_log_retention_days", f"{self.access_log_retention_days} days in production", "at least 2190 (6 years, HIPAA documentation)"
+                "data.access_log_retention_days",
+                f"{self.access_log_retention_days} days in production",
+                "at least 2190 (6 years, HIPAA documentation)",
             )
         self._validate_aurora(is_production)
         self._validate_cache(is_production)
@@ -67,9 +69,7 @@ class DataConfig:
     def _validate_aurora(self, is_production: bool) -> None:
         major, _, minor = self.aurora_engine_version.partition(".")
         if major not in AURORA_MAJOR_VERSIONS or not minor.isdigit():
-            raise ConfigError(
-                "data.aurora_engine_version", f"{self.aurora_engine_version!r} is not supported", "16.x or 17.x (e.g. 17.7), pinned"
-            )
+            raise ConfigError("data.aurora_engine_version", f"{self.aurora_engine_version!r} is not supported", "16.x or 17.x (e.g. 17.7), pinned")
         require_range("data.aurora_min_acu", self.aurora_min_acu, 0.5, 256)
         require_range("data.aurora_max_acu", self.aurora_max_acu, 1, 256)
         for key, value in (("data.aurora_min_acu", self.aurora_min_acu), ("data.aurora_max_acu", self.aurora_max_acu)):

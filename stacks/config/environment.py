@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 
-from stacks.config import data, network
+from stacks.config import audit, data, network
+from stacks.config.audit import AuditConfig
 from stacks.config.data import DataConfig
 from stacks.config.domain import DomainConfig
 from stacks.config.errors import ConfigError, require_account, require_log_retention, require_one_of
@@ -44,6 +45,7 @@ class EnvironmentConfig:
     powertools_layer_version: int = 27
     network: NetworkConfig
     data: DataConfig
+    audit: AuditConfig
 
     def __post_init__(self) -> None:
         require_one_of("environment", self.name, ENVIRONMENT_NAMES)
@@ -62,6 +64,7 @@ class EnvironmentConfig:
             self.domain.validate()
         self.network.validate(self.primary_region)
         self.data.validate(self.is_production)
+        self.audit.validate(self.is_production)
 
     @property
     def is_production(self) -> bool:
@@ -87,6 +90,7 @@ def sandbox(account: str | None = PLACEHOLDER_ACCOUNTS["sandbox"]) -> Environmen
         alarm_email="ops-sandbox@medivault.example",
         network=network.SANDBOX,
         data=data.SANDBOX,
+        audit=audit.SANDBOX,
     )
 
 
@@ -100,6 +104,7 @@ def production(account: str | None = PLACEHOLDER_ACCOUNTS["production"]) -> Envi
         alarm_email="ops@medivault.example",
         network=network.PRODUCTION,
         data=data.PRODUCTION,
+        audit=audit.PRODUCTION,
     )
 
 

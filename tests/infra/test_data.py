@@ -136,9 +136,7 @@ def test_phi_bucket_policy_tls_only_and_only_the_data_key(synth: Synthesized, en
         assert other_key["Action"] == "s3:PutObject"
         key = other_key["Condition"]["StringNotEqualsIfExists"]["s3:x-amz-server-side-encryption-aws-kms-key-id"]
         assert _key_ref(key).startswith("PublishOutputFnGetAttDataKey")
-        assert by_sid["DenyUploadsWithAnotherEncryption"]["Condition"] == {
-            "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}
-        }
+        assert by_sid["DenyUploadsWithAnotherEncryption"]["Condition"] == {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}
         assert not [s for s in statements if s["Effect"] == "Allow"], "PHI bucket policies grant nothing"
 
 

@@ -177,7 +177,9 @@ def test_other_delete_errors_are_reported_as_failed(handler: ModuleType, respons
 
 def test_create_failure_is_reported_with_a_placeholder_id(handler: ModuleType, responses: list[dict[str, Any]]) -> None:
     with Stubber(handler.macie) as stub:
-        stub.add_client_error("create_classification_job", service_error_code="ValidationException", service_message="bucket not found", http_status_code=400)
+        stub.add_client_error(
+            "create_classification_job", service_error_code="ValidationException", service_message="bucket not found", http_status_code=400
+        )
         result = handler.lambda_handler(_event("Create"), _Context())
     assert result["Status"] == "FAILED"
     assert responses[0]["Status"] == "FAILED" and "bucket not found" in responses[0]["Reason"]
@@ -203,9 +205,7 @@ def test_malformed_properties_fail_clearly_without_calling_macie(
 
 
 @pytest.mark.parametrize("event", [{}, {"RequestType": "Create"}, {"detail-type": "Scheduled Event"}])
-def test_not_a_custom_resource_event_is_dropped_with_one_error(
-    handler: ModuleType, responses: list[dict[str, Any]], event: dict[str, Any]
-) -> None:
+def test_not_a_custom_resource_event_is_dropped_with_one_error(handler: ModuleType, responses: list[dict[str, Any]], event: dict[str, Any]) -> None:
     assert handler.lambda_handler(event, _Context()) == {"Status": "DROPPED"}
     assert responses == []
 
@@ -214,5 +214,3 @@ def test_non_https_response_url_is_refused(handler: ModuleType) -> None:
     event = {**_event("Delete", PhysicalResourceId="no-job-x"), "ResponseURL": "http://example.com/x"}
     with pytest.raises(ValueError, match="not https"):
         handler.lambda_handler(event, _Context())
-
-
