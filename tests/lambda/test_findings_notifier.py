@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from mv_findings_notifier import handler
 from mv_findings_notifier.findings import UnrecognisedEvent, guardduty_severity, to_notice
 

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
+
 from mv_macie_quarantine import handler
 from mv_macie_quarantine.quarantine import CopyNotVerified, NotAQuarantineFinding, Quarantine, parse_finding
 

@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from mv_phi_bucket_rule import handler
 from mv_phi_bucket_rule.rule import BadParameters, BucketState, RuleParameters, evaluate
 
