@@ -15,11 +15,13 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := node_modules/.bin/cdk --no-notices
 OUT ?= cdk.out
 
-.PHONY: help deps synth test lint typecheck unit bench report lock clean deploy-sandbox destroy-sandbox
+.PHONY: help deps synth test lint typecheck unit bench report diagram lock clean deploy-sandbox destroy-sandbox
 
 help:
 	@echo "make synth    install what is missing, synthesize every stack of every environment into $(OUT)/ (compliance gates on)"
 	@echo "make test     install what is missing, then ruff, mypy, pytest (synth + gates + cfn-lint + handler tests)"
+	@echo "make report   write $(OUT)/report/ (requirements matrix, pillars, cost estimate; HTML + Markdown) from the last synth"
+	@echo "make diagram  synthesize, then regenerate docs/architecture.svg (commit it; a test checks it is current)"
 	@echo "make bench    print synth wall time and resources per stack"
 	@echo "make deploy-sandbox ACCOUNT=123456789012   deploy the sandbox stage (needs AWS credentials)"
 
@@ -39,7 +41,15 @@ synth: deps
 	@rm -rf $(OUT)
 	@start=$$(date +%s%N); $(CDK) synth --quiet --output $(OUT); rc=$$?; \
 	  echo "cdk synth: $$(( ($$(date +%s%N) - start) / 1000000 )) ms"; \
-	  $(VENV)/bin/python -m tools.summary $(OUT) || rc=1; exit $$rc
+	  $(VENV)/bin/python -m tools.summary $(OUT) || rc=1; \
+	  $(VENV)/bin/python -m tools.report $(OUT) || rc=1; exit $$rc
+
+report: deps
+	@test -f $(OUT)/manifest.json || { echo "no cloud assembly in $(OUT)/: run make synth first"; exit 1; }
+	$(VENV)/bin/python -m tools.report $(OUT)
+
+diagram: synth
+	$(VENV)/bin/python -m tools.report.diagram $(OUT) docs/architecture.svg
 
 lint: deps
 	$(VENV)/bin/ruff check .

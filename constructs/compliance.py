@@ -50,4 +50,7 @@ def ignore_cfn_lint(construct: IConstruct, rule_id: str, reason: str) -> None:
     if not isinstance(resource, cdk.CfnResource):
         raise ValueError(f"ignore_cfn_lint: {construct.node.path} is not a CloudFormation resource")
     acknowledge(resource, f"CloudFormation-Validate::{rule_id}", reason)
-    resource.add_metadata("cfn-lint", {"config": {"ignore_checks": [rule_id]}})
+    # Several rules may be ignored on one resource: add to the list rather than replace it.
+    existing = resource.get_metadata("cfn-lint") or {}
+    checks = [*existing.get("config", {}).get("ignore_checks", []), rule_id]
+    resource.add_metadata("cfn-lint", {"config": {"ignore_checks": checks}})

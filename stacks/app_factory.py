@@ -10,6 +10,9 @@ import aws_cdk as cdk
 from constructs.compliance import add_compliance_gates, write_acknowledgments_to_templates
 
 from stacks.config import EnvironmentConfig
+from stacks.config.pipeline import PipelineConfig
+from stacks.pipeline_replication_stack import PipelineReplicationStack
+from stacks.pipeline_stack import PipelineStack
 from stacks.stage import MediVaultStage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,3 +36,24 @@ def populate(app: cdk.App, configs: list[EnvironmentConfig]) -> dict[str, MediVa
     for stage in stages.values():
         write_acknowledgments_to_templates(stage)
     return stages
+
+
+def add_pipeline(app: cdk.App, *, config: PipelineConfig, sandbox: EnvironmentConfig, production: EnvironmentConfig) -> PipelineStack:
+    """Add the delivery pipeline (R16), which holds its own sandbox and production stages.
+
+    The gates cover it like every other stack (its two stages included); acknowledgments are
+    written into the templates of the pipeline, its replication stacks and its two stages. Call
+    ``add_compliance_gates`` (``populate`` does) once per app: the plugins see the whole assembly.
+    """
+    # A hardened artifact replication bucket in every other region the stages deploy to.
+    regions = sorted({r for env in (sandbox, production) for r in (env.primary_region, env.dr_region, env.edge_region)} - {config.region})
+    replication = {region: PipelineReplicationStack(app, f"PipelineReplication-{region}", config=config, region=region) for region in regions}
+    pipeline = PipelineStack(
+        app, "Pipeline", config=config, sandbox=sandbox, production=production, replication_buckets={r: s.bucket for r, s in replication.items()}
+    )
+    for stack in replication.values():
+        pipeline.add_stack_dependency(stack, reason="the pipeline names the replication buckets and keys in its artifact stores")
+    # Top-level stacks of the app: the pipeline stack and its replication stacks.
+    # (The pipeline's two stages get theirs inside PipelineStack, before add_stage synthesizes them.)
+    write_acknowledgments_to_templates(app)
+    return pipeline

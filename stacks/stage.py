@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from constructs import Construct
+from constructs.python_function import PythonFunction
 
 from stacks.audit_stack import AuditStack
 from stacks.config import EnvironmentConfig
 from stacks.data_stack import DataStack
 from stacks.keys_stack import KeysStack
 from stacks.network_stack import NetworkStack
+from stacks.observability_stack import ObservabilityStack
 
 
 class MediVaultStage(cdk.Stage):
@@ -43,4 +45,16 @@ class MediVaultStage(cdk.Stage):
             vpc=self.network.vpc,
             function_subnets=self.network.app_subnets,
             phi_buckets=self.data.phi_buckets,
+        )
+        # Observability last: it watches what the stacks above built.
+        functions = [c for c in self.node.find_all() if isinstance(c, PythonFunction)]
+        self.observability = ObservabilityStack(
+            self,
+            "Observability",
+            config=config,
+            functions=functions,
+            database=self.data.database,
+            database_max_acu=config.data.aurora_max_acu,
+            cache_replication_group=self.data.cache_replication_group,
+            cache_nodes=1 + config.data.cache_replicas,
         )

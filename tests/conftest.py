@@ -9,9 +9,13 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
+from constructs.compliance import add_compliance_gates
 
 from stacks import config as cfg
-from stacks.app_factory import new_app, populate
+from stacks.app_factory import add_pipeline, new_app, populate
+from stacks.config import pipeline as pipeline_cfg
+from stacks.pipeline_replication_stack import PipelineReplicationStack
+from stacks.pipeline_stack import PipelineStack
 from stacks.stage import MediVaultStage
 
 CONCRETE_ACCOUNTS = {"sandbox": "123456789012", "production": "210987654321"}
@@ -55,6 +59,45 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 def agnostic(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """Both environments env-agnostic (account left to deploy time)."""
     return synthesize(tmp_path_factory.mktemp("cdk-agnostic"), {name: None for name in cfg.ENVIRONMENT_NAMES})
+
+
+@dataclass
+class PipelineSynthesized:
+    """The delivery pipeline app alone (its stack, its replication stacks, its two stages)."""
+
+    app: cdk.App
+    pipeline: PipelineStack
+    replication_stacks: list[cdk.Stack]
+    outdir: Path
+    _templates: dict[str, Template]
+
+    def template(self, stack: cdk.Stack | None = None) -> Template:
+        """The pipeline stack's template, or that of another stack of this app."""
+        target = stack or self.pipeline
+        if target.node.path not in self._templates:
+            self._templates[target.node.path] = Template.from_stack(target)
+        return self._templates[target.node.path]
+
+
+def synthesize_pipeline(outdir: Path, config: pipeline_cfg.PipelineConfig | None = None) -> PipelineSynthesized:
+    """The pipeline in its own app, so only the pipeline tests pay for its synth (it re-builds both stages)."""
+    app = new_app(outdir=str(outdir))
+    add_compliance_gates(app)
+    pipeline = add_pipeline(
+        app,
+        config=config or pipeline_cfg.tooling(),
+        sandbox=cfg.sandbox(CONCRETE_ACCOUNTS["sandbox"]),
+        production=cfg.production(CONCRETE_ACCOUNTS["production"]),
+    )
+    app.synth()  # raises ValidationFailed on any unacknowledged compliance finding
+    replication = [c for c in app.node.children if isinstance(c, PipelineReplicationStack)]
+    return PipelineSynthesized(app=app, pipeline=pipeline, replication_stacks=replication, outdir=outdir, _templates={})
+
+
+@pytest.fixture(scope="session")
+def pipeline_synth(tmp_path_factory: pytest.TempPathFactory) -> PipelineSynthesized:
+    """The review pipeline: placeholder tooling account and connection, concrete stage accounts."""
+    return synthesize_pipeline(tmp_path_factory.mktemp("cdk-pipeline"))
 
 
 @pytest.fixture(params=cfg.ENVIRONMENT_NAMES)

@@ -1,6 +1,6 @@
 """Synth benchmark: wall seconds per phase and resources per stack. Prints figures; asserts nothing.
 
-Usage: python -m tools.bench [--runs N]
+Usage: python -m tools.bench [--runs N] [--no-pipeline]
 Phases: import of the CDK libraries, construction of every stage, synthesis with the compliance
 gates (cdk-nag AwsSolutions + HIPAA.Security), as ``app.py`` does it (in-process, no CLI).
 """
@@ -14,14 +14,18 @@ import time
 from pathlib import Path
 
 
-def one_run(outdir: Path) -> dict[str, float]:
+def one_run(outdir: Path, *, pipeline: bool = True) -> dict[str, float]:
     t0 = time.perf_counter()
     from stacks import config as cfg
-    from stacks.app_factory import new_app, populate
+    from stacks.app_factory import add_pipeline, new_app, populate
+    from stacks.config.pipeline import tooling
 
     t1 = time.perf_counter()
     app = new_app(outdir=str(outdir))
-    populate(app, [cfg.load(name, cfg.PLACEHOLDER_ACCOUNTS[name]) for name in cfg.ENVIRONMENT_NAMES])
+    configs = [cfg.load(name, cfg.PLACEHOLDER_ACCOUNTS[name]) for name in cfg.ENVIRONMENT_NAMES]
+    populate(app, configs)
+    if pipeline:  # as app.py does by default: the pipeline re-instantiates both stages
+        add_pipeline(app, config=tooling(), sandbox=configs[0], production=configs[1])
     t2 = time.perf_counter()
     app.synth()
     t3 = time.perf_counter()
@@ -31,6 +35,7 @@ def one_run(outdir: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-pipeline", action="store_true", help="leave out the delivery pipeline (like -c pipeline=false)")
     args = parser.parse_args()
     from tools.assembly import stacks
 
@@ -38,7 +43,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs):
             outdir = Path(tmp) / f"run{i}"
-            runs.append(one_run(outdir))
+            runs.append(one_run(outdir, pipeline=not args.no_pipeline))
         found = stacks(Path(tmp) / "run0")
         print(f"{'stack':<32} {'region':<13} {'resources':>9}")
         for stack in found:

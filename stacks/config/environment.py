@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 
-from stacks.config import audit, data, network
+from stacks.config import audit, data, network, observability
 from stacks.config.audit import AuditConfig
 from stacks.config.data import DataConfig
 from stacks.config.domain import DomainConfig
 from stacks.config.errors import ConfigError, require_account, require_log_retention, require_one_of
 from stacks.config.network import NetworkConfig
+from stacks.config.observability import ObservabilityConfig
 
 ENVIRONMENT_NAMES = ("sandbox", "production")
 PRIMARY_REGION = "eu-central-1"  # R1: Frankfurt, three AZs
@@ -46,6 +47,7 @@ class EnvironmentConfig:
     network: NetworkConfig
     data: DataConfig
     audit: AuditConfig
+    observability: ObservabilityConfig
 
     def __post_init__(self) -> None:
         require_one_of("environment", self.name, ENVIRONMENT_NAMES)
@@ -65,6 +67,7 @@ class EnvironmentConfig:
         self.network.validate(self.primary_region)
         self.data.validate(self.is_production)
         self.audit.validate(self.is_production)
+        self.observability.validate()
 
     @property
     def is_production(self) -> bool:
@@ -91,6 +94,7 @@ def sandbox(account: str | None = PLACEHOLDER_ACCOUNTS["sandbox"]) -> Environmen
         network=network.SANDBOX,
         data=data.SANDBOX,
         audit=audit.SANDBOX,
+        observability=observability.SANDBOX,
     )
 
 
@@ -105,6 +109,7 @@ def production(account: str | None = PLACEHOLDER_ACCOUNTS["production"]) -> Envi
         network=network.PRODUCTION,
         data=data.PRODUCTION,
         audit=audit.PRODUCTION,
+        observability=observability.PRODUCTION,
     )
 
 

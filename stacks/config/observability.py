@@ -1,0 +1,55 @@
+"""Observability settings (R13): alarm thresholds, each defensible in one sentence, and X-Ray sampling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stacks.config.errors import require_range
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObservabilityConfig:
+    # More than 1 % of requests failing with 5xx for 3 of 5 minutes is an outage for some users.
+    alb_5xx_rate_percent: float = 1.0
+    # p99 over 2 s for 3 of 5 minutes: record views feel broken (the target is well under 1 s).
+    p99_latency_seconds: float = 2.0
+    # ECS: sustained 80 % means autoscaling (which acts at 60-70 %) is not keeping up.
+    ecs_cpu_percent: float = 80.0
+    ecs_memory_percent: float = 80.0
+    # Aurora: 80 % CPU sustained precedes latency; ACU at 90 % of the configured maximum means the
+    # max_acu cap, not demand, will decide latency next.
+    aurora_cpu_percent: float = 80.0
+    aurora_acu_percent_of_max: float = 90.0
+    # Below 256 MiB freeable memory Aurora starts swapping buffers; reads slow sharply.
+    aurora_freeable_memory_mib: int = 256
+    # A reader more than 1 s behind serves stale records after a write (and slows failover).
+    aurora_replica_lag_ms: int = 1000
+    # Redis: 80 % memory leaves room for a failover resync; any eviction means hot data was lost.
+    redis_memory_percent: float = 80.0
+    redis_evictions_per_5min: int = 1
+    # X-Ray: fraction of ordinary requests traced, of auth requests, of health checks (none).
+    sampling_default_rate: float = 0.05
+    sampling_auth_rate: float = 0.5
+    sampling_health_rate: float = 0.0
+    # Adaptive sampling: X-Ray may raise the rate up to this when it sees errors/anomalies.
+    sampling_boost_max_rate: float = 0.5
+    # The X-Ray service name the app's tracer reports (the sampling rules and groups match it).
+    xray_service_name: str = "medivault-api"
+    auth_paths: tuple[str, ...] = ("/auth/*", "/login*")
+    health_paths: tuple[str, ...] = ("/healthz", "/readyz")
+
+    def validate(self) -> None:
+        require_range("observability.alb_5xx_rate_percent", self.alb_5xx_rate_percent, 0.1, 50)
+        require_range("observability.p99_latency_seconds", self.p99_latency_seconds, 0.1, 60)
+        for key in ("ecs_cpu_percent", "ecs_memory_percent", "aurora_cpu_percent", "aurora_acu_percent_of_max", "redis_memory_percent"):
+            require_range(f"observability.{key}", getattr(self, key), 10, 100)
+        require_range("observability.aurora_freeable_memory_mib", self.aurora_freeable_memory_mib, 64, 65536)
+        require_range("observability.aurora_replica_lag_ms", self.aurora_replica_lag_ms, 10, 600000)
+        require_range("observability.redis_evictions_per_5min", self.redis_evictions_per_5min, 1, 1000000)
+        for key in ("sampling_default_rate", "sampling_auth_rate", "sampling_health_rate", "sampling_boost_max_rate"):
+            require_range(f"observability.{key}", getattr(self, key), 0, 1)
+
+
+PRODUCTION = ObservabilityConfig()
+# Sandbox: same thresholds (alarms must be testable there), more tracing for debugging.
+SANDBOX = ObservabilityConfig(sampling_default_rate=0.2)

@@ -1,0 +1,403 @@
+"""The delivery pipeline (R16): every change is tested and security-scanned before it reaches production.
+
+CDK Pipelines on CodePipeline/CodeBuild in the delivery/tooling account (eu-central-1):
+
+    Source (CodeConnections, branch from config)
+      -> Build: ``make test`` (ruff, mypy, pytest: synth behind the cdk-nag gates, cfn-lint, handler
+         tests) and ``make synth`` (cdk.out, gates again); any finding fails the build
+      -> UpdatePipeline (self-mutation) -> Assets
+      -> Sandbox stage (every stack of ``MediVaultStage`` in its three regions)
+      -> Production: a manual approval, then every stack of ``MediVaultStage``
+
+The stages are ``MediVaultStage`` instances, so stacks added to the stage are deployed by the
+pipeline without any change here. Artifacts are KMS-encrypted with rotated keys (cross-account
+keys); CodeBuild logs go to a KMS-encrypted log group; failures are published to an encrypted
+SNS topic through a CodeStar notification rule.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codestarnotifications as notifications
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import pipelines
+from constructs import Construct, IConstruct
+from constructs.artifact_bucket import ArtifactBucket
+from constructs.compliance import acknowledge, ignore_cfn_lint, write_acknowledgments_to_templates
+from constructs.deploy_guard import refuse_deploy
+from constructs.log_retention import retention
+from constructs.managed_policy_role import ManagedPolicyRole
+from constructs.purpose_key import PurposeKey, ServicePrincipalUse
+from constructs.traceability import trace
+
+from stacks.config import EnvironmentConfig
+from stacks.config.pipeline import PipelineConfig
+from stacks.stage import MediVaultStage
+
+# The README's two commands: the test command first (lint, types, unit tests, synth behind the
+# gates, cfn-lint), then the synth whose cdk.out the pipeline deploys. Both exit non-zero on any finding.
+TEST_COMMAND = "make test"
+SYNTH_COMMAND = "make synth"
+BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
+# CodePipeline events that page the ops address (CodeStar Notifications event type ids).
+NOTIFY_ON = (
+    "codepipeline-pipeline-pipeline-execution-failed",
+    "codepipeline-pipeline-action-execution-failed",
+    "codepipeline-pipeline-stage-execution-failed",
+    "codepipeline-pipeline-manual-approval-needed",
+)
+APPROVAL_STEP = "PromoteToProduction"
+# Self-mutation and asset publishing install the same CDK CLI that package.json pins for make synth.
+CDK_CLI_VERSION: str = json.loads((Path(__file__).resolve().parent.parent / "package.json").read_text())["devDependencies"]["aws-cdk"]
+
+
+class PipelineStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PipelineConfig,
+        sandbox: EnvironmentConfig,
+        production: EnvironmentConfig,
+        replication_buckets: Mapping[str, s3.IBucket],
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=cdk.Environment(account=config.account, region=config.region),
+            stack_name="MediVault-Pipeline",
+            description="MediVault EU (delivery): CDK pipeline testing, scanning and deploying sandbox then production",
+            termination_protection=True,
+        )
+        for env in (sandbox, production):
+            if env.account is None:
+                raise ValueError(f"PipelineStack: the {env.name} stage needs a concrete account (cdk bootstrap --trust {config.account})")
+        if sandbox.is_production or not production.is_production:
+            raise ValueError("PipelineStack: sandbox= must be the sandbox config and production= the production config")
+        self.config = config
+        cdk.Tags.of(self).add("project", "medivault-eu")
+        cdk.Tags.of(self).add("environment", "delivery")
+
+        if config.is_placeholder:
+            refuse_deploy(
+                self,
+                "RequireRepositoryConnection",
+                message="The pipeline uses the review placeholder account or CodeConnections ARN. Create and authorise a connection "
+                "in the tooling account, then synthesize with MEDIVAULT_TOOLING_ACCOUNT and MEDIVAULT_PIPELINE_CONNECTION_ARN "
+                "(docs/pipeline.md) before deploying.",
+            )
+
+        # --- keys: artifacts (shared with the target accounts' deploy roles), logs, notifications
+        self.artifact_key = kms.Key(
+            self,
+            "ArtifactKey",
+            description="MediVault pipeline artifacts (cross-account: the target accounts' CDK deploy roles decrypt)",
+            enable_key_rotation=True,
+            rotation_period=cdk.Duration.days(365),
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            pending_window=cdk.Duration.days(30),
+        )
+        self.artifact_key.add_alias("alias/medivault/delivery/artifacts")
+        self.logs_key = PurposeKey(
+            self,
+            "LogsKey",
+            purpose="pipeline logs",
+            alias="alias/medivault/delivery/logs",
+            via_services=["logs"],
+            service_principals=[
+                ServicePrincipalUse(
+                    service=f"logs.{self.region}.amazonaws.com",
+                    conditions={
+                        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:*"}
+                    },
+                )
+            ],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        ).key
+        self.notifications_key = PurposeKey(
+            self,
+            "NotificationsKey",
+            purpose="pipeline notifications",
+            alias="alias/medivault/delivery/notifications",
+            via_services=["sns"],
+            service_principals=[
+                # CodeStar Notifications publishes to the encrypted topic: it needs the data key, only through SNS.
+                ServicePrincipalUse(
+                    service="codestar-notifications.amazonaws.com",
+                    actions=("kms:GenerateDataKey*", "kms:Decrypt"),
+                    conditions={"StringEquals": {"kms:ViaService": f"sns.{self.region}.amazonaws.com"}},
+                )
+            ],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        ).key
+
+        # --- artifact bucket (and its server-access-log bucket)
+        artifacts = ArtifactBucket(self, "Artifacts", encryption_key=self.artifact_key, access_log_days=config.log_retention_days)
+        self.artifact_bucket = artifacts.bucket
+
+        # --- CodeBuild: encrypted logs, unprivileged, its own least-privilege roles
+        self.build_logs = logs.LogGroup(
+            self,
+            "BuildLogs",
+            encryption_key=self.logs_key,
+            retention=retention(config.log_retention_days),
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        build_environment = codebuild.BuildEnvironment(
+            build_image=BUILD_IMAGE,
+            compute_type=codebuild.ComputeType.MEDIUM,
+            privileged=False,
+        )
+        code_build_defaults = pipelines.CodeBuildOptions(
+            build_environment=build_environment,
+            logging=codebuild.LoggingOptions(cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=self.build_logs)),
+            timeout=cdk.Duration.minutes(60),
+        )
+
+        source = pipelines.CodePipelineSource.connection(config.repository, config.branch, connection_arn=config.connection_arn, trigger_on_push=True)
+        self.synth_role = ManagedPolicyRole(
+            self,
+            "SynthRole",
+            assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+            description="CodeBuild: runs make test and make synth (no AWS access beyond its own logs and artifacts)",
+        )
+        self.synth_step = pipelines.CodeBuildStep(
+            "Synth",
+            input=source,
+            role=self.synth_role,
+            # The synth in CodeBuild reproduces this pipeline exactly: same accounts, same connection.
+            env={
+                "MEDIVAULT_SANDBOX_ACCOUNT": str(sandbox.account),
+                "MEDIVAULT_PRODUCTION_ACCOUNT": str(production.account),
+                "MEDIVAULT_TOOLING_ACCOUNT": config.account,
+                "MEDIVAULT_PIPELINE_CONNECTION_ARN": config.connection_arn,
+                "CDK_DISABLE_CLI_TELEMETRY": "true",
+            },
+            install_commands=["python3 --version", "make deps"],
+            commands=[TEST_COMMAND, SYNTH_COMMAND],
+            primary_output_directory="cdk.out",
+            partial_build_spec=codebuild.BuildSpec.from_object({"phases": {"install": {"runtime-versions": {"python": "3.12"}}}}),
+        )
+        self.pipeline_role = ManagedPolicyRole(
+            self,
+            "PipelineRole",
+            assumed_by=iam.ServicePrincipal("codepipeline.amazonaws.com"),
+            description="CodePipeline: MediVault delivery pipeline (assumes only the target accounts' CDK deploy roles)",
+        )
+        self.pipeline = pipelines.CodePipeline(
+            self,
+            "Pipeline",
+            pipeline_name=config.pipeline_name,
+            synth=self.synth_step,
+            role=self.pipeline_role,
+            # The artifact bucket of the pipeline's own region, and one hardened bucket per other region
+            # (CDK's generated support stacks would have neither access logs nor versioning).
+            cross_region_replication_buckets={**replication_buckets, self.region: self.artifact_bucket},
+            cross_account_keys=True,
+            enable_key_rotation=True,
+            self_mutation=True,
+            cli_version=CDK_CLI_VERSION,
+            use_change_sets=True,
+            publish_assets_in_parallel=False,
+            docker_enabled_for_synth=False,
+            code_build_defaults=code_build_defaults,
+            # Source and CodeBuild actions run as the pipeline role (a reviewed managed policy), not as
+            # one generated role with an inline policy per action.
+            use_pipeline_role_for_actions=True,
+        )
+
+        # --- stages: sandbox, then a human approves, then production (every stack of MediVaultStage)
+        # add_stage synthesizes the stage at once: the acknowledgment aspect must be in place before.
+        self.sandbox_stage = MediVaultStage(self, config=sandbox)
+        write_acknowledgments_to_templates(self.sandbox_stage)
+        self.pipeline.add_stage(self.sandbox_stage)
+        self.production_stage = MediVaultStage(self, config=production)
+        write_acknowledgments_to_templates(self.production_stage)
+        self.approval = pipelines.ManualApprovalStep(
+            APPROVAL_STEP,
+            comment="Sandbox deployed from this commit. Approve to deploy the same cloud assembly to production.",
+        )
+        self.pipeline.add_stage(self.production_stage, pre=[self.approval])
+        self.pipeline.build_pipeline()
+
+        # --- notifications on failure (and approvals waiting) to an encrypted topic. The L1 rule, so
+        # that the topic and key policies are exactly the two below (the L2 target binding would add an
+        # unconditioned key grant).
+        self.topic = sns.Topic(self, "Notifications", display_name="MediVault delivery pipeline", master_key=self.notifications_key, enforce_ssl=True)
+        self.topic.add_subscription(subscriptions.EmailSubscription(config.notification_email))
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CodeStarNotificationsOfThisAccount",
+                principals=[iam.ServicePrincipal("codestar-notifications.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            )
+        )
+        self.notification_rule = notifications.CfnNotificationRule(
+            self,
+            "FailureNotifications",
+            name=f"{config.pipeline_name}-failures",
+            detail_type="FULL",
+            event_type_ids=list(NOTIFY_ON),
+            resource=self.pipeline.pipeline.pipeline_arn,
+            targets=[notifications.CfnNotificationRule.TargetProperty(target_type="SNS", target_address=self.topic.topic_arn)],
+            status="ENABLED",
+        )
+
+        # cfn-lint on what CDK Pipelines generates, and on the deploy guard's deliberate always-false rule.
+        cfn_pipeline = self.pipeline.pipeline
+        ignore_cfn_lint(
+            cfn_pipeline,
+            "E3703",
+            "CDK Pipelines writes the target accounts' bootstrap role ARNs as Fn::Join with an empty delimiter; Fn::Sub would be "
+            "the same string. Generated code we cannot change.",
+        )
+        ignore_cfn_lint(
+            cfn_pipeline,
+            "W3005",
+            "CDK adds DependsOn on the pipeline role and its policy so the policy exists before the first execution; the role "
+            "entry is redundant with the GetAtt but harmless, and it is generated code.",
+        )
+        if config.is_placeholder:
+            # Template-level: the only rule of this template is the deploy guard, false on purpose.
+            self.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W8003"]}})
+
+        trace(
+            self.synth_step_project,
+            ["R16"],
+            ["security", "operational-excellence"],
+            "Every change runs make test and make synth (gates, cfn-lint) before any deploy.",
+        )
+        trace(self.artifact_bucket, ["R16"], ["security"], "Pipeline artifacts are KMS-encrypted with a rotated key, TLS-only, access-logged.")
+        trace(self.topic, ["R13", "R16"], ["operational-excellence"], "Pipeline failures and waiting approvals are sent to the ops address.")
+        self._acknowledge_generated()
+
+    @property
+    def synth_step_project(self) -> IConstruct:
+        return self.pipeline.synth_project
+
+    def _logical(self, construct: IConstruct) -> str:
+        child = construct.node.default_child
+        assert isinstance(child, cdk.CfnElement)
+        return self.get_logical_id(child)
+
+    def _acknowledge_generated(self) -> None:
+        """Findings on the pipeline's roles and on constructs CDK Pipelines generates (after
+        ``build_pipeline``), each acknowledged on its own construct path with its exact finding id."""
+        bucket = f"<{self._logical(self.artifact_bucket)}.Arn>/*"
+        artifact_actions = ["s3:Abort*", "s3:DeleteObject*", "s3:GetBucket*", "s3:GetObject*", "s3:List*"]
+        key_actions = ["kms:GenerateDataKey*", "kms:ReEncrypt*"]
+        artifact_reason = (
+            "CDK's grant on the pipeline artifact store: object wildcards only on the one artifact bucket (objects are named per "
+            "execution) and key-usage wildcards (GenerateDataKey*, ReEncrypt*) only on the one artifact key; nothing else."
+        )
+        synth = self._logical(self.pipeline.synth_project)
+        mutation_project = self.pipeline.self_mutation_project
+        mutation = self._logical(mutation_project)
+        arn_base = f"arn:{self.partition}:%s:{self.region}:{self.account}:%s"
+        project_reason = (
+            "CodeBuild's default log group and report groups are named after the project; the wildcard is scoped to this one "
+            "project's name (its build output goes to the encrypted BuildLogs group)."
+        )
+
+        def ack(construct: IConstruct, findings: list[str], reason: str) -> None:
+            for finding in findings:
+                acknowledge(construct, finding, reason)
+
+        for role in (self.synth_role, self.pipeline_role):
+            policy = role.node.find_child("GrantsPolicy")
+            ack(policy, [f"AwsSolutions-IAM5[Action::{a}]" for a in artifact_actions + key_actions], artifact_reason)
+            ack(policy, [f"AwsSolutions-IAM5[Resource::{bucket}]"], artifact_reason)
+        ack(
+            self.synth_role.node.find_child("GrantsPolicy"),
+            [
+                f"AwsSolutions-IAM5[Resource::{arn_base % ('logs', 'log-group')}:/aws/codebuild/<{synth}>:*]",
+                f"AwsSolutions-IAM5[Resource::{arn_base % ('codebuild', 'report-group')}/<{synth}>-*]",
+            ],
+            project_reason,
+        )
+
+        # Self-mutation: CDK Pipelines creates this project and its role; no prop lets us supply the role.
+        mutation_policy = mutation_project.node.find_child("Role").node.find_child("DefaultPolicy")
+        ack(
+            mutation_policy,
+            [f"AwsSolutions-IAM5[Action::{a}]" for a in ["s3:GetBucket*", "s3:GetObject*", "s3:List*", *key_actions]]
+            + [f"AwsSolutions-IAM5[Resource::{bucket}]"],
+            artifact_reason,
+        )
+        ack(
+            mutation_policy,
+            [
+                f"AwsSolutions-IAM5[Resource::{arn_base % ('logs', 'log-group')}:/aws/codebuild/<{mutation}>:*]",
+                f"AwsSolutions-IAM5[Resource::{arn_base % ('codebuild', 'report-group')}/<{mutation}>-*]",
+            ],
+            project_reason,
+        )
+        ack(
+            mutation_policy,
+            [f"AwsSolutions-IAM5[Resource::arn:*:iam::{self.account}:role/*]"],
+            "Self-mutation may assume only the tooling account's CDK bootstrap roles: the statement is conditioned on "
+            "iam:ResourceTag/aws-cdk:bootstrap-role in (deploy, file-publishing, image-publishing), whose names embed the region.",
+        )
+        ack(
+            mutation_policy,
+            ["AwsSolutions-IAM5[Resource::*]"],
+            "Only cloudformation:DescribeStacks and s3:ListBucket, read-only calls the CDK CLI makes to find the bootstrap "
+            "stack and its bucket before it assumes the bootstrap roles; they carry no write or data access.",
+        )
+        generated_role_reason = (
+            "Role generated by CDK Pipelines, which offers no prop to supply it; its inline policy is computed from the pipeline "
+            "(only the artifact store, its own logs and the target accounts' CDK bootstrap roles) and is reviewed in this template."
+        )
+        ack(mutation_policy, ["HIPAA.Security-IAMNoInlinePolicy"], generated_role_reason)
+
+        # Source type CODEPIPELINE: no CodeBuild project ever clones a repository itself.
+        no_repo_reason = (
+            "Source type CODEPIPELINE: the project never clones a repository; its input is the KMS-encrypted pipeline artifact "
+            "fetched through the CodeConnections connection, so there is no repository URL or credential to protect with OAuth."
+        )
+        projects: list[IConstruct] = [self.pipeline.synth_project, mutation_project]
+
+        # Asset publishing: one generated role per asset type (FileRole, DockerRole) and one project per asset.
+        assets = self.pipeline.node.try_find_child("Assets")
+        for child in assets.node.children if assets is not None else []:
+            if isinstance(child, iam.Role):
+                policy = child.node.find_child("DefaultPolicy")
+                ack(policy, ["HIPAA.Security-IAMNoInlinePolicy"], generated_role_reason)
+                ack(
+                    policy,
+                    [f"AwsSolutions-IAM5[Action::{a}]" for a in ["s3:GetBucket*", "s3:GetObject*", "s3:List*"]]
+                    + [f"AwsSolutions-IAM5[Resource::{bucket}]"],
+                    artifact_reason,
+                )
+                ack(
+                    policy,
+                    [
+                        f"AwsSolutions-IAM5[Resource::{arn_base % ('logs', 'log-group')}:/aws/codebuild/*]",
+                        f"AwsSolutions-IAM5[Resource::{arn_base % ('codebuild', 'report-group')}/*]",
+                    ],
+                    "One publishing role serves every asset project, which CDK Pipelines creates after the role: it is scoped to "
+                    "CodeBuild's log-group and report-group prefixes of this account and region.",
+                )
+                ack(
+                    policy,
+                    ["AwsSolutions-IAM5[Resource::*]"],
+                    "Only codebuild:BatchGetBuilds/StartBuild/StopBuild, which CDK Pipelines grants the publishing role for its own "
+                    "asset builds; it can assume no role except the target accounts' CDK publishing roles (listed by ARN).",
+                )
+            elif isinstance(child, codebuild.PipelineProject):
+                projects.append(child)
+        for project in projects:
+            ack(project, ["HIPAA.Security-CodeBuildProjectSourceRepoUrl"], no_repo_reason)

@@ -1,0 +1,157 @@
+"""Observability (R13): ops pager, alarms, dashboard, X-Ray sampling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aws_cdk.assertions import Match, Template
+from constructs.log_retention import retention
+from constructs.python_function import PythonFunction
+
+from stacks import config as cfg
+from stacks.app_factory import new_app, populate
+from stacks.observability_stack import ObservabilityStack
+from tests.conftest import Synthesized, resources_of
+
+pytestmark = pytest.mark.requirements("R13")
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lambda"
+
+
+def test_ops_topic_encrypted_tls_only_and_pages_the_configured_email(synth: Synthesized, environment: str) -> None:
+    template = synth.template(environment, "observability")
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": cfg.load(environment, None).alarm_email})
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with([Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])
+            }
+        },
+    )
+
+
+def test_alerts_key_lets_cloudwatch_publish_for_this_account_only(synth: Synthesized, environment: str) -> None:
+    keys = resources_of(synth.template(environment, "observability"), "AWS::KMS::Key")
+    assert len(keys) == 1
+    statements = next(iter(keys.values()))["Properties"]["KeyPolicy"]["Statement"]
+    cloudwatch = [s for s in statements if s.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com"]
+    assert len(cloudwatch) == 1
+    assert sorted(cloudwatch[0]["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert "aws:SourceAccount" in cloudwatch[0]["Condition"]["StringEquals"]
+
+
+def test_sampling_rules_favour_auth_and_skip_health_checks(synth: Synthesized, environment: str) -> None:
+    obs = cfg.load(environment, None).observability
+    rules = [r["Properties"]["SamplingRule"] for r in resources_of(synth.template(environment, "observability"), "AWS::XRay::SamplingRule").values()]
+    by_path = {r["URLPath"]: r for r in rules}
+    assert set(by_path) == {*obs.health_paths, *obs.auth_paths, "*"}
+    for path in obs.health_paths:
+        assert by_path[path]["FixedRate"] == 0 and by_path[path]["ReservoirSize"] == 0
+    for path in obs.auth_paths:
+        assert by_path[path]["FixedRate"] == obs.sampling_auth_rate
+    default = by_path["*"]
+    assert default["FixedRate"] == obs.sampling_default_rate
+    assert default["SamplingRateBoost"] == {"MaxRate": obs.sampling_boost_max_rate, "CooldownWindowMinutes": 5}
+    # Specific rules win: health and auth rules are evaluated before the default.
+    assert max(by_path[p]["Priority"] for p in (*obs.health_paths, *obs.auth_paths)) < default["Priority"]
+    assert all(r["ServiceName"] == obs.xray_service_name for r in rules)
+
+
+def test_xray_groups_for_the_service_and_its_errors(synth: Synthesized, environment: str) -> None:
+    template = synth.template(environment, "observability")
+    name = cfg.load(environment, None).observability.xray_service_name
+    template.has_resource_properties(
+        "AWS::XRay::Group",
+        {"FilterExpression": f'service("{name}")', "InsightsConfiguration": {"InsightsEnabled": True, "NotificationsEnabled": True}},
+    )
+    template.has_resource_properties("AWS::XRay::Group", {"FilterExpression": Match.string_like_regexp(r"error = true OR fault = true")})
+
+
+def test_every_function_gets_error_throttle_and_dead_letter_alarms(tmp_path: Path) -> None:
+    app = new_app(outdir=str(tmp_path))
+    stage = populate(app, [cfg.load("sandbox", "123456789012")])["sandbox"]
+    fn = PythonFunction(
+        stage.network,
+        "Echo",
+        source="echo",
+        source_root=FIXTURES,
+        description="test function",
+        vpc=stage.network.vpc,
+        vpc_subnets=stage.network.app_subnets,
+        security_group=stage.network.endpoint_security_group,
+        logs_key=stage.keys.logs_key,
+        queue_key=stage.keys.data_key,
+        log_retention=retention(30),
+        removal_policy=stage.config.removal_policy,
+        powertools_layer_version=27,
+    )
+    stack = ObservabilityStack(
+        stage,
+        "ObservabilityUnderTest",
+        config=stage.config,
+        functions=[fn],
+        database=stage.data.database,
+        database_max_acu=stage.config.data.aurora_max_acu,
+        cache_replication_group=stage.data.cache_replication_group,
+        cache_nodes=1,
+    )
+    app.synth()
+    template = Template.from_stack(stack)
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    by_metric = {
+        a["Properties"]["MetricName"]: a["Properties"]
+        for a in alarms.values()
+        if a["Properties"]["MetricName"] in ("Errors", "Throttles", "ApproximateNumberOfMessagesVisible")
+        and a["Properties"].get("Namespace") in ("AWS/Lambda", "AWS/SQS")
+    }
+    assert set(by_metric) == {"Errors", "Throttles", "ApproximateNumberOfMessagesVisible"}
+    for props in by_metric.values():
+        assert props["Threshold"] == 1
+        assert props["EvaluationPeriods"] == 1 and props["DatapointsToAlarm"] == 1
+        assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert props["TreatMissingData"] == "notBreaching"
+        topic = [{"Ref": next(iter(resources_of(template, "AWS::SNS::Topic")))}]
+        assert props["AlarmActions"] == topic and props["OKActions"] == topic and props["InsufficientDataActions"] == topic
+
+
+def test_dashboard_exists_per_environment(synth: Synthesized, environment: str) -> None:
+    synth.template(environment, "observability").has_resource_properties("AWS::CloudWatch::Dashboard", {"DashboardName": f"medivault-{environment}"})
+
+
+def _alarms_by_metric(template: Template) -> dict[str, list[dict]]:  # type: ignore[type-arg]
+    found: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    for alarm in resources_of(template, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        found.setdefault(f"{props.get('Namespace')}/{props.get('MetricName')}", []).append(props)
+    return found
+
+
+def test_aurora_alarms_thresholds(synth: Synthesized, environment: str) -> None:
+    config = cfg.load(environment, None)
+    obs = config.observability
+    alarms = _alarms_by_metric(synth.template(environment, "observability"))
+    assert [a["Threshold"] for a in alarms["AWS/RDS/CPUUtilization"]] == [obs.aurora_cpu_percent]
+    acu = alarms["AWS/RDS/ServerlessDatabaseCapacity"][0]
+    assert acu["Threshold"] == round(config.data.aurora_max_acu * obs.aurora_acu_percent_of_max / 100, 2)
+    assert acu["Statistic"] == "Maximum" and acu["Period"] == 300
+    memory = alarms["AWS/RDS/FreeableMemory"][0]
+    assert memory["Threshold"] == obs.aurora_freeable_memory_mib * 1024 * 1024
+    assert memory["ComparisonOperator"] == "LessThanOrEqualToThreshold"
+    assert alarms["AWS/RDS/AuroraReplicaLagMaximum"][0]["Threshold"] == obs.aurora_replica_lag_ms
+    for props in alarms["AWS/RDS/CPUUtilization"]:
+        assert props["EvaluationPeriods"] == 5 and props["DatapointsToAlarm"] == 3
+
+
+def test_cache_alarms_cover_every_node(synth: Synthesized, environment: str) -> None:
+    config = cfg.load(environment, None)
+    alarms = _alarms_by_metric(synth.template(environment, "observability"))
+    nodes = 1 + config.data.cache_replicas
+    memory = alarms["AWS/ElastiCache/DatabaseMemoryUsagePercentage"]
+    evictions = alarms["AWS/ElastiCache/Evictions"]
+    assert len(memory) == nodes and len(evictions) == nodes
+    assert {a["Threshold"] for a in memory} == {config.observability.redis_memory_percent}
+    suffixes = sorted(a["Dimensions"][0]["Value"]["Fn::Join"][1][1] for a in memory)
+    assert suffixes == [f"{n:03d}" for n in range(1, nodes + 1)]

@@ -1,0 +1,348 @@
+"""The delivery pipeline (R16): stage order, approval before production, the test/scan step,
+KMS on artifacts, encrypted logs, notifications, least-privilege roles, gates and cfn-lint."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks import config as cfg
+from stacks.app_factory import add_pipeline, new_app
+from stacks.config import pipeline as pipeline_cfg
+from stacks.pipeline_stack import CDK_CLI_VERSION, NOTIFY_ON
+from stacks.stage import MediVaultStage
+from tests.conftest import CONCRETE_ACCOUNTS, PipelineSynthesized, resources_of
+from tests.infra.test_cfn_lint import _lint, _templates
+
+pytestmark = pytest.mark.requirements("R16")
+
+
+def _only(template_resources: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    assert len(template_resources) == 1, sorted(template_resources)
+    return next(iter(template_resources.items()))
+
+
+def _pipeline(ps: PipelineSynthesized) -> dict[str, Any]:
+    props: dict[str, Any] = _only(resources_of(ps.template(), "AWS::CodePipeline::Pipeline"))[1]["Properties"]
+    return props
+
+
+def _logical_id(ps: PipelineSynthesized, construct: Any) -> str:
+    return str(ps.pipeline.get_logical_id(construct.node.default_child))
+
+
+def _projects(ps: PipelineSynthesized) -> dict[str, dict[str, Any]]:
+    return resources_of(ps.template(), "AWS::CodeBuild::Project")
+
+
+def test_stages_run_sandbox_then_approval_then_production(pipeline_synth: PipelineSynthesized) -> None:
+    stages = _pipeline(pipeline_synth)["Stages"]
+    assert [s["Name"] for s in stages] == ["Source", "Build", "UpdatePipeline", "Assets", "Sandbox", "Production"]
+    by_name = {s["Name"]: s["Actions"] for s in stages}
+    # No approval gates the sandbox; every production deploy action runs after the manual approval.
+    assert all(a["ActionTypeId"]["Category"] == "Deploy" for a in by_name["Sandbox"])
+    approvals = [a for a in by_name["Production"] if a["ActionTypeId"]["Category"] == "Approval"]
+    assert [(a["Name"], a["ActionTypeId"]["Provider"], a["RunOrder"]) for a in approvals] == [("PromoteToProduction", "Manual", 1)]
+    deploys = [a for a in by_name["Production"] if a is not approvals[0]]
+    assert deploys and all(a["ActionTypeId"]["Category"] == "Deploy" and a["RunOrder"] > 1 for a in deploys)
+
+
+def test_stages_deploy_every_stack_of_the_medivault_stage(pipeline_synth: PipelineSynthesized) -> None:
+    # The pipeline's stages are MediVaultStage instances: every stack the stage gains is deployed.
+    by_name = {s["Name"]: s["Actions"] for s in _pipeline(pipeline_synth)["Stages"]}
+    for env, stage in (("sandbox", pipeline_synth.pipeline.sandbox_stage), ("production", pipeline_synth.pipeline.production_stage)):
+        expected = {s.stack_name for s in stage.node.children if hasattr(s, "stack_name")}
+        deployed = {a["Configuration"]["StackName"] for a in by_name[stage.stage_name] if a["ActionTypeId"]["Category"] == "Deploy"}
+        assert expected == deployed
+        assert {f"{stage.stage_name}-Keys", f"{stage.stage_name}-Network"} <= deployed
+        account = CONCRETE_ACCOUNTS[env]
+        for action in (a for a in by_name[stage.stage_name] if a["ActionTypeId"]["Category"] == "Deploy"):
+            assert f":iam::{account}:role/cdk-hnb659fds-deploy-role-{account}-" in json.dumps(action["RoleArn"])
+            assert action["ActionTypeId"]["Provider"] == "CloudFormation"
+
+
+def test_source_is_the_configured_connection(pipeline_synth: PipelineSynthesized) -> None:
+    source = _pipeline(pipeline_synth)["Stages"][0]["Actions"]
+    config = pipeline_synth.pipeline.config
+    assert [a["ActionTypeId"]["Provider"] for a in source] == ["CodeStarSourceConnection"]
+    assert source[0]["Configuration"]["ConnectionArn"] == config.connection_arn
+    assert source[0]["Configuration"]["FullRepositoryId"] == "medivault/medivault-eu"
+    assert source[0]["Configuration"]["BranchName"] == "main"
+
+
+def test_synth_step_runs_the_test_command_then_synth_and_fails_on_findings(pipeline_synth: PipelineSynthesized) -> None:
+    project = _projects(pipeline_synth)[_logical_id(pipeline_synth, pipeline_synth.pipeline.pipeline.synth_project)]["Properties"]
+    spec = json.loads(project["Source"]["BuildSpec"])
+    assert spec["phases"]["install"]["commands"] == ["python3 --version", "make deps"]
+    # The README's test command (ruff, mypy, pytest with the gates and cfn-lint), then the gated synth.
+    assert spec["phases"]["build"]["commands"] == ["make test", "make synth"]
+    assert spec["artifacts"]["base-directory"] == "cdk.out"
+    env = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}
+    # The build synthesizes exactly this pipeline: same accounts and connection.
+    assert env["MEDIVAULT_SANDBOX_ACCOUNT"] == CONCRETE_ACCOUNTS["sandbox"]
+    assert env["MEDIVAULT_PRODUCTION_ACCOUNT"] == CONCRETE_ACCOUNTS["production"]
+    assert env["MEDIVAULT_TOOLING_ACCOUNT"] == pipeline_cfg.PLACEHOLDER_TOOLING_ACCOUNT
+    assert env["MEDIVAULT_PIPELINE_CONNECTION_ARN"] == pipeline_cfg.PLACEHOLDER_CONNECTION_ARN
+
+
+def test_make_targets_the_pipeline_runs_fail_on_findings() -> None:
+    # `make synth` exits non-zero when tools.summary sees a violation; `make test` runs pytest (gated synth, cfn-lint).
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    assert re.search(r"^test: lint typecheck unit$", makefile, re.M)
+    assert "tools.summary $(OUT) || rc=1; exit $$rc" in makefile
+
+
+def test_self_mutation_is_on_with_the_pinned_cli(pipeline_synth: PipelineSynthesized) -> None:
+    stages = {s["Name"]: s["Actions"] for s in _pipeline(pipeline_synth)["Stages"]}
+    assert [a["Name"] for a in stages["UpdatePipeline"]] == ["SelfMutate"]
+    project = _projects(pipeline_synth)[_logical_id(pipeline_synth, pipeline_synth.pipeline.pipeline.self_mutation_project)]["Properties"]
+    spec = json.loads(project["Source"]["BuildSpec"])
+    assert spec["phases"]["install"]["commands"] == [f"npm install -g aws-cdk@{CDK_CLI_VERSION}"]
+    assert spec["phases"]["build"]["commands"] == ["cdk -a . deploy Pipeline --require-approval=never --verbose"]
+
+
+def test_codebuild_unprivileged_encrypted_and_logging_to_encrypted_group(pipeline_synth: PipelineSynthesized) -> None:
+    ps = pipeline_synth
+    key = _logical_id(ps, ps.pipeline.artifact_key)
+    log_group = _logical_id(ps, ps.pipeline.build_logs)
+    projects = _projects(ps)
+    assert len(projects) >= 3
+    for lid, project in projects.items():
+        props = project["Properties"]
+        # Privileged (Docker) mode only where asset publishing builds container images (docs/pipeline.md).
+        assert props["Environment"]["PrivilegedMode"] is ("DockerAsset" in lid), lid
+        assert props["EncryptionKey"] == {"Fn::GetAtt": [key, "Arn"]}, lid
+        assert props["LogsConfig"]["CloudWatchLogs"] == {"GroupName": {"Ref": log_group}, "Status": "ENABLED"}, lid
+    logs_key = _logical_id(ps, ps.pipeline.logs_key)
+    group = resources_of(ps.template(), "AWS::Logs::LogGroup")[log_group]
+    assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [logs_key, "Arn"]}
+    assert group["Properties"]["RetentionInDays"] == 731
+    assert group["DeletionPolicy"] == "Retain"
+
+
+def test_artifacts_are_kms_encrypted_with_rotated_keys_in_every_region(pipeline_synth: PipelineSynthesized) -> None:
+    ps = pipeline_synth
+    stores = {s["Region"]: s["ArtifactStore"] for s in _pipeline(ps)["ArtifactStores"]}
+    assert set(stores) == {"eu-central-1", "eu-west-1", "us-east-1"}
+    assert all(s["EncryptionKey"]["Type"] == "KMS" for s in stores.values())
+    key = _logical_id(ps, ps.pipeline.artifact_key)
+    assert stores["eu-central-1"]["EncryptionKey"]["Id"] == {"Fn::GetAtt": [key, "Arn"]}
+    for region in ("eu-west-1", "us-east-1"):
+        assert stores[region]["EncryptionKey"]["Id"] == f"arn:aws:kms:{region}:444444444444:alias/medivault/delivery/artifacts-{region}"
+    for template in [ps.template(), *(ps.template(s) for s in ps.replication_stacks)]:
+        keys = resources_of(template, "AWS::KMS::Key")
+        assert keys and all(k["Properties"]["EnableKeyRotation"] is True for k in keys.values())
+    bucket = resources_of(ps.template(), "AWS::S3::Bucket")[_logical_id(ps, ps.pipeline.artifact_bucket)]["Properties"]
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": {"Fn::GetAtt": [key, "Arn"]},
+    }
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert "LoggingConfiguration" in bucket
+    for stack in ps.replication_stacks:
+        buckets = resources_of(ps.template(stack), "AWS::S3::Bucket")
+        kms_buckets = [
+            b
+            for b in buckets.values()
+            if b["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
+            == "aws:kms"
+        ]
+        assert len(kms_buckets) == 1 and "LoggingConfiguration" in kms_buckets[0]["Properties"], stack.stack_name
+
+
+def test_artifact_buckets_refuse_plain_http(pipeline_synth: PipelineSynthesized) -> None:
+    for template in [pipeline_synth.template(), *(pipeline_synth.template(s) for s in pipeline_synth.replication_stacks)]:
+        policies = resources_of(template, "AWS::S3::BucketPolicy")
+        assert len(policies) == 2  # artifact bucket and its access-log bucket
+        for policy in policies.values():
+            denies = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+            assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
+
+
+def test_failures_notify_an_encrypted_topic(pipeline_synth: PipelineSynthesized) -> None:
+    ps = pipeline_synth
+    template = ps.template()
+    topic_id, topic = _only(resources_of(template, "AWS::SNS::Topic"))
+    notifications_key = _logical_id(ps, ps.pipeline.notifications_key)
+    assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [notifications_key, "Arn"]}
+    _, rule = _only(resources_of(template, "AWS::CodeStarNotifications::NotificationRule"))
+    props = rule["Properties"]
+    pipeline_id = _only(resources_of(template, "AWS::CodePipeline::Pipeline"))[0]
+    assert json.dumps(props["Resource"]).count(pipeline_id) == 1
+    assert props["Status"] == "ENABLED"
+    assert "codepipeline-pipeline-pipeline-execution-failed" in props["EventTypeIds"]
+    assert sorted(props["EventTypeIds"]) == sorted(NOTIFY_ON)
+    assert props["Targets"] == [{"TargetAddress": {"Ref": topic_id}, "TargetType": "SNS"}]
+    _, subscription = _only(resources_of(template, "AWS::SNS::Subscription"))
+    assert subscription["Properties"]["Protocol"] == "email"
+    assert subscription["Properties"]["Endpoint"] == ps.pipeline.config.notification_email
+    # CodeStar Notifications may publish, and may use the topic's key only through SNS.
+    key_policy = resources_of(template, "AWS::KMS::Key")[notifications_key]["Properties"]["KeyPolicy"]["Statement"]
+    service = [s for s in key_policy if s.get("Principal") == {"Service": "codestar-notifications.amazonaws.com"}]
+    assert len(service) == 1
+    assert service[0]["Condition"] == {"StringEquals": {"kms:ViaService": "sns.eu-central-1.amazonaws.com"}}
+    assert sorted(service[0]["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    topic_policy = _only(resources_of(template, "AWS::SNS::TopicPolicy"))[1]["Properties"]["PolicyDocument"]["Statement"]
+    publish = [s for s in topic_policy if s.get("Principal") == {"Service": "codestar-notifications.amazonaws.com"}]
+    assert [(s["Action"], s["Condition"]) for s in publish] == [("sns:Publish", {"StringEquals": {"aws:SourceAccount": "444444444444"}})]
+
+
+def test_pipeline_role_assumes_only_the_target_accounts_deploy_roles(pipeline_synth: PipelineSynthesized) -> None:
+    ps = pipeline_synth
+    policy = resources_of(ps.template(), "AWS::IAM::ManagedPolicy")[_logical_id(ps, ps.pipeline.pipeline_role.node.find_child("GrantsPolicy"))]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assume = [s for s in statements if s["Action"] == "sts:AssumeRole"]
+    assert len(assume) == 1
+    accounts = "|".join(CONCRETE_ACCOUNTS.values())
+    pattern = re.compile(rf":iam::({accounts}):role/cdk-hnb659fds-deploy-role-\1-(eu-central-1|eu-west-1|us-east-1)$")
+    for resource in assume[0]["Resource"]:
+        arn = "".join(p if isinstance(p, str) else "" for p in resource["Fn::Join"][1])
+        assert pattern.search(arn), arn
+    assert all("*" not in json.dumps(s["Resource"]) or s["Action"] != "sts:AssumeRole" for s in statements)
+    connection = [s for s in statements if s["Action"] == "codestar-connections:UseConnection"]
+    assert [s["Resource"] for s in connection] == [ps.pipeline.config.connection_arn]
+    # Actions run as this role: no generated per-action roles with inline policies.
+    assert not [lid for lid in resources_of(ps.template(), "AWS::IAM::Role") if "ActionRole" in lid]
+
+
+def test_placeholder_connection_refuses_to_deploy(pipeline_synth: PipelineSynthesized) -> None:
+    assert pipeline_synth.pipeline.config.is_placeholder
+    rules = pipeline_synth.template().to_json()["Rules"]
+    assertion = rules["RequireRepositoryConnection"]["Assertions"][0]
+    assert assertion["Assert"] == {"Fn::Equals": ["review-placeholder", "configured"]}
+    assert "MEDIVAULT_PIPELINE_CONNECTION_ARN" in assertion["AssertDescription"]
+
+
+def test_stateful_logical_ids_are_pinned(pipeline_synth: PipelineSynthesized) -> None:
+    template = pipeline_synth.template()
+    assert set(resources_of(template, "AWS::KMS::Key")) == {"ArtifactKey8D84C5F0", "LogsKeyFE4C4A83", "NotificationsKeyDB5F2700"}
+    assert set(resources_of(template, "AWS::S3::Bucket")) == {"ArtifactsBucket88671897", "ArtifactsAccessLogs4D97777C"}
+    assert "BuildLogs3759266E" in resources_of(template, "AWS::Logs::LogGroup")
+    assert pipeline_synth.pipeline.termination_protection is True
+
+
+def test_gates_pass_and_acknowledgments_are_written(pipeline_synth: PipelineSynthesized) -> None:
+    report = json.loads((pipeline_synth.outdir / "validation-report.json").read_text())
+    for plugin in report["pluginReports"]:
+        assert plugin.get("violations", []) == [], plugin["pluginName"]
+    policies = resources_of(pipeline_synth.template(), "AWS::IAM::Policy")
+    mutation = next(p for lid, p in policies.items() if lid.startswith("PipelineUpdatePipelineSelfMutationRoleDefaultPolicy"))
+    ids = {r["id"] for r in mutation["Metadata"]["cdk_nag"]["rules_to_suppress"]}
+    assert "HIPAA.Security-IAMNoInlinePolicy" in ids
+    assert "AwsSolutions-IAM5[Resource::*]" in ids
+
+
+def test_cfn_lint_clean_on_the_pipeline_app(pipeline_synth: PipelineSynthesized) -> None:
+    templates = _templates(pipeline_synth.outdir)
+    # pipeline, two replication stacks, and the stacks of both stages
+    assert len(templates) >= 7
+    result = _lint(templates)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_gates_cover_the_stages_inside_the_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from constructs.compliance import add_compliance_gates
+
+    import stacks.pipeline_stack
+
+    class StageWithABadBucket(MediVaultStage):
+        # add_stage synthesizes the stage at once, so the bad bucket must exist before it.
+        def __init__(self, scope: Construct, *, config: cfg.EnvironmentConfig) -> None:
+            super().__init__(scope, config=config)
+            if config.is_production:
+                s3.Bucket(self.network, "NonCompliantBucket")
+
+    monkeypatch.setattr(stacks.pipeline_stack, "MediVaultStage", StageWithABadBucket)
+    app = new_app(outdir=str(tmp_path))
+    add_compliance_gates(app)
+    add_pipeline(
+        app,
+        config=pipeline_cfg.tooling(),
+        sandbox=cfg.sandbox(CONCRETE_ACCOUNTS["sandbox"]),
+        production=cfg.production(CONCRETE_ACCOUNTS["production"]),
+    )
+    with pytest.raises(Exception, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    violating = {c["constructPath"] for p in report["pluginReports"] for v in p.get("violations", []) for c in v["violatingConstructs"]}
+    assert violating == {"Pipeline/Production/Network/NonCompliantBucket/Resource"}
+
+
+def test_acknowledgments_are_written_into_the_pipeline_stages(pipeline_synth: PipelineSynthesized) -> None:
+    network = pipeline_synth.pipeline.production_stage.network
+    routes = pipeline_synth.template(network).find_resources("AWS::EC2::Route")
+    public = [r for lid, r in routes.items() if "PublicSubnet" in lid]
+    assert len(public) == 3
+    for route in public:
+        assert [s["id"] for s in route["Metadata"]["cdk_nag"]["rules_to_suppress"]] == ["HIPAA.Security-VPCNoUnrestrictedRouteToIGW"]
+
+
+def test_ignore_cfn_lint_keeps_every_rule_on_one_resource() -> None:
+    import aws_cdk as cdk
+    from constructs.compliance import ignore_cfn_lint
+
+    bucket = s3.Bucket(cdk.Stack(cdk.App(), "S"), "B")
+    ignore_cfn_lint(bucket, "W1111", "first reason, long enough to be accepted by acknowledge")
+    ignore_cfn_lint(bucket, "W2222", "second reason, long enough to be accepted by acknowledge")
+    resource = bucket.node.default_child
+    assert isinstance(resource, cdk.CfnResource)
+    assert resource.get_metadata("cfn-lint") == {"config": {"ignore_checks": ["W1111", "W2222"]}}
+
+
+def test_app_switches_the_pipeline_off_with_context(tmp_path: Path) -> None:
+    from tests.infra.test_synth import _run_app
+
+    result = _run_app({"environments": "sandbox", "pipeline": "false"}, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    artifacts = json.loads((tmp_path / "manifest.json").read_text())["artifacts"]
+    assert "Pipeline" not in artifacts and "assembly-Sandbox" in artifacts
+
+
+def test_app_rejects_a_bad_tooling_account_with_one_clear_line(tmp_path: Path) -> None:
+    from tests.infra.test_synth import _run_app
+
+    result = _run_app({"environments": "sandbox", "tooling_account": "123"}, tmp_path)
+    assert result.returncode != 0
+    assert "medivault: invalid configuration: pipeline.account: '123' is not an AWS account ID" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_container_image_asset_publishes_privileged_and_passes_the_gates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The app tier's container image makes CDK Pipelines add a Docker publishing project: the only
+    # privileged one. Synth hashes the directory only; no Docker is needed.
+    from aws_cdk import aws_ecr_assets as ecr_assets
+    from constructs.compliance import add_compliance_gates
+
+    import stacks.pipeline_stack
+
+    image_dir = tmp_path / "image"
+    image_dir.mkdir()
+    (image_dir / "Dockerfile").write_text("FROM scratch\n")
+
+    class StageWithAnImage(MediVaultStage):
+        def __init__(self, scope: Construct, *, config: cfg.EnvironmentConfig) -> None:
+            super().__init__(scope, config=config)
+            ecr_assets.DockerImageAsset(self.network, "Image", directory=str(image_dir))
+
+    monkeypatch.setattr(stacks.pipeline_stack, "MediVaultStage", StageWithAnImage)
+    app = new_app(outdir=str(tmp_path / "out"))
+    add_compliance_gates(app)
+    pipeline = add_pipeline(
+        app,
+        config=pipeline_cfg.tooling(),
+        sandbox=cfg.sandbox(CONCRETE_ACCOUNTS["sandbox"]),
+        production=cfg.production(CONCRETE_ACCOUNTS["production"]),
+    )
+    app.synth()  # gates: the generated Docker role and project carry their acknowledgments
+    from aws_cdk.assertions import Template
+
+    projects = resources_of(Template.from_stack(pipeline), "AWS::CodeBuild::Project")
+    privileged = sorted(lid for lid, p in projects.items() if p["Properties"]["Environment"]["PrivilegedMode"])
+    assert len(privileged) == 1 and privileged[0].startswith("PipelineAssetsDockerAsset")
+    assert _lint(_templates(tmp_path / "out")).returncode == 0
