@@ -56,7 +56,7 @@ lint: deps
 	$(VENV)/bin/ruff format --check .
 
 typecheck: deps
-	$(VENV)/bin/mypy app.py stacks constructs tools lambda/mv_findings_notifier lambda/mv_macie_quarantine lambda/mv_phi_bucket_rule
+	$(VENV)/bin/mypy app.py stacks constructs tools lambda/mv_macie_job lambda/mv_findings_notifier lambda/mv_macie_quarantine lambda/mv_phi_bucket_rule
 
 unit: deps
 	$(VENV)/bin/pytest

@@ -5,12 +5,14 @@ Context / environment (all optional):
   -c environments=sandbox,production     which stages to synthesize (default: both)
   -c sandbox_account=123456789012        or MEDIVAULT_SANDBOX_ACCOUNT
   -c production_account=123456789012     or MEDIVAULT_PRODUCTION_ACCOUNT
+  -c organization=false                  skip the organisation stage (default: true, synthesized for review)
+  -c organization_account=123456789012   or MEDIVAULT_ORGANIZATION_ACCOUNT (the management account)
   -c pipeline=false                      leave out the delivery pipeline (default: included)
   -c tooling_account=123456789012        or MEDIVAULT_TOOLING_ACCOUNT (the pipeline's account)
   -c pipeline_connection_arn=arn:...     or MEDIVAULT_PIPELINE_CONNECTION_ARN
-Without an account, the documented review placeholders are used (docs/assumptions.md).
 The pipeline always deploys both environments, so it is built from both configs whichever
 ``environments`` are selected for the review stages.
+Without an account, the documented review placeholders are used (docs/assumptions.md, docs/identity.md).
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ import sys
 import aws_cdk as cdk
 
 from stacks import config as cfg
-from stacks.app_factory import add_pipeline, new_app, populate
+from stacks.app_factory import add_pipeline, new_app, populate, populate_organization
+from stacks.config import organization as org_cfg
 from stacks.config import pipeline as pipeline_cfg
+from stacks.config.errors import require_one_of
 
 
 def _setting(app: cdk.App, context_key: str, env_var: str) -> str | None:
@@ -30,9 +34,20 @@ def _setting(app: cdk.App, context_key: str, env_var: str) -> str | None:
     return str(value) if value is not None else None
 
 
+def _given_account(app: cdk.App, name: str) -> str | None:
+    """The account passed for ``name`` by context or environment variable, if any."""
+    return _setting(app, f"{name}_account", f"MEDIVAULT_{name.upper()}_ACCOUNT")
+
+
 def _environment(app: cdk.App, name: str) -> cfg.EnvironmentConfig:
-    account = _setting(app, f"{name}_account", f"MEDIVAULT_{name.upper()}_ACCOUNT") or cfg.PLACEHOLDER_ACCOUNTS.get(name)
-    return cfg.load(name, account)
+    return cfg.load(name, _given_account(app, name) or cfg.PLACEHOLDER_ACCOUNTS.get(name))
+
+
+def _switch(app: cdk.App, key: str) -> bool:
+    flag = app.node.try_get_context(key)
+    value = "true" if flag is None else str(flag).strip().lower()
+    require_one_of(key, value, ("true", "false"))
+    return value == "true"
 
 
 def main() -> None:
@@ -40,17 +55,30 @@ def main() -> None:
     try:
         names = str(app.node.try_get_context("environments") or ",".join(cfg.ENVIRONMENT_NAMES)).split(",")
         configs = [_environment(app, name.strip()) for name in names]
-        with_pipeline = str(app.node.try_get_context("pipeline") or "true").strip().lower() not in ("false", "0", "no", "off")
-        if with_pipeline:
-            tooling = pipeline_cfg.tooling(
-                _setting(app, "tooling_account", "MEDIVAULT_TOOLING_ACCOUNT") or pipeline_cfg.PLACEHOLDER_TOOLING_ACCOUNT,
-                _setting(app, "pipeline_connection_arn", "MEDIVAULT_PIPELINE_CONNECTION_ARN"),
+        organization = None
+        if _switch(app, "organization"):
+            organization = org_cfg.organization(
+                _given_account(app, "organization") or org_cfg.PLACEHOLDER_MANAGEMENT_ACCOUNT,
+                sandbox_account=_given_account(app, "sandbox"),
+                production_account=_given_account(app, "production"),
             )
-            sandbox, production = _environment(app, "sandbox"), _environment(app, "production")
+        pipeline = None
+        if _switch(app, "pipeline"):
+            pipeline = (
+                pipeline_cfg.tooling(
+                    _setting(app, "tooling_account", "MEDIVAULT_TOOLING_ACCOUNT") or pipeline_cfg.PLACEHOLDER_TOOLING_ACCOUNT,
+                    _setting(app, "pipeline_connection_arn", "MEDIVAULT_PIPELINE_CONNECTION_ARN"),
+                ),
+                _environment(app, "sandbox"),
+                _environment(app, "production"),
+            )
     except cfg.ConfigError as error:
         sys.exit(f"medivault: invalid configuration: {error}")
     populate(app, configs)
-    if with_pipeline:
+    if organization is not None:
+        populate_organization(app, organization)
+    if pipeline is not None:
+        tooling, sandbox, production = pipeline
         add_pipeline(app, config=tooling, sandbox=sandbox, production=production)
     app.synth()
 

@@ -31,7 +31,7 @@ from constructs.managed_policy_role import ManagedPolicyRole
 MASTER_USERNAME = "mvadmin"
 POSTGRES_PORT = 5432
 # Characters the rotation function and libpq connection strings handle badly.
-EXCLUDED_PASSWORD_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\"
+CONNECTION_STRING_UNSAFE_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\"
 AUDIT_PARAMETERS = {
     "rds.force_ssl": "1",
     "ssl_min_protocol_version": "TLSv1.2",
@@ -49,6 +49,7 @@ class AuroraSettings:
     identifier: str
     engine_version: str  # e.g. "17.7"
     min_acu: float
+    auto_pause_minutes: int | None
     max_acu: float
     backup_retention_days: int
     insights_mode: str  # STANDARD | ADVANCED
@@ -145,13 +146,16 @@ class AuditedAurora(Construct):
                 )
             ],
             serverless_v2_min_capacity=settings.min_acu,
+            serverless_v2_auto_pause_duration=(
+                cdk.Duration.minutes(settings.auto_pause_minutes) if settings.auto_pause_minutes is not None else None
+            ),
             serverless_v2_max_capacity=settings.max_acu,
             vpc=vpc,
             vpc_subnets=subnets,
             port=POSTGRES_PORT,
             security_groups=[security_group],
             credentials=rds.Credentials.from_generated_secret(
-                MASTER_USERNAME, encryption_key=encryption_key, exclude_characters=EXCLUDED_PASSWORD_CHARACTERS
+                MASTER_USERNAME, encryption_key=encryption_key, exclude_characters=CONNECTION_STRING_UNSAFE_CHARACTERS
             ),
             storage_encrypted=True,
             storage_encryption_key=encryption_key,
@@ -172,7 +176,7 @@ class AuditedAurora(Construct):
         cluster_resource = self.cluster.node.default_child
         log_group_resource = self.log_group.node.default_child
         if isinstance(cluster_resource, cdk.CfnResource) and isinstance(log_group_resource, cdk.CfnResource):
-            cluster_resource.add_dependency(log_group_resource)
+            cluster_resource.add_resource_dependency(log_group_resource)
         for instance in ("Writer", "Reader"):
             ignore_cfn_lint(
                 self.cluster.node.find_child(instance),
@@ -204,5 +208,5 @@ class AuditedAurora(Construct):
             vpc_subnets=rotation_subnets,
             security_group=rotation_security_group,
             endpoint=secrets_manager_endpoint,
-            exclude_characters=EXCLUDED_PASSWORD_CHARACTERS,
+            exclude_characters=CONNECTION_STRING_UNSAFE_CHARACTERS,
         )

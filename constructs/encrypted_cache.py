@@ -66,15 +66,18 @@ class EncryptedCache(Construct):
             generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=64),
             removal_policy=removal_policy,
         )
+        secret_resource = self.auth_secret.node.default_child
+        if secret_resource is None:
+            raise RuntimeError("no CloudFormation resource to acknowledge on")
         acknowledge(
-            self.auth_secret,
+            secret_resource,
             "AwsSolutions-SMG4",
             "Secrets Manager has no rotation template for ElastiCache AUTH tokens (rotation needs ModifyReplicationGroup with "
             "AuthTokenUpdateStrategy ROTATE then SET). The cache holds only sessions and reference data, admits only the app "
             "tier over TLS; token rotation is a documented follow-up (docs/assumptions.md).",
         )
         acknowledge(
-            self.auth_secret,
+            secret_resource,
             "HIPAA.Security-SecretsManagerRotationEnabled",
             "Secrets Manager has no rotation template for ElastiCache AUTH tokens (rotation needs ModifyReplicationGroup with "
             "AuthTokenUpdateStrategy ROTATE then SET). The cache holds only sessions and reference data, admits only the app "
@@ -129,12 +132,6 @@ class EncryptedCache(Construct):
             log_delivery_configurations=[delivery("slow-log", self.slow_log), delivery("engine-log", self.engine_log)],
         )
         self.replication_group.apply_removal_policy(removal_policy)
-        acknowledge(
-            self.replication_group,
-            "AwsSolutions-AEC5",
-            "The default port is no secret worth having: the cache is in isolated subnets with no internet route, its security "
-            "group admits 6379 only from the app tier, and every connection needs TLS plus the AUTH token.",
-        )
         if not multi_az:
             acknowledge(
                 self.replication_group,

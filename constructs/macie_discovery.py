@@ -63,7 +63,7 @@ class MacieDiscovery(Construct):
             description="MediVault patient ID: 'MV-' followed by exactly 10 digits, e.g. MV-0123456789",
             regex=PATIENT_ID_REGEX,
         )
-        self.patient_id.add_dependency(self.session)
+        self.patient_id.add_resource_dependency(self.session)
 
         # The function calls the Macie API (through NAT: there is no Macie endpoint in the VPC) and
         # PUTs its answer to CloudFormation's pre-signed S3 URL (through the S3 gateway endpoint).

@@ -113,8 +113,11 @@ class PhiBucket(Construct):
         )
         for key, value in PHI_TAGS.items():
             cdk.Tags.of(self.bucket).add(key, value)
+        bucket_resource = self.bucket.node.default_child
+        if bucket_resource is None:
+            raise RuntimeError("no CloudFormation resource to acknowledge on")
         acknowledge(
-            self.bucket,
+            bucket_resource,
             "HIPAA.Security-S3BucketReplicationEnabled",
             "Disaster recovery of PHI objects is AWS Backup (daily S3 backups copied to the eu-west-1 vault, R15), selected by "
             "the backup=required tag; live cross-region replication would double the PHI footprint without adding a restore point.",

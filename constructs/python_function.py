@@ -89,6 +89,9 @@ class PythonFunction(Construct):
             retention_period=cdk.Duration.days(14),
             removal_policy=removal_policy,
         )
+        # Lambda sends failed asynchronous events to the queue with the function's role; SQS then
+        # encrypts with the queue key on the role's behalf (the key policy admits it via SQS only).
+        self.role.add_to_principal_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[queue_key.key_arn]))
         acknowledge(
             self.dead_letter_queue,
             "AwsSolutions-SQS3",

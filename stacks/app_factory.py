@@ -10,7 +10,9 @@ import aws_cdk as cdk
 from constructs.compliance import add_compliance_gates, write_acknowledgments_to_templates
 
 from stacks.config import EnvironmentConfig
+from stacks.config.organization import OrganizationConfig
 from stacks.config.pipeline import PipelineConfig
+from stacks.organization_stage import OrganizationStage
 from stacks.pipeline_replication_stack import PipelineReplicationStack
 from stacks.pipeline_stack import PipelineStack
 from stacks.stage import MediVaultStage
@@ -57,3 +59,11 @@ def add_pipeline(app: cdk.App, *, config: PipelineConfig, sandbox: EnvironmentCo
     # (The pipeline's two stages get theirs inside PipelineStack, before add_stage synthesizes them.)
     write_acknowledgments_to_templates(app)
     return pipeline
+
+
+def populate_organization(app: cdk.App, config: OrganizationConfig) -> OrganizationStage:
+    """Add the optional organisation stage (management account); call after ``populate``, which
+    adds the compliance gates once for the whole app."""
+    stage = OrganizationStage(app, config=config)
+    write_acknowledgments_to_templates(stage)
+    return stage

@@ -52,6 +52,11 @@ class DataStack(MediVaultStack):
             description="PHI buckets, Aurora PostgreSQL, cache, Macie",
             stateful=True,
         )
+        # The Keys stack owns its key policies. Referenced by ARN, the keys take no statements from
+        # this stack (Secrets Manager's L2, for one, would add an account-wide grant to the data key
+        # policy); permissions this stack needs go to its own roles, within the key's ViaService rules.
+        data_key = kms.Key.from_key_arn(self, "DataKeyRef", data_key.key_arn)
+        logs_key = kms.Key.from_key_arn(self, "LogsKeyRef", logs_key.key_arn)
         data = config.data
         removal = config.removal_policy
         log_retention = retention(config.log_retention_days)
@@ -94,6 +99,7 @@ class DataStack(MediVaultStack):
                 identifier=f"medivault-{config.name}-records",
                 engine_version=data.aurora_engine_version,
                 min_acu=data.aurora_min_acu,
+                auto_pause_minutes=data.aurora_auto_pause_minutes,
                 max_acu=data.aurora_max_acu,
                 backup_retention_days=data.aurora_backup_retention_days,
                 insights_mode=data.database_insights_mode,
@@ -122,23 +128,20 @@ class DataStack(MediVaultStack):
                 "Known cdk-nag false positive: the rule flags Aurora DB instances, but Aurora is backed up per cluster; the "
                 "cluster is in the AWS Backup plan (backup stack) and keeps 35 days of automated backups in production.",
             )
+        cluster_resource = aurora.cluster.node.default_child
+        if cluster_resource is None:
+            raise RuntimeError("no CloudFormation resource to acknowledge on")
         if not config.is_production:
             acknowledge(
-                aurora.cluster,
+                cluster_resource,
                 "AwsSolutions-RDS10",
                 "Sandbox only: deletion protection is off so the sandbox can be torn down; production has it on (tested).",
             )
             acknowledge(
-                aurora.cluster,
+                cluster_resource,
                 "HIPAA.Security-RDSInstanceDeletionProtectionEnabled",
                 "Sandbox only: deletion protection is off so the sandbox can be torn down; production has it on (tested).",
             )
-        acknowledge(
-            aurora.cluster,
-            "AwsSolutions-RDS11",
-            "The default port is no secret worth having: the cluster is in isolated subnets with no internet route, its security "
-            "group admits 5432 only from the app tier and the rotation function, and TLS plus credentials are required.",
-        )
         trace(
             aurora,
             ["R6", "R10"],

@@ -12,13 +12,16 @@ from aws_cdk.assertions import Template
 from constructs.compliance import add_compliance_gates
 
 from stacks import config as cfg
-from stacks.app_factory import add_pipeline, new_app, populate
+from stacks.app_factory import add_pipeline, new_app, populate, populate_organization
 from stacks.config import pipeline as pipeline_cfg
+from stacks.config.organization import organization
+from stacks.organization_stage import OrganizationStage
 from stacks.pipeline_replication_stack import PipelineReplicationStack
 from stacks.pipeline_stack import PipelineStack
 from stacks.stage import MediVaultStage
 
 CONCRETE_ACCOUNTS = {"sandbox": "123456789012", "production": "210987654321"}
+CONCRETE_ORGANIZATION_ACCOUNT = "345678901234"
 
 
 @dataclass
@@ -29,6 +32,7 @@ class Synthesized:
     stages: dict[str, MediVaultStage]
     outdir: Path
     _templates: dict[str, Template]
+    organization: OrganizationStage | None = None
 
     def template(self, environment: str, stack: str) -> Template:
         """``stack`` is the attribute name of the stack on the stage, e.g. ``network``."""
@@ -37,28 +41,39 @@ class Synthesized:
             self._templates[key] = Template.from_stack(getattr(self.stages[environment], stack))
         return self._templates[key]
 
+    def organization_template(self, stack: str) -> Template:
+        """``stack`` is the attribute name on the organisation stage: ``guardrails``, ``identity_center``."""
+        assert self.organization is not None, "this synth has no organisation stage"
+        key = f"organization/{stack}"
+        if key not in self._templates:
+            self._templates[key] = Template.from_stack(getattr(self.organization, stack))
+        return self._templates[key]
+
     def stack(self, environment: str, stack: str) -> cdk.Stack:
         result: cdk.Stack = getattr(self.stages[environment], stack)
         return result
 
 
-def synthesize(outdir: Path, accounts: dict[str, str | None]) -> Synthesized:
+def synthesize(outdir: Path, accounts: dict[str, str | None], organization_account: str | None) -> Synthesized:
     app = new_app(outdir=str(outdir))
     stages = populate(app, [cfg.load(name, account) for name, account in accounts.items()])
+    org_stage = populate_organization(
+        app, organization(organization_account, sandbox_account=accounts.get("sandbox"), production_account=accounts.get("production"))
+    )
     app.synth()  # raises ValidationFailed on any unacknowledged compliance finding
-    return Synthesized(app=app, stages=stages, outdir=outdir, _templates={})
+    return Synthesized(app=app, stages=stages, outdir=outdir, _templates={}, organization=org_stage)
 
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """Both environments with concrete 12-digit accounts: acknowledgments must still match."""
-    return synthesize(tmp_path_factory.mktemp("cdk-concrete"), dict(CONCRETE_ACCOUNTS))
+    return synthesize(tmp_path_factory.mktemp("cdk-concrete"), dict(CONCRETE_ACCOUNTS), CONCRETE_ORGANIZATION_ACCOUNT)
 
 
 @pytest.fixture(scope="session")
 def agnostic(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """Both environments env-agnostic (account left to deploy time)."""
-    return synthesize(tmp_path_factory.mktemp("cdk-agnostic"), {name: None for name in cfg.ENVIRONMENT_NAMES})
+    return synthesize(tmp_path_factory.mktemp("cdk-agnostic"), {name: None for name in cfg.ENVIRONMENT_NAMES}, None)
 
 
 @dataclass

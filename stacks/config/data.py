@@ -26,6 +26,9 @@ class DataConfig:
     aurora_engine_version: str = "17.7"
     # Serverless v2 capacity in ACUs (0.5 ACU steps). Low minimum = cheap when idle (cost story).
     aurora_min_acu: float = 0.5
+    # Minutes without connections after which a cluster with aurora_min_acu 0 pauses (0 ACU, storage
+    # billed only). None = never pauses. Sandbox only: resuming takes about 15 seconds.
+    aurora_auto_pause_minutes: int | None = None
     aurora_max_acu: float = 16
     # Automated backups (point-in-time restore window); 35 days is the Aurora maximum.
     aurora_backup_retention_days: int = 35
@@ -70,7 +73,19 @@ class DataConfig:
         major, _, minor = self.aurora_engine_version.partition(".")
         if major not in AURORA_MAJOR_VERSIONS or not minor.isdigit():
             raise ConfigError("data.aurora_engine_version", f"{self.aurora_engine_version!r} is not supported", "16.x or 17.x (e.g. 17.7), pinned")
-        require_range("data.aurora_min_acu", self.aurora_min_acu, 0.5, 256)
+        require_range("data.aurora_min_acu", self.aurora_min_acu, 0, 256)
+        if self.aurora_auto_pause_minutes is not None:
+            require_range("data.aurora_auto_pause_minutes", self.aurora_auto_pause_minutes, 5, 1440)
+        if (self.aurora_min_acu == 0) != (self.aurora_auto_pause_minutes is not None):
+            raise ConfigError(
+                "data.aurora_min_acu/aurora_auto_pause_minutes",
+                f"min {self.aurora_min_acu} ACU with auto-pause {self.aurora_auto_pause_minutes}",
+                "0 ACU together with an auto-pause of 5-1440 minutes, or 0.5+ ACU without one",
+            )
+        if is_production and self.aurora_min_acu < 0.5:
+            raise ConfigError(
+                "data.aurora_min_acu", f"{self.aurora_min_acu} in production", "0.5 or more in production (no pause on the patient path)"
+            )
         require_range("data.aurora_max_acu", self.aurora_max_acu, 1, 256)
         for key, value in (("data.aurora_min_acu", self.aurora_min_acu), ("data.aurora_max_acu", self.aurora_max_acu)):
             if (value * 2) % 1 != 0:
@@ -99,6 +114,8 @@ SANDBOX = DataConfig(
     object_lock_mode="GOVERNANCE",
     object_lock_days=1,
     access_log_retention_days=30,
+    aurora_min_acu=0,
+    aurora_auto_pause_minutes=10,
     aurora_max_acu=2,
     aurora_backup_retention_days=1,
     database_insights_mode="STANDARD",

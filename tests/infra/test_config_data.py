@@ -17,10 +17,14 @@ pytestmark = pytest.mark.requirements("R6", "R7", "R8", "R11")
     [
         ({"aurora_engine_version": "15.4"}, r"data.aurora_engine_version: '15.4' is not supported; allowed: 16.x or 17.x"),
         ({"aurora_engine_version": "17"}, r"data.aurora_engine_version: '17' is not supported"),
-        ({"aurora_min_acu": 0.25}, r"data.aurora_min_acu: 0.25 is out of range"),
+        ({"aurora_min_acu": -1}, r"data.aurora_min_acu: -1 is out of range"),
+        ({"aurora_min_acu": 0.25, "aurora_auto_pause_minutes": None}, r"data.aurora_min_acu: 0.25 is not a multiple of 0.5"),
+        ({"aurora_min_acu": 0, "aurora_auto_pause_minutes": None}, r"data.aurora_min_acu/aurora_auto_pause_minutes: min 0 ACU with auto-pause None"),
+        ({"aurora_min_acu": 1, "aurora_auto_pause_minutes": 10}, r"min 1 ACU with auto-pause 10"),
+        ({"aurora_auto_pause_minutes": 2}, r"data.aurora_auto_pause_minutes: 2 is out of range; allowed: a number from 5 to 1440"),
         ({"aurora_max_acu": 300}, r"data.aurora_max_acu: 300 is out of range"),
         ({"aurora_max_acu": 2.3}, r"data.aurora_max_acu: 2.3 is not a multiple of 0.5"),
-        ({"aurora_min_acu": 4, "aurora_max_acu": 2}, r"data.aurora_max_acu: 2 is below aurora_min_acu 4"),
+        ({"aurora_min_acu": 4, "aurora_max_acu": 2, "aurora_auto_pause_minutes": None}, r"data.aurora_max_acu: 2 is below aurora_min_acu 4"),
         ({"aurora_backup_retention_days": 36}, r"data.aurora_backup_retention_days: 36 is out of range"),
         ({"database_insights_mode": "FULL"}, r"data.database_insights_mode: 'FULL' is not allowed; allowed: STANDARD, ADVANCED"),
         ({"aurora_monitoring_interval_seconds": 20}, r"data.aurora_monitoring_interval_seconds: 20 is not allowed"),
@@ -44,6 +48,7 @@ def test_invalid_data_settings(changes: dict[str, object], message: str) -> None
         ({"aurora_backup_retention_days": 7}, r"data.aurora_backup_retention_days: 7 days in production; allowed: 35 in production"),
         ({"cache_replicas": 1}, r"data.cache_replicas: 1 replicas in production; allowed: 2 or more"),
         ({"access_log_retention_days": 365}, r"data.access_log_retention_days: 365 days in production; allowed: at least 2190"),
+        ({"aurora_min_acu": 0, "aurora_auto_pause_minutes": 10}, r"data.aurora_min_acu: 0 in production; allowed: 0.5 or more"),
     ],
 )
 def test_production_only_rules(changes: dict[str, object], message: str) -> None:

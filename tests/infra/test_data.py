@@ -166,7 +166,10 @@ def test_aurora_cluster(synth: Synthesized, environment: str) -> None:
     assert p["Engine"] == "aurora-postgresql"
     assert p["EngineVersion"] == data.aurora_engine_version
     assert p["EngineVersion"].split(".")[0] in ("16", "17")
-    assert p["ServerlessV2ScalingConfiguration"] == {"MinCapacity": data.aurora_min_acu, "MaxCapacity": data.aurora_max_acu}
+    scaling = {"MinCapacity": data.aurora_min_acu, "MaxCapacity": data.aurora_max_acu}
+    if data.aurora_auto_pause_minutes is not None:
+        scaling["SecondsUntilAutoPause"] = data.aurora_auto_pause_minutes * 60
+    assert p["ServerlessV2ScalingConfiguration"] == scaling
     assert p["StorageEncrypted"] is True
     assert _key_ref(p["KmsKeyId"]).startswith("PublishOutputFnGetAttDataKey")
     assert p["DeletionProtection"] is (environment == "production")
@@ -191,6 +194,9 @@ def test_aurora_production_vs_sandbox(synth: Synthesized) -> None:
     sandbox = next(iter(resources_of(_data(synth, "sandbox"), "AWS::RDS::DBCluster").values()))["Properties"]
     assert production["DeletionProtection"] is True and sandbox["DeletionProtection"] is False
     assert production["BackupRetentionPeriod"] == 35
+    # Cost: the sandbox pauses at 0 ACU when idle; production never pauses (0.5 ACU floor).
+    assert sandbox["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 0, "MaxCapacity": 2, "SecondsUntilAutoPause": 600}
+    assert production["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 0.5, "MaxCapacity": 16}
     assert production["PerformanceInsightsRetentionPeriod"] == 465 and production["DatabaseInsightsMode"] == "advanced"
 
 
@@ -364,3 +370,18 @@ def test_macie_function_may_only_manage_jobs(synth: Synthesized, environment: st
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             assert "macie2:*" not in actions and "*" not in actions
+
+
+def test_macie_function_can_use_its_dead_letter_queue_key(synth: Synthesized, environment: str) -> None:
+    """Lambda sends failed async events to a KMS-encrypted DLQ with the function's role."""
+    template = _data(synth, environment)
+    policies = [p for lid, p in resources_of(template, "AWS::IAM::ManagedPolicy").items() if lid.startswith("MacieJobFunctionRole")]
+    (policy,) = policies
+    kms = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]]
+    assert len(kms) == 1 and _key_ref(kms[0]["Resource"]).startswith("PublishOutputFnGetAttDataKey")
+
+
+def test_data_stack_leaves_key_policies_to_the_keys_stack(synth: Synthesized, environment: str) -> None:
+    """Keys are referenced by ARN: no grant from this stack widens a key policy (see test_keys)."""
+    for key in resources_of(synth.template(environment, "keys"), "AWS::KMS::Key").values():
+        assert all("Sid" in s for s in key["Properties"]["KeyPolicy"]["Statement"])

@@ -56,6 +56,12 @@ def test_function_is_hardened_and_passes_the_gates(tmp_path: Path) -> None:
     template.has_resource_properties("AWS::SQS::Queue", {"KmsMasterKeyId": Match.any_value(), "MessageRetentionPeriod": 1209600})
     template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 731, "KmsKeyId": Match.any_value()})
     assert template.find_resources("AWS::IAM::Policy") == {}
+    # The role may use the queue key, so a failed event can really be written to the encrypted DLQ.
+    statements = [
+        st for policy in template.find_resources("AWS::IAM::ManagedPolicy").values() for st in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    kms_actions = {a for st in statements for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"]) if a.startswith("kms:")}
+    assert {"kms:GenerateDataKey", "kms:Decrypt"} <= kms_actions
     # The asset holds this function only.
     assets = json.loads(next(tmp_path.rglob("ProductionNetwork*.assets.json")).read_text())
     folders = [tmp_path / "assembly-Production" / f["source"]["path"] for f in assets["files"].values() if "asset." in f["source"]["path"]]

@@ -1,0 +1,253 @@
+"""IAM Identity Center permission sets and group-to-account assignments (R3).
+
+People never get IAM users: they sign in to IAM Identity Center and receive a permission set's
+temporary role in an account. Each permission set is built here as Python data (``permission_set_
+specs``), so its managed policies, inline policy and session length can be asserted directly, then
+turned into ``AWS::SSO::PermissionSet`` and one ``AWS::SSO::Assignment`` per group and account.
+
+PHI is kept away from every permission set but break-glass by explicit Deny statements, so a later,
+broader Allow (a managed policy AWS extends, a statement added in a hurry) cannot open it:
+- the PHI key: ``kms:Decrypt``/``GenerateDataKey`` on keys whose alias matches the data-key alias
+  (``kms:ResourceAliases``). Every PHI object (SSE-KMS), secret and snapshot copy needs that key,
+  so this one statement blocks S3 GetObject/PutObject on PHI whatever the bucket is called;
+- S3 object actions on buckets named like PHI buckets (works everywhere, by name);
+- S3 object actions on buckets tagged ``data-class=phi`` (``aws:ResourceTag``: S3 evaluates it only
+  for buckets with ABAC enabled; elsewhere the key is absent and the statement does not match);
+- S3 reads of objects tagged ``data-class=phi`` (``s3:ExistingObjectTag``: only for objects carrying
+  the tag, and not for PutObject, whose object does not exist yet);
+- secrets tagged ``data-class=phi`` (Secrets Manager evaluates ``aws:ResourceTag``), direct database
+  connections (IAM auth, RDS Data API) and shells into the app containers (ECS Exec, SSM sessions),
+  which would read PHI with the app role's rights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import aws_sso as sso
+from constructs import Construct
+
+from stacks.config.organization import OrganizationConfig
+
+AWS_MANAGED_POLICY = "arn:aws:iam::aws:policy/"
+# Lists and describes resources across services, no data reads (ReadOnlyAccess would include
+# s3:GetObject, logs:GetLogEvents, dynamodb:GetItem and other data-plane reads).
+VIEW_ONLY_ACCESS = AWS_MANAGED_POLICY + "job-function/ViewOnlyAccess"
+# AWS keeps it current with every service's configuration-read actions: that is the point of using it.
+SECURITY_AUDIT = AWS_MANAGED_POLICY + "SecurityAudit"
+# Break-glass must be able to repair anything; its use is the alarm (docs/identity.md).
+ADMINISTRATOR_ACCESS = AWS_MANAGED_POLICY + "AdministratorAccess"
+
+PERMISSION_SET_NAMES: dict[str, str] = {
+    "read_only": "MediVault-ReadOnly",
+    "developer": "MediVault-Developer",
+    "phi_data_access": "MediVault-PhiDataAccess",
+    "security_audit": "MediVault-SecurityAudit",
+    "break_glass_admin": "MediVault-BreakGlassAdmin",
+}
+
+S3_OBJECT_ACTIONS: tuple[str, ...] = ("s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject", "s3:ReplicateObject")
+S3_LIST_ACTIONS: tuple[str, ...] = ("s3:ListBucket", "s3:ListBucketVersions", "s3:ListMultipartUploadParts")
+KMS_DATA_ACTIONS: tuple[str, ...] = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:CreateGrant")
+DIRECT_DATA_PATHS: tuple[str, ...] = (
+    "rds-db:connect",
+    "rds-data:*",
+    "ecs:ExecuteCommand",
+    "ssm:StartSession",
+)
+
+# Observability a developer needs without touching records (logs carry no PHI by convention).
+DEVELOPER_OBSERVE_ACTIONS: tuple[str, ...] = (
+    "logs:GetLogEvents",
+    "logs:FilterLogEvents",
+    "logs:StartQuery",
+    "logs:StopQuery",
+    "logs:GetQueryResults",
+    "cloudwatch:GetMetricData",
+    "cloudwatch:GetMetricStatistics",
+    "xray:GetTraceSummaries",
+    "xray:BatchGetTraces",
+    "xray:GetServiceGraph",
+    "xray:GetTraceGraph",
+)
+
+
+def sso_role_arn_pattern(permission_set_name: str) -> str:
+    """The IAM role Identity Center creates for a permission set in each account (any region path)."""
+    return f"arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_{permission_set_name}_*"
+
+
+def break_glass_principals(config: OrganizationConfig) -> list[str]:
+    """IAM ARN patterns exempt from the protection SCPs: the break-glass role, the break-glass set."""
+    return [
+        f"arn:aws:iam::*:role{config.break_glass_role_path}{config.break_glass_role_name}",
+        sso_role_arn_pattern(PERMISSION_SET_NAMES["break_glass_admin"]),
+    ]
+
+
+def deny_phi_data_plane(config: OrganizationConfig) -> list[dict[str, Any]]:
+    """Explicit denies that keep a permission set away from PHI (see the module docstring)."""
+    phi_tag = {f"aws:ResourceTag/{config.phi_tag_key}": config.phi_tag_value}
+    buckets = [f"arn:aws:s3:::{pattern}" for pattern in config.phi_bucket_name_patterns]
+    return [
+        {
+            "Sid": "DenyPhiKeyUse",
+            "Effect": "Deny",
+            "Action": list(KMS_DATA_ACTIONS),
+            "Resource": "*",
+            "Condition": {"ForAnyValue:StringLike": {"kms:ResourceAliases": config.phi_key_alias_pattern}},
+        },
+        {"Sid": "DenyPhiObjectsByBucketName", "Effect": "Deny", "Action": list(S3_OBJECT_ACTIONS), "Resource": [f"{b}/*" for b in buckets]},
+        {"Sid": "DenyListingPhiBucketsByName", "Effect": "Deny", "Action": list(S3_LIST_ACTIONS), "Resource": buckets},
+        {
+            "Sid": "DenyPhiObjectsByBucketTag",
+            "Effect": "Deny",
+            "Action": [*S3_OBJECT_ACTIONS, *S3_LIST_ACTIONS],
+            "Resource": "*",
+            "Condition": {"StringEquals": phi_tag},
+        },
+        {
+            "Sid": "DenyPhiObjectsByObjectTag",
+            "Effect": "Deny",
+            "Action": list(S3_OBJECT_ACTIONS),
+            "Resource": "*",
+            "Condition": {"StringEquals": {f"s3:ExistingObjectTag/{config.phi_tag_key}": config.phi_tag_value}},
+        },
+        {
+            "Sid": "DenyPhiSecrets",
+            "Effect": "Deny",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": "*",
+            "Condition": {"StringEquals": phi_tag},
+        },
+        {"Sid": "DenyDirectDataPaths", "Effect": "Deny", "Action": list(DIRECT_DATA_PATHS), "Resource": "*"},
+    ]
+
+
+def _policy(statements: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+@dataclass(frozen=True)
+class PermissionSetSpec:
+    key: str
+    name: str
+    description: str
+    session_duration: str
+    managed_policies: tuple[str, ...]
+    inline_policy: dict[str, Any] | None
+
+
+def permission_set_specs(config: OrganizationConfig) -> dict[str, PermissionSetSpec]:
+    """Every permission set as data, keyed by its config key."""
+    sandbox_accounts = config.accounts_of(("sandbox",))
+    phi_accounts = config.accounts_of(("production", "sandbox"))
+    deny_phi = deny_phi_data_plane(config)
+    durations = config.session_durations
+    specs = [
+        PermissionSetSpec(
+            "read_only",
+            PERMISSION_SET_NAMES["read_only"],
+            "List and describe resources; no data reads, no PHI.",
+            durations["read_only"],
+            (VIEW_ONLY_ACCESS,),
+            _policy(deny_phi),
+        ),
+        PermissionSetSpec(
+            "developer",
+            PERMISSION_SET_NAMES["developer"],
+            "Observe workloads, deploy the sandbox through CDK roles; no PHI data-plane access.",
+            durations["developer"],
+            (VIEW_ONLY_ACCESS,),
+            _policy(
+                [
+                    {"Sid": "ObserveWorkloads", "Effect": "Allow", "Action": list(DEVELOPER_OBSERVE_ACTIONS), "Resource": "*"},
+                    {
+                        "Sid": "DeploySandboxThroughCdkRoles",
+                        "Effect": "Allow",
+                        "Action": ["sts:AssumeRole"],
+                        "Resource": [f"arn:aws:iam::{account}:role/cdk-hnb659fds-*" for account in sandbox_accounts],
+                    },
+                    *deny_phi,
+                ]
+            ),
+        ),
+        PermissionSetSpec(
+            "phi_data_access",
+            PERMISSION_SET_NAMES["phi_data_access"],
+            "Short session; reads PHI only by assuming the app's PHI-access roles, with a source identity.",
+            durations["phi_data_access"],
+            (),
+            _policy(
+                [
+                    {
+                        "Sid": "AssumePhiAccessRolesWithSourceIdentity",
+                        "Effect": "Allow",
+                        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+                        "Resource": [f"arn:aws:iam::{account}:role{config.phi_access_role_path}*" for account in phi_accounts],
+                        "Condition": {"Null": {"sts:SourceIdentity": "false"}},
+                    },
+                    *deny_phi,
+                ]
+            ),
+        ),
+        PermissionSetSpec(
+            "security_audit",
+            PERMISSION_SET_NAMES["security_audit"],
+            "Read security configuration of every service; no PHI.",
+            durations["security_audit"],
+            (SECURITY_AUDIT,),
+            _policy(deny_phi),
+        ),
+        PermissionSetSpec(
+            "break_glass_admin",
+            PERMISSION_SET_NAMES["break_glass_admin"],
+            "Emergency administrator, one-hour sessions; every use is investigated.",
+            durations["break_glass_admin"],
+            (ADMINISTRATOR_ACCESS,),
+            None,
+        ),
+    ]
+    return {spec.key: spec for spec in specs}
+
+
+class PermissionSets(Construct):
+    """The permission sets and their assignments to groups in the accounts of the configured OUs."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: OrganizationConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.specs = permission_set_specs(config)
+        self.permission_sets: dict[str, sso.CfnPermissionSet] = {}
+        for key, spec in self.specs.items():
+            self.permission_sets[key] = sso.CfnPermissionSet(
+                self,
+                _construct_id(key),
+                instance_arn=config.instance_arn,
+                name=spec.name,
+                description=spec.description,
+                session_duration=spec.session_duration,
+                managed_policies=list(spec.managed_policies) or None,
+                inline_policy=spec.inline_policy,
+            )
+        self.assignments: list[sso.CfnAssignment] = []
+        for index, assignment in enumerate(config.assignments):
+            permission_set = self.permission_sets[assignment.permission_set]
+            for account in config.accounts_of(assignment.organizational_units):
+                self.assignments.append(
+                    sso.CfnAssignment(
+                        self,
+                        f"{_construct_id(assignment.permission_set)}Group{index}Account{account}",
+                        instance_arn=config.instance_arn,
+                        permission_set_arn=permission_set.attr_permission_set_arn,
+                        principal_type="GROUP",
+                        principal_id=assignment.group_id,
+                        target_type="AWS_ACCOUNT",
+                        target_id=account,
+                    )
+                )
+
+
+def _construct_id(key: str) -> str:
+    return "".join(part.capitalize() for part in key.split("_"))
