@@ -15,7 +15,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := node_modules/.bin/cdk --no-notices
 OUT ?= cdk.out
 
-.PHONY: help deps synth test lint typecheck unit bench report diagram lock clean deploy-sandbox destroy-sandbox
+.PHONY: help deps service-test-deps synth test lint typecheck unit bench report diagram lock clean deploy-sandbox destroy-sandbox
 
 help:
 	@echo "make synth    install what is missing, synthesize every stack of every environment into $(OUT)/ (compliance gates on)"
@@ -37,6 +37,16 @@ node_modules/.installed: package-lock.json $(VENV)/.installed
 
 deps: $(VENV)/.installed node_modules/.installed
 
+# The app-service tests (tests/service) start real PostgreSQL and Redis servers with TLS. PyPI's
+# server wheels are built without TLS, so these come from Debian's packages; installed only if
+# missing (CI runs as root; elsewhere sudo is used).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+service-test-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || ! command -v redis-server >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql redis-server >/dev/null; \
+	fi
+
 synth: deps
 	@rm -rf $(OUT)
 	@start=$$(date +%s%N); $(CDK) synth --quiet --output $(OUT); rc=$$?; \
@@ -56,9 +66,9 @@ lint: deps
 	$(VENV)/bin/ruff format --check .
 
 typecheck: deps
-	$(VENV)/bin/mypy app.py stacks constructs tools lambda/mv_macie_job lambda/mv_findings_notifier lambda/mv_macie_quarantine lambda/mv_phi_bucket_rule
+	$(VENV)/bin/mypy app.py stacks constructs tools lambda/mv_macie_job lambda/mv_findings_notifier lambda/mv_macie_quarantine lambda/mv_phi_bucket_rule service/medivault_service
 
-unit: deps
+unit: deps service-test-deps
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit

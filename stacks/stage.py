@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from constructs import Construct
 from constructs.python_function import PythonFunction
 
+from stacks.app_stack import AppStack
 from stacks.audit_stack import AuditStack
 from stacks.config import EnvironmentConfig
 from stacks.data_stack import DataStack
@@ -33,6 +34,23 @@ class MediVaultStage(cdk.Stage):
             cache_security_group=self.network.cache_security_group,
             rotation_security_group=self.network.rotation_security_group,
             secrets_manager_endpoint=self.network.secrets_manager_endpoint,
+            data_key=self.keys.data_key,
+            logs_key=self.keys.logs_key,
+        )
+        self.app = AppStack(
+            self,
+            "App",
+            config=config,
+            vpc=self.network.vpc,
+            app_subnets=self.network.app_subnets,
+            alb_security_group=self.network.alb_security_group,
+            app_security_group=self.network.app_security_group,
+            database=self.data.database,
+            database_secret=self.data.database_secret,
+            cache_auth_secret=self.data.cache_auth_secret,
+            cache_endpoint_address=self.data.cache_replication_group.attr_primary_end_point_address,
+            cache_endpoint_port=self.data.cache_replication_group.attr_primary_end_point_port,
+            phi_buckets=self.data.phi_buckets,
             data_key=self.keys.data_key,
             logs_key=self.keys.logs_key,
         )

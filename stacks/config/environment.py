@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 
-from stacks.config import audit, data, network, observability
+from stacks.config import app, audit, data, network, observability
+from stacks.config.app import AppConfig
 from stacks.config.audit import AuditConfig
 from stacks.config.data import DataConfig
 from stacks.config.domain import DomainConfig
@@ -48,6 +49,7 @@ class EnvironmentConfig:
     data: DataConfig
     audit: AuditConfig
     observability: ObservabilityConfig
+    app: AppConfig
 
     def __post_init__(self) -> None:
         require_one_of("environment", self.name, ENVIRONMENT_NAMES)
@@ -68,6 +70,7 @@ class EnvironmentConfig:
         self.data.validate(self.is_production)
         self.audit.validate(self.is_production)
         self.observability.validate()
+        self.app.validate(self.is_production)
 
     @property
     def is_production(self) -> bool:
@@ -95,6 +98,7 @@ def sandbox(account: str | None = PLACEHOLDER_ACCOUNTS["sandbox"]) -> Environmen
         data=data.SANDBOX,
         audit=audit.SANDBOX,
         observability=observability.SANDBOX,
+        app=app.SANDBOX,
     )
 
 
@@ -110,6 +114,7 @@ def production(account: str | None = PLACEHOLDER_ACCOUNTS["production"]) -> Envi
         data=data.PRODUCTION,
         audit=audit.PRODUCTION,
         observability=observability.PRODUCTION,
+        app=app.PRODUCTION,
     )
 
 

@@ -1,0 +1,312 @@
+"""App tier (R4, R5, R10, R13): Fargate service, task definition, autoscaling, ALB, origin secret."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from stacks import config as cfg
+from stacks.app_factory import new_app, populate
+from stacks.config.domain import DomainConfig
+from tests.conftest import Synthesized, ingress_rules, resources_of
+
+pytestmark = pytest.mark.requirements("R1", "R2", "R4", "R5", "R9", "R10", "R13")
+
+TASKS = {"production": (3, 30), "sandbox": (1, 2)}
+
+
+@pytest.fixture(scope="session")
+def app_templates(synth: Synthesized) -> dict[str, Template]:
+    return {name: synth.template(name, "app") for name in cfg.ENVIRONMENT_NAMES}
+
+
+def _logical_id(stack: Any, token: str) -> str:
+    """The logical ID a token points at in its own stack (Ref or Fn::GetAtt)."""
+    resolved = stack.resolve(token)
+    return str(resolved["Ref"] if "Ref" in resolved else resolved["Fn::GetAtt"][0])
+
+
+def _one(template: Template, resource_type: str) -> dict[str, Any]:
+    (resource,) = resources_of(template, resource_type).values()
+    return resource["Properties"]  # type: ignore[no-any-return]
+
+
+def _containers(template: Template) -> dict[str, dict[str, Any]]:
+    return {c["Name"]: c for c in _one(template, "AWS::ECS::TaskDefinition")["ContainerDefinitions"]}
+
+
+def test_cluster_has_container_insights(app_templates: dict[str, Template], environment: str) -> None:
+    assert _one(app_templates[environment], "AWS::ECS::Cluster")["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enhanced"}]
+
+
+def test_service_in_private_app_subnets_of_three_azs(app_templates: dict[str, Template], synth: Synthesized, environment: str) -> None:
+    service = _one(app_templates[environment], "AWS::ECS::Service")
+    network = service["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["AssignPublicIp"] == "DISABLED"
+    stage = synth.stages[environment]
+    app_subnet_ids = [stage.network.resolve(s.subnet_id)["Ref"] for s in stage.network.vpc.select_subnets(subnet_group_name="App").subnets]
+    assert len(app_subnet_ids) == 3
+    # Cross-stack references to the three App subnets (export names carry the subnets' logical IDs).
+    assert len(network["Subnets"]) == 3
+    for subnet, logical_id in zip(network["Subnets"], app_subnet_ids, strict=True):
+        assert logical_id in json.dumps(subnet)
+    (group,) = network["SecurityGroups"]
+    assert stage.network.resolve(stage.network.app_security_group.security_group_id)["Fn::GetAtt"][0] in json.dumps(group)
+
+
+def test_service_deployment_safety(app_templates: dict[str, Template], environment: str) -> None:
+    service = _one(app_templates[environment], "AWS::ECS::Service")
+    assert service["DesiredCount"] == TASKS[environment][0]
+    assert service["DeploymentConfiguration"] == {
+        "DeploymentCircuitBreaker": {"Enable": True, "Rollback": True},
+        "MaximumPercent": 200,
+        "MinimumHealthyPercent": 100,
+    }
+    assert service["AvailabilityZoneRebalancing"] == "ENABLED"
+    assert service["LaunchType"] == "FARGATE"
+    assert service["PlatformVersion"] == "LATEST"
+    assert service["LoadBalancers"][0]["ContainerName"] == "app"
+    assert service["LoadBalancers"][0]["ContainerPort"] == 8080
+
+
+def test_task_definition_arm64_read_only_non_root(app_templates: dict[str, Template], environment: str) -> None:
+    task = _one(app_templates[environment], "AWS::ECS::TaskDefinition")
+    assert task["RuntimePlatform"] == {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"}
+    assert task["RequiresCompatibilities"] == ["FARGATE"]
+    assert task["NetworkMode"] == "awsvpc"
+    settings = cfg.load(environment, None).app
+    assert (task["Cpu"], task["Memory"]) == (str(settings.cpu), str(settings.memory_mib))
+    containers = _containers(app_templates[environment])
+    assert set(containers) == {"app", "xray-collector"}
+    for container in containers.values():
+        assert container["ReadonlyRootFilesystem"] is True
+        assert container["User"] == "10001:10001"
+        assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+    assert containers["app"]["Essential"] is True
+    assert containers["app"]["PortMappings"] == [{"ContainerPort": 8080, "Protocol": "tcp"}]
+    assert containers["app"]["MountPoints"] == [{"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"}]
+    assert containers["app"]["DependsOn"] == [{"Condition": "START", "ContainerName": "xray-collector"}]
+    assert "/healthz" in " ".join(containers["app"]["HealthCheck"]["Command"])
+    assert containers["xray-collector"]["Image"] == settings.tracing_sidecar_image
+
+
+def test_secrets_injected_never_plain(app_templates: dict[str, Template], synth: Synthesized, environment: str) -> None:
+    app = _containers(app_templates[environment])["app"]
+    data = synth.stages[environment].data
+    env = {e["Name"]: e["Value"] for e in app["Environment"]}
+    assert set(env) == {"DB_SECRET_ARN", "DB_CA_FILE", "REDIS_HOST", "REDIS_PORT", "PORT", "AWS_XRAY_DAEMON_ADDRESS", "LOG_LEVEL"}
+    # Cross-stack references to the data tier's secret and cache endpoint: names, never values.
+    assert _logical_id(data, data.database_secret.secret_arn) in json.dumps(env["DB_SECRET_ARN"])
+    cache_id = _logical_id(data, data.cache_replication_group.attr_primary_end_point_address)
+    assert cache_id in json.dumps(env["REDIS_HOST"]) and "PrimaryEndPointAddress" in json.dumps(env["REDIS_HOST"])
+    assert "PrimaryEndPointPort" in json.dumps(env["REDIS_PORT"])
+    assert env["AWS_XRAY_DAEMON_ADDRESS"] == "127.0.0.1:2000"
+    assert env["DB_CA_FILE"] == "/etc/ssl/certs/rds-global-bundle.pem"
+    (secret,) = app["Secrets"]
+    assert secret["Name"] == "REDIS_AUTH_TOKEN"
+    assert _logical_id(data, data.cache_auth_secret.secret_arn) in json.dumps(secret["ValueFrom"])
+
+
+def test_logs_kms_encrypted_with_retention(app_templates: dict[str, Template], environment: str) -> None:
+    log_group = _one(app_templates[environment], "AWS::Logs::LogGroup")
+    assert "LogsKey" in json.dumps(log_group["KmsKeyId"])
+    assert log_group["RetentionInDays"] == cfg.load(environment, None).log_retention_days
+
+
+def _statements(template: Template, role_fragment: str) -> list[dict[str, Any]]:
+    policies = [
+        p["Properties"]
+        for p in resources_of(template, "AWS::IAM::ManagedPolicy").values()
+        if any(role_fragment in r["Ref"] for r in p["Properties"].get("Roles", []))
+    ]
+    assert len(policies) == 1, role_fragment
+    return policies[0]["PolicyDocument"]["Statement"]  # type: ignore[no-any-return]
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    actions = statement["Action"]
+    return {actions} if isinstance(actions, str) else set(actions)
+
+
+def test_task_role_least_privilege(app_templates: dict[str, Template], synth: Synthesized, environment: str) -> None:
+    template = app_templates[environment]
+    assert resources_of(template, "AWS::IAM::Policy") == {}, "no inline policies"
+    statements = {s.get("Sid", ""): s for s in _statements(template, "TaskRole")}
+    assert _actions(statements["PhiObjects"]) == {"s3:GetObject", "s3:PutObject"}
+    assert len(statements["PhiObjects"]["Resource"]) == 2
+    assert _actions(statements["PhiList"]) == {"s3:ListBucket"}
+    assert _actions(statements["DataKey"]) == {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
+    assert "DataKey" in json.dumps(statements["DataKey"]["Resource"])
+    assert statements["XRay"]["Resource"] == "*"
+    assert all(a.startswith("xray:") for a in _actions(statements["XRay"]))
+    assert _actions(statements["DatabaseSecret"]) == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+    data = synth.stages[environment].data
+    assert _logical_id(data, data.database_secret.secret_arn) in json.dumps(statements["DatabaseSecret"]["Resource"])
+    for bucket in data.phi_buckets:
+        assert _logical_id(data, bucket.bucket_arn) in json.dumps(statements["PhiList"]["Resource"])
+    every_action = set().union(*(_actions(s) for s in statements.values()))
+    assert not [a for a in every_action if a.endswith("*") or a.startswith("s3:Delete")], every_action
+    # Only X-Ray has Resource "*".
+    assert [sid for sid, s in statements.items() if s["Resource"] == "*"] == ["XRay"]
+
+
+def test_autoscaling_on_cpu_memory_and_requests(app_templates: dict[str, Template], environment: str) -> None:
+    template = app_templates[environment]
+    target = _one(template, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert (target["MinCapacity"], target["MaxCapacity"]) == TASKS[environment]
+    settings = cfg.load(environment, None).app
+    policies = {
+        p["Properties"]["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]["PredefinedMetricType"]: p["Properties"][
+            "TargetTrackingScalingPolicyConfiguration"
+        ]["TargetValue"]
+        for p in resources_of(template, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    }
+    assert policies == {
+        "ECSServiceAverageCPUUtilization": settings.cpu_target_percent,
+        "ECSServiceAverageMemoryUtilization": settings.memory_target_percent,
+        "ALBRequestCountPerTarget": settings.requests_per_target,
+    }
+
+
+def test_alb_internet_facing_hardened_and_logged(app_templates: dict[str, Template], environment: str) -> None:
+    template = app_templates[environment]
+    alb = _one(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert alb["Scheme"] == "internet-facing"
+    assert len(alb["Subnets"]) == 3 and all("PublicSubnet" in json.dumps(s) for s in alb["Subnets"])
+    attributes = {a["Key"]: a["Value"] for a in alb["LoadBalancerAttributes"]}
+    assert attributes["deletion_protection.enabled"] == ("true" if environment == "production" else "false")
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attributes["routing.http.desync_mitigation_mode"] == "strictest"
+    assert attributes["access_logs.s3.enabled"] == "true"
+    assert attributes["access_logs.s3.prefix"] == "alb"
+    bucket = _one(template, "AWS::S3::Bucket")
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+
+
+def test_listeners_tls_redirect_and_default_deny(app_templates: dict[str, Template], environment: str) -> None:
+    listeners = {
+        lst["Properties"]["Port"]: lst["Properties"]
+        for lst in resources_of(app_templates[environment], "AWS::ElasticLoadBalancingV2::Listener").values()
+    }
+    assert set(listeners) == {80, 443}
+    https = listeners[443]
+    assert https["Protocol"] == "HTTPS"
+    assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
+    assert https["Certificates"] == [{"CertificateArn": cfg.load(environment, None).app.certificate_arn}]
+    assert https["DefaultActions"] == [
+        {"FixedResponseConfig": {"ContentType": "text/plain", "MessageBody": "Forbidden", "StatusCode": "403"}, "Type": "fixed-response"}
+    ]
+    assert listeners[80]["DefaultActions"] == [{"RedirectConfig": {"Port": "443", "Protocol": "HTTPS", "StatusCode": "HTTP_301"}, "Type": "redirect"}]
+
+
+def test_forward_only_with_the_secret_origin_header(app_templates: dict[str, Template], environment: str) -> None:
+    template = app_templates[environment]
+    rule = _one(template, "AWS::ElasticLoadBalancingV2::ListenerRule")
+    (secret_id,) = resources_of(template, "AWS::SecretsManager::Secret")
+    (condition,) = rule["Conditions"]
+    assert condition["Field"] == "http-header"
+    assert condition["HttpHeaderConfig"]["HttpHeaderName"] == "X-Origin-Verify"
+    # The value is a CloudFormation dynamic reference, resolved at deploy time: never in the template.
+    (value,) = condition["HttpHeaderConfig"]["Values"]
+    assert value == {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}"]]}
+    (action,) = rule["Actions"]
+    assert action["Type"] == "forward"
+    assert rule["Priority"] == 1
+    template.has_resource_properties(
+        "AWS::SecretsManager::Secret",
+        {"GenerateSecretString": Match.object_like({"ExcludePunctuation": True, "PasswordLength": 48}), "KmsKeyId": Match.any_value()},
+    )
+
+
+def test_target_group_health_checks(app_templates: dict[str, Template], environment: str) -> None:
+    group = _one(app_templates[environment], "AWS::ElasticLoadBalancingV2::TargetGroup")
+    assert (group["Port"], group["Protocol"], group["TargetType"]) == (8080, "HTTP", "ip")
+    assert (group["HealthCheckPath"], group["Matcher"]) == ("/healthz", {"HttpCode": "200"})
+    assert group["HealthyThresholdCount"] == 2 and group["UnhealthyThresholdCount"] == 3
+
+
+def test_placeholder_certificate_refuses_deploy(app_templates: dict[str, Template], environment: str) -> None:
+    rules = app_templates[environment].to_json()["Rules"]
+    assertion = rules["RequireCertificate"]["Assertions"][0]
+    assert assertion["Assert"] == {"Fn::Equals": ["review-placeholder", "configured"]}
+    assert "app.certificate_arn" in assertion["AssertDescription"]
+
+
+def test_domain_gets_a_dns_validated_certificate(tmp_path: Path) -> None:
+    domain = DomainConfig(domain_name="app.medivault.example", hosted_zone_id="Z0123456789ABCDEFGHIJ", hosted_zone_name="medivault.example")
+    config = dataclasses.replace(cfg.sandbox("123456789012"), domain=domain)
+    app = new_app(outdir=str(tmp_path))
+    stages = populate(app, [config])
+    app.synth()
+    template = Template.from_stack(stages["sandbox"].app)
+    template.has_resource_properties(
+        "AWS::CertificateManager::Certificate",
+        {
+            "DomainName": "app.medivault.example",
+            "ValidationMethod": "DNS",
+            "DomainValidationOptions": [{"DomainName": "app.medivault.example", "HostedZoneId": "Z0123456789ABCDEFGHIJ"}],
+        },
+    )
+    assert "RequireCertificate" not in template.to_json().get("Rules", {})
+    https = [lst for lst in resources_of(template, "AWS::ElasticLoadBalancingV2::Listener").values() if lst["Properties"]["Port"] == 443]
+    assert "Certificate" in json.dumps(https[0]["Properties"]["Certificates"])
+
+
+def test_security_group_graph_over_the_stage(synth: Synthesized, app_templates: dict[str, Template], environment: str) -> None:
+    stage = synth.stages[environment]
+    network = synth.template(environment, "network")
+    data = synth.template(environment, "data")
+    app = app_templates[environment]
+    # The app stack creates no security group and no rule: the chain lives in the Network stack.
+    assert resources_of(app, "AWS::EC2::SecurityGroup") == {}
+    assert resources_of(app, "AWS::EC2::SecurityGroupIngress") == {}
+    rules = ingress_rules(network) | ingress_rules(data) | ingress_rules(app)
+    assert not [r for r in rules if r[1] in ("0.0.0.0/0", "::/0")], "nothing admits the whole internet"
+    ids = {name: stage.network.resolve(group.security_group_id)["Fn::GetAtt"][0] for name, group in (
+        ("alb", stage.network.alb_security_group),
+        ("app", stage.network.app_security_group),
+        ("database", stage.network.database_security_group),
+        ("cache", stage.network.cache_security_group),
+    )}  # fmt: skip
+    prefix_list = cfg.load(environment, None).network.cloudfront_prefix_list_id
+    by_group: dict[str, set[tuple[str, int]]] = {}
+    for group, source, port in rules:
+        by_group.setdefault(group, set()).add((source, port))
+    assert by_group[ids["alb"]] == {(prefix_list, 443)}  # CloudFront only, HTTPS only (port 80 is not admitted)
+    assert by_group[ids["app"]] == {(ids["alb"], 8080)}
+    # The data tier is reachable only from the app tier (and the database from its own secret-rotation function).
+    rotation = stage.network.resolve(stage.network.rotation_security_group.security_group_id)["Fn::GetAtt"][0]
+    assert by_group[ids["database"]] == {(ids["app"], 5432), (rotation, 5432)}
+    assert by_group[ids["cache"]] == {(ids["app"], 6379)}
+
+
+def test_container_image_is_staged_not_built(synth: Synthesized) -> None:
+    # Synth needs no Docker: the asset is the service/ folder copied into the cloud assembly.
+    manifests = [m for m in synth.outdir.rglob("*.assets.json") if "App" in m.name]
+    assert manifests
+    images = [(m.parent, img) for m in manifests for img in json.loads(m.read_text()).get("dockerImages", {}).values()]
+    assert len(images) == 2  # one per environment
+    for folder, image in images:
+        assert image["source"]["platform"] == "linux/arm64"
+        staged = folder / image["source"]["directory"]
+        assert (staged / "Dockerfile").is_file() and (staged / "medivault_service" / "app.py").is_file()
+        assert not list(staged.rglob("__pycache__"))
+
+
+def test_stateful_logical_ids_pinned(app_templates: dict[str, Template]) -> None:
+    template = app_templates["production"]
+    assert set(resources_of(template, "AWS::S3::Bucket")) == {"AlbAccessLogsCCEDA970"}
+    assert set(resources_of(template, "AWS::Logs::LogGroup")) == {"ServiceLogs24DEC314"}
+    assert template.to_json()["Resources"]["AlbAccessLogsCCEDA970"]["DeletionPolicy"] == "Retain"

@@ -1,0 +1,288 @@
+"""Real PostgreSQL and Redis servers with TLS, started for the service tests (no fakes).
+
+The servers come from Debian's ``postgresql`` and ``redis-server`` packages (``make test`` installs
+them: ``make service-test-deps``); PyPI's server wheels are built without TLS, which the readiness
+check must exercise. A throwaway CA and server certificate (``localhost`` only) are generated here
+with ``cryptography``. PostgreSQL refuses to run as root, so under root it runs as ``nobody``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+DB_USER = "medivault"
+DB_PASSWORD = "correct-horse-battery-staple-42"
+DB_NAME = "records"
+REDIS_TOKEN = "redis-auth-token-for-tests-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def xray_enabled(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Other tests (Powertools Tracer) switch the X-Ray SDK off globally; these tests need it on."""
+    from aws_xray_sdk import global_sdk_config
+
+    monkeypatch.delenv("AWS_XRAY_SDK_ENABLED", raising=False)
+    was_enabled = global_sdk_config.sdk_enabled()
+    global_sdk_config.set_sdk_enabled(True)
+    yield
+    global_sdk_config.set_sdk_enabled(was_enabled)
+
+
+@dataclass(frozen=True)
+class Tls:
+    ca_file: str  # the CA that signed the servers' certificate
+    other_ca_file: str  # an unrelated CA: a client trusting only this one must refuse the servers
+    cert_pem: bytes
+    key_pem: bytes
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str
+    port: int
+
+
+def _key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _ca(name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = _key()
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
+        )  # digitalSignature, keyCertSign, cRLSign
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
+    folder = tmp_path_factory.mktemp("tls")
+    ca_key, ca_cert = _ca("MediVault test CA")
+    _, other_cert = _ca("Unrelated CA")
+    key = _key()
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        # Only the DNS name: connecting to 127.0.0.1 must fail host-name verification.
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    (folder / "ca.pem").write_bytes(_pem(ca_cert))
+    (folder / "other-ca.pem").write_bytes(_pem(other_cert))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return Tls(str(folder / "ca.pem"), str(folder / "other-ca.pem"), _pem(cert), key_pem)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}: {log.read_text(errors='replace')[-2000:]}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"server did not listen on {port} within {seconds}s: {log.read_text(errors='replace')[-2000:]}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def _postgres_bin() -> Path:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=lambda p: int(Path(p).parts[-3]))
+    if not candidates:
+        pytest.fail("PostgreSQL server not installed: run `make service-test-deps` (Debian package postgresql)")
+    return Path(candidates[-1]).parent
+
+
+@pytest.fixture(scope="session")
+def postgres(tls: Tls) -> Iterator[Server]:
+    bindir = _postgres_bin()
+    as_root = os.geteuid() == 0
+    account = pwd.getpwnam("nobody") if as_root else None
+    user, group = (account.pw_uid, account.pw_gid) if account else (None, None)
+    # Under /tmp (world-traversable), not pytest's 0700 basetemp: the server user must reach it.
+    base = Path(tempfile.mkdtemp(prefix="mv-pg-"))
+    data = base / "data"
+    secret_file = base / "pwfile"
+    secret_file.write_text(DB_PASSWORD)
+    data.mkdir(mode=0o700)
+    if account:
+        os.chmod(base, 0o755)  # noqa: S103 - the server user must traverse it; the data dir inside is 0700
+        for path in (secret_file, data):
+            os.chown(path, account.pw_uid, account.pw_gid)
+    os.chmod(secret_file, 0o600)
+    env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+    init = subprocess.run(
+        [str(bindir / "initdb"), "-D", str(data), "-U", DB_USER, f"--pwfile={secret_file}", "--auth=scram-sha-256", "-E", "UTF8"],
+        capture_output=True,
+        env=env,
+        check=False,
+        timeout=120,
+        cwd=base,
+        user=user,
+        group=group,
+    )
+    assert init.returncode == 0, init.stderr.decode(errors="replace")
+    (data / "server.crt").write_bytes(tls.cert_pem)
+    (data / "server.key").write_bytes(tls.key_pem)
+    # TLS only: no plain `host` line, so an unencrypted client is refused.
+    (data / "pg_hba.conf").write_text("hostssl all all 127.0.0.1/32 scram-sha-256\n")
+    for name in ("server.crt", "server.key", "pg_hba.conf"):
+        if account:
+            os.chown(data / name, account.pw_uid, account.pw_gid)
+        os.chmod(data / name, 0o600)
+    port = _free_port()
+    log = base / "postgres.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                str(bindir / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(port),
+                "-k",
+                str(data),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "ssl=on",
+                "-c",
+                "ssl_min_protocol_version=TLSv1.2",
+                "-c",
+                "ssl_cert_file=server.crt",
+                "-c",
+                "ssl_key_file=server.key",
+                "-c",
+                "fsync=off",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=base,
+            user=user,
+            group=group,
+        )
+    try:
+        _wait_for_port(port, process, log)
+        created = subprocess.run(
+            [str(bindir.parent / "bin" / "createdb"), "-h", "localhost", "-p", str(port), "-U", DB_USER, DB_NAME],
+            env={**env, "PGPASSWORD": DB_PASSWORD, "PGSSLMODE": "verify-full", "PGSSLROOTCERT": tls.ca_file},
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+        assert created.returncode == 0, created.stderr.decode(errors="replace")
+        yield Server("localhost", port)
+    finally:
+        _stop(process)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tls: Tls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server not installed: run `make service-test-deps` (Debian package redis-server, built with TLS)")
+    folder = tmp_path_factory.mktemp("redis")
+    (folder / "server.crt").write_bytes(tls.cert_pem)
+    (folder / "server.key").write_bytes(tls.key_pem)
+    os.chmod(folder / "server.key", 0o600)
+    port = _free_port()
+    log = folder / "redis.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                "0",
+                "--tls-port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--tls-cert-file",
+                str(folder / "server.crt"),
+                "--tls-key-file",
+                str(folder / "server.key"),
+                "--tls-ca-cert-file",
+                tls.ca_file,
+                "--tls-auth-clients",
+                "no",
+                "--tls-protocols",
+                "TLSv1.2 TLSv1.3",
+                "--requirepass",
+                REDIS_TOKEN,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(folder),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for_port(port, process, log)
+        yield Server("localhost", port)
+    finally:
+        _stop(process)
