@@ -7,6 +7,7 @@ from constructs import Construct
 from constructs.python_function import PythonFunction
 
 from stacks.app_stack import AppStack
+from stacks.audit_stack import AuditStack
 from stacks.backup_stack import BackupStack
 from stacks.config import EnvironmentConfig
 from stacks.data_stack import DataStack
@@ -56,6 +57,16 @@ class MediVaultStage(cdk.Stage):
             phi_buckets=self.data.phi_buckets,
             data_key=self.keys.data_key,
             logs_key=self.keys.logs_key,
+        )
+        self.audit = AuditStack(
+            self,
+            "Audit",
+            config=config,
+            logs_key=self.keys.logs_key,
+            data_key=self.keys.data_key,
+            vpc=self.network.vpc,
+            function_subnets=self.network.app_subnets,
+            phi_buckets=self.data.phi_buckets,
         )
         self.edge_global = EdgeGlobalStack(self, "EdgeGlobal", config=config)
         self.edge = EdgeStack(

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 
-from stacks.config import app, backup, data, edge, network, observability
+from stacks.config import app, audit, backup, data, edge, network, observability
 from stacks.config.app import AppConfig
+from stacks.config.audit import AuditConfig
 from stacks.config.backup import BackupConfig
 from stacks.config.data import DataConfig
 from stacks.config.domain import DomainConfig
@@ -50,6 +51,7 @@ class EnvironmentConfig:
     data: DataConfig
     backup: BackupConfig
     edge: EdgeConfig
+    audit: AuditConfig
     observability: ObservabilityConfig
     app: AppConfig
 
@@ -79,6 +81,7 @@ class EnvironmentConfig:
                 "equal to data.aurora_backup_retention_days",
             )
         self.edge.validate()
+        self.audit.validate(self.is_production)
         self.observability.validate()
         self.app.validate(self.is_production)
 
@@ -108,6 +111,7 @@ def sandbox(account: str | None = PLACEHOLDER_ACCOUNTS["sandbox"]) -> Environmen
         data=data.SANDBOX,
         backup=backup.SANDBOX,
         edge=edge.SANDBOX,
+        audit=audit.SANDBOX,
         observability=observability.SANDBOX,
         app=app.SANDBOX,
     )
@@ -125,6 +129,7 @@ def production(account: str | None = PLACEHOLDER_ACCOUNTS["production"]) -> Envi
         data=data.PRODUCTION,
         backup=backup.PRODUCTION,
         edge=edge.PRODUCTION,
+        audit=audit.PRODUCTION,
         observability=observability.PRODUCTION,
         app=app.PRODUCTION,
     )

@@ -1,0 +1,188 @@
+"""Move one S3 object that Macie found sensitive data in out of a non-PHI bucket, never losing it.
+
+Order of operations (each step is safe to repeat, so a redelivered finding converges):
+1. read the source object version's size (HeadObject with the version id);
+2. copy that exact version to the quarantine bucket (SSE-KMS, Object Lock default retention),
+   under a key derived from bucket + version id + key, so a second delivery finds the same copy;
+3. verify the copy: same size and same SHA-256 over the whole body, read back from both buckets;
+4. tag the copy (finding id, source bucket) and read the tags back;
+5. only then delete the source version (that one version, not the whole key);
+6. report what happened (the caller notifies the security topic).
+If anything fails before step 5 the source is untouched; the error propagates so Lambda retries and
+then keeps the event in the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from botocore.exceptions import ClientError
+
+CHUNK = 8 * 1024 * 1024
+QUARANTINE_TAG = "medivault:quarantine"
+
+
+class NotAQuarantineFinding(ValueError):
+    """The event is not a Macie sensitive-data finding on one S3 object (message says why)."""
+
+
+class CopyNotVerified(RuntimeError):
+    """The quarantine copy differs from the source; the source was not deleted."""
+
+
+@dataclass(frozen=True)
+class ObjectFinding:
+    finding_id: str
+    finding_type: str
+    bucket: str
+    key: str
+    version_id: str | None  # None for an unversioned source bucket
+
+    @property
+    def quarantine_key(self) -> str:
+        return f"{self.bucket}/{self.version_id or 'unversioned'}/{self.key}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # quarantined, already-quarantined, skipped, missing
+    finding: ObjectFinding
+    detail: str
+
+
+def parse_finding(event: Any) -> ObjectFinding:
+    """The object of a Macie ``SensitiveData:S3Object/*`` finding delivered by EventBridge."""
+    if not isinstance(event, dict) or event.get("source") != "aws.macie" or event.get("detail-type") != "Macie Finding":
+        raise NotAQuarantineFinding("not a Macie finding delivered by EventBridge (source aws.macie, detail-type 'Macie Finding')")
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        raise NotAQuarantineFinding("the Macie finding has no detail object")
+    finding_type = detail.get("type")
+    if not isinstance(finding_type, str) or not finding_type.startswith("SensitiveData:S3Object/"):
+        raise NotAQuarantineFinding(f"finding type {finding_type!r} is not a sensitive-data finding on an S3 object")
+    finding_id = detail.get("id")
+    affected = detail.get("resourcesAffected")
+    bucket = affected.get("s3Bucket") if isinstance(affected, dict) else None
+    obj = affected.get("s3Object") if isinstance(affected, dict) else None
+    if not isinstance(finding_id, str) or not isinstance(bucket, dict) or not isinstance(obj, dict):
+        raise NotAQuarantineFinding("the finding lacks id, resourcesAffected.s3Bucket or resourcesAffected.s3Object")
+    name, key, version = bucket.get("name"), obj.get("key"), obj.get("versionId")
+    if not isinstance(name, str) or not name or not isinstance(key, str) or not key:
+        raise NotAQuarantineFinding("the finding does not name the bucket and object key")
+    if version is not None and (not isinstance(version, str) or version in ("", "null")):
+        version = None
+    return ObjectFinding(finding_id=finding_id, finding_type=finding_type, bucket=name, key=key, version_id=version)
+
+
+class Quarantine:
+    def __init__(self, s3: Any, *, quarantine_bucket: str, kms_key_arn: str, protected_buckets: frozenset[str]) -> None:
+        self.s3 = s3
+        self.quarantine_bucket = quarantine_bucket
+        self.kms_key_arn = kms_key_arn
+        # PHI buckets (PHI belongs there) and the quarantine bucket itself are never touched.
+        self.protected_buckets = protected_buckets | {quarantine_bucket}
+
+    def _version_args(self, finding: ObjectFinding) -> dict[str, str]:
+        return {"VersionId": finding.version_id} if finding.version_id else {}
+
+    def _head(self, bucket: str, key: str, **extra: str) -> dict[str, Any] | None:
+        try:
+            result: dict[str, Any] = self.s3.head_object(Bucket=bucket, Key=key, **extra)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NoSuchVersion", "NotFound"):
+                return None
+            raise
+        return result
+
+    def _sha256(self, bucket: str, key: str, **extra: str) -> str:
+        body = self.s3.get_object(Bucket=bucket, Key=key, **extra)["Body"]
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: body.read(CHUNK), b""):
+            digest.update(chunk)
+        return digest.hexdigest()
+
+    def _tags(self, finding: ObjectFinding) -> dict[str, str]:
+        return {
+            QUARANTINE_TAG: "macie",
+            "medivault:macie-finding-id": finding.finding_id[:256],
+            "medivault:source-bucket": finding.bucket,
+        }
+
+    def _verified_copy(self, finding: ObjectFinding, source: dict[str, Any]) -> dict[str, Any] | None:
+        """The quarantine copy's head if it exists with the source's size, else None."""
+        copy = self._head(self.quarantine_bucket, finding.quarantine_key)
+        if copy is None or copy["ContentLength"] != source["ContentLength"]:
+            return None
+        return copy
+
+    def move(self, finding: ObjectFinding) -> Outcome:
+        if finding.bucket in self.protected_buckets:
+            return Outcome("skipped", finding, f"{finding.bucket} is a PHI or quarantine bucket; sensitive data is expected there")
+        source = self._head(finding.bucket, finding.key, **self._version_args(finding))
+        if source is None:
+            if self._head(self.quarantine_bucket, finding.quarantine_key) is not None:
+                return Outcome("already-quarantined", finding, "the source version is gone and its quarantine copy exists")
+            return Outcome("missing", finding, "the object version is in neither the source nor the quarantine bucket")
+
+        copied_now = False
+        if self._verified_copy(finding, source) is None:
+            self._copy(finding)
+            copied_now = True
+        try:
+            self._verify(finding, source)
+        except CopyNotVerified:
+            if copied_now:
+                raise
+            # A copy left by an earlier delivery differs (e.g. an unversioned key was overwritten
+            # since): copy again. The quarantine bucket keeps the earlier copy as an older version.
+            self._copy(finding)
+            self._verify(finding, source)
+        self._tag(finding)
+        self._delete_source(finding, source)
+        return Outcome("quarantined", finding, f"moved to s3://{self.quarantine_bucket}/{finding.quarantine_key}")
+
+    def _copy(self, finding: ObjectFinding) -> None:
+        # The managed copy switches to a multipart copy above its threshold (objects over 5 GB).
+        self.s3.copy(
+            CopySource={"Bucket": finding.bucket, "Key": finding.key, **self._version_args(finding)},
+            Bucket=self.quarantine_bucket,
+            Key=finding.quarantine_key,
+            ExtraArgs={
+                # Object Lock buckets refuse writes without an integrity checksum (Content-MD5 or this).
+                "ChecksumAlgorithm": "SHA256",
+                "ServerSideEncryption": "aws:kms",
+                "SSEKMSKeyId": self.kms_key_arn,
+                "MetadataDirective": "REPLACE",
+                "Metadata": {"source-bucket": finding.bucket, "source-key": quote(finding.key), "source-version-id": finding.version_id or ""},
+            },
+        )
+
+    def _verify(self, finding: ObjectFinding, source: dict[str, Any]) -> None:
+        copy = self._verified_copy(finding, source)
+        if copy is None:
+            raise CopyNotVerified(f"quarantine copy of s3://{finding.bucket}/{finding.key} is missing or has another size; source kept")
+        source_hash = self._sha256(finding.bucket, finding.key, **self._version_args(finding))
+        copy_hash = self._sha256(self.quarantine_bucket, finding.quarantine_key)
+        if source_hash != copy_hash:
+            raise CopyNotVerified(f"quarantine copy of s3://{finding.bucket}/{finding.key} has another SHA-256; source kept")
+
+    def _tag(self, finding: ObjectFinding) -> None:
+        tags = self._tags(finding)
+        self.s3.put_object_tagging(
+            Bucket=self.quarantine_bucket, Key=finding.quarantine_key, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]}
+        )
+        written = {t["Key"]: t["Value"] for t in self.s3.get_object_tagging(Bucket=self.quarantine_bucket, Key=finding.quarantine_key)["TagSet"]}
+        if written != tags:
+            raise CopyNotVerified(f"quarantine copy of s3://{finding.bucket}/{finding.key} could not be tagged; source kept")
+
+    def _delete_source(self, finding: ObjectFinding, source: dict[str, Any]) -> None:
+        if finding.version_id:
+            self.s3.delete_object(Bucket=finding.bucket, Key=finding.key, VersionId=finding.version_id)
+            return
+        # Unversioned source: delete only if the object is still the one that was copied.
+        current = self._head(finding.bucket, finding.key)
+        if current is not None and current.get("ETag") == source.get("ETag"):
+            self.s3.delete_object(Bucket=finding.bucket, Key=finding.key)

@@ -1,0 +1,574 @@
+"""Audit and governance (R11 alerting, R12, R14): CloudTrail, AWS Config, GuardDuty, findings routing.
+
+Stateful (the trail, Config and quarantine buckets are evidence): retained in production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_auditmanager as auditmanager
+from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_config as awsconfig
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_guardduty as guardduty
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+from constructs.compliance import acknowledge, ignore_cfn_lint
+from constructs.hipaa_config_rules import HipaaConfigRules
+from constructs.log_retention import retention
+from constructs.managed_policy_role import ManagedPolicyRole
+from constructs.purpose_key import PurposeKey, ServicePrincipalUse
+from constructs.python_function import PythonFunction
+from constructs.security_alarms import SecurityEventAlarms
+from constructs.traceability import trace
+
+from stacks.base import MediVaultStack
+from stacks.config import EnvironmentConfig
+
+PHI_TAG = ("data-class", "phi")
+# Backup job states that need a human; COMPLETED/RUNNING/CREATED are not news.
+FAILED_BACKUP_STATES = ["FAILED", "ABORTED", "EXPIRED"]
+
+
+def arn_id(stack: cdk.Stack, template: str) -> str:
+    """How cdk-nag prints an ARN in a finding id: literal partition/account when concrete."""
+    partition = "<AWS::Partition>" if cdk.Token.is_unresolved(stack.partition) else stack.partition
+    account = "<AWS::AccountId>" if cdk.Token.is_unresolved(stack.account) else stack.account
+    return template.format(partition=partition, account=account, region=stack.region)
+
+
+def _lock(mode: str, days: int) -> s3.ObjectLockRetention:
+    duration = cdk.Duration.days(days)
+    return s3.ObjectLockRetention.compliance(duration) if mode == "COMPLIANCE" else s3.ObjectLockRetention.governance(duration)
+
+
+class AuditStack(MediVaultStack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        logs_key: kms.IKey,
+        data_key: kms.IKey,
+        vpc: ec2.IVpc,
+        function_subnets: ec2.SubnetSelection,
+        phi_buckets: Sequence[s3.IBucket],
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            region=config.primary_region,
+            description="CloudTrail, AWS Config rules and remediation, GuardDuty, findings routing",
+            stateful=True,
+        )
+        if not phi_buckets:
+            raise ValueError("AuditStack: phi_buckets is empty; the trail must record data events on the PHI buckets (R12)")
+        audit = config.audit
+        removal = config.removal_policy
+        self.trail_name = f"medivault-{config.name}"
+        trail_arn = f"arn:{self.partition}:cloudtrail:{self.region}:{self.account}:trail/{self.trail_name}"
+
+        # --- the audit key: CloudTrail, the security topic, Config delivery, the findings table ---
+        self.audit_key = PurposeKey(
+            self,
+            "AuditKey",
+            purpose="audit",
+            alias=f"alias/medivault/{config.name}/audit",
+            via_services=["s3", "sns", "dynamodb", "sqs"],
+            service_principals=[
+                ServicePrincipalUse(
+                    service="cloudtrail.amazonaws.com",
+                    actions=("kms:GenerateDataKey*", "kms:DescribeKey"),
+                    conditions={
+                        "StringEquals": {"aws:SourceArn": trail_arn},
+                        "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:{self.partition}:cloudtrail:*:{self.account}:trail/*"},
+                    },
+                ),
+                ServicePrincipalUse(
+                    service="config.amazonaws.com",
+                    actions=("kms:Decrypt", "kms:GenerateDataKey"),
+                    conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+                ),
+                # EventBridge and CloudWatch alarms publish to the KMS-encrypted topic and queues.
+                ServicePrincipalUse(service="events.amazonaws.com", actions=("kms:Decrypt", "kms:GenerateDataKey*")),
+                ServicePrincipalUse(service="cloudwatch.amazonaws.com", actions=("kms:Decrypt", "kms:GenerateDataKey*")),
+            ],
+            removal_policy=removal,
+        ).key
+
+        # --- the security topic ---
+        self.security_topic = sns.Topic(
+            self, "SecurityTopic", display_name=f"MediVault {config.name} security", master_key=self.audit_key, enforce_ssl=True
+        )
+        self.security_topic.add_subscription(subscriptions.EmailSubscription(audit.security_email))
+
+        # --- buckets: server access logs, trail (locked), Config delivery, quarantine (locked) ---
+        self.access_log_bucket = s3.Bucket(
+            self,
+            "AccessLogBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,  # S3 server access logging supports SSE-S3 only
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    transitions=[
+                        s3.Transition(storage_class=s3.StorageClass.GLACIER, transition_after=cdk.Duration.days(audit.trail_archive_after_days))
+                    ]
+                )
+            ],
+            removal_policy=removal,
+            auto_delete_objects=False,
+        )
+        acknowledge(
+            self.access_log_bucket,
+            "AwsSolutions-S1",
+            "This is the server-access-log bucket of the audit buckets; logging it into itself would log its own log writes forever.",
+        )
+        acknowledge(
+            self.access_log_bucket,
+            "HIPAA.Security-S3BucketReplicationEnabled",
+            "Access logs of the audit buckets stay in the EU primary region; cross-region copies are AWS Backup's job (R15).",
+        )
+        acknowledge(
+            self.access_log_bucket,
+            "HIPAA.Security-S3DefaultEncryptionKMS",
+            "S3 server access logging delivers only to buckets with SSE-S3 (AES-256) default encryption, not SSE-KMS.",
+        )
+        self.trail_bucket = self._evidence_bucket("TrailBucket", key=self.audit_key, lock=_lock(audit.trail_lock_mode, audit.trail_lock_days))
+        self.config_bucket = self._evidence_bucket("ConfigBucket", key=self.audit_key, lock=None)
+        self.quarantine_bucket = self._evidence_bucket(
+            "QuarantineBucket", key=data_key, lock=_lock(audit.quarantine_lock_mode, audit.quarantine_lock_days)
+        )
+
+        # --- CloudTrail (R12) ---
+        self.trail_log_group = logs.LogGroup(
+            self, "TrailLogs", encryption_key=logs_key, retention=retention(audit.trail_log_retention_days), removal_policy=removal
+        )
+        trail_logs_role = ManagedPolicyRole(
+            self, "TrailLogsRole", assumed_by=iam.ServicePrincipal("cloudtrail.amazonaws.com"), description="CloudTrail: deliver to its log group"
+        )
+        trail_logs_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[f"{self.trail_log_group.log_group_arn}"],
+            )
+        )
+        self._allow_service_delivery(self.trail_bucket, "cloudtrail.amazonaws.com", {"aws:SourceArn": trail_arn}, prefix="AWSLogs")
+        self.trail = cloudtrail.CfnTrail(
+            self,
+            "Trail",
+            trail_name=self.trail_name,
+            is_logging=True,
+            is_multi_region_trail=True,
+            include_global_service_events=True,
+            enable_log_file_validation=True,
+            s3_bucket_name=self.trail_bucket.bucket_name,
+            kms_key_id=self.audit_key.key_arn,
+            cloud_watch_logs_log_group_arn=self.trail_log_group.log_group_arn,
+            cloud_watch_logs_role_arn=trail_logs_role.role_arn,
+            event_selectors=[
+                cloudtrail.CfnTrail.EventSelectorProperty(
+                    include_management_events=True,
+                    read_write_type="All",
+                    data_resources=[
+                        cloudtrail.CfnTrail.DataResourceProperty(type="AWS::S3::Object", values=[f"{b.bucket_arn}/" for b in phi_buckets])
+                    ],
+                )
+            ],
+        )
+        # The bucket policy and the role's permissions must exist before CloudTrail checks them.
+        self.trail.node.add_dependency(self.trail_bucket.policy or self.trail_bucket, trail_logs_role.node.find_child("GrantsPolicy"))
+        self.security_alarms = SecurityEventAlarms(self, "SecurityAlarms", log_group=self.trail_log_group, topic=self.security_topic)
+        trace(
+            self.trail, ["R12"], ["security"], "A multi-region, validated, KMS-encrypted trail records management events and PHI bucket data events."
+        )
+        trace(self.trail_bucket, ["R12"], ["security"], "Trail log files are kept under Object Lock for the HIPAA six-year documentation rule.")
+        trace(self.security_alarms, ["R12", "R13"], ["security", "operational-excellence"], "Security events in the trail page the security topic.")
+
+        # --- AWS Config (R14) ---
+        self._config_recorder()
+        self.config_rules = HipaaConfigRules(self, "HipaaRules", trail_name=self.trail_name, trail_bucket_name=self.trail_bucket.bucket_name)
+        for rule in self.config_rules.rules.values():
+            rule.node.add_dependency(self.recorder)
+        trace(self.config_rules, ["R14"], ["security", "operational-excellence"], "HIPAA managed Config rules with SSM auto-remediation.")
+
+        # --- Lambda functions (findings notifier, Macie quarantine, custom rule) ---
+        self.functions_security_group = ec2.SecurityGroup(
+            self, "FunctionsSecurityGroup", vpc=vpc, description="Audit functions: HTTPS to AWS APIs only", allow_all_outbound=False
+        )
+        self.functions_security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
+        common = {
+            "vpc": vpc,
+            "vpc_subnets": function_subnets,
+            "security_group": self.functions_security_group,
+            "logs_key": logs_key,
+            "queue_key": self.audit_key,
+            "log_retention": retention(config.log_retention_days),
+            "removal_policy": removal,
+            "powertools_layer_version": config.powertools_layer_version,
+        }
+        self._phi_bucket_rule(common, data_key)
+        self._findings_notifier(common)
+        self._macie_quarantine(common, data_key, phi_buckets)
+
+        # --- GuardDuty ---
+        self.detector = guardduty.CfnDetector(
+            self,
+            "Detector",
+            enable=True,
+            finding_publishing_frequency="FIFTEEN_MINUTES",
+            features=[
+                guardduty.CfnDetector.CFNFeatureConfigurationProperty(name="S3_DATA_EVENTS", status="ENABLED"),
+                guardduty.CfnDetector.CFNFeatureConfigurationProperty(name="RDS_LOGIN_EVENTS", status="ENABLED"),
+                guardduty.CfnDetector.CFNFeatureConfigurationProperty(
+                    name="RUNTIME_MONITORING",
+                    status="ENABLED",
+                    additional_configuration=[
+                        guardduty.CfnDetector.CFNFeatureAdditionalConfigurationProperty(name="ECS_FARGATE_AGENT_MANAGEMENT", status="ENABLED")
+                    ],
+                ),
+            ],
+        )
+        trace(self.detector, ["R14"], ["security"], "GuardDuty watches S3 data events, Aurora logins and Fargate runtime behaviour.")
+
+        # --- Audit Manager (behind a switch, see docs/audit.md) ---
+        self.assessment: auditmanager.CfnAssessment | None = None
+        if audit.audit_manager_enabled and audit.audit_manager_framework_id:
+            self._audit_manager(audit.audit_manager_framework_id)
+
+    # ------------------------------------------------------------------------------------------
+    def _evidence_bucket(self, construct_id: str, *, key: kms.IKey, lock: s3.ObjectLockRetention | None) -> s3.Bucket:
+        audit = self.config.audit
+        bucket = s3.Bucket(
+            self,
+            construct_id,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            versioned=True,
+            object_lock_enabled=lock is not None,
+            object_lock_default_retention=lock,
+            server_access_logs_bucket=self.access_log_bucket,
+            server_access_logs_prefix=f"{construct_id}/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    transitions=[
+                        s3.Transition(storage_class=s3.StorageClass.GLACIER, transition_after=cdk.Duration.days(audit.trail_archive_after_days))
+                    ]
+                )
+            ],
+            removal_policy=self.config.removal_policy,
+        )
+        acknowledge(
+            bucket,
+            "HIPAA.Security-S3BucketReplicationEnabled",
+            "Evidence stays in the EU primary region under Object Lock; cross-region copies are AWS Backup's job (R15), not replication.",
+        )
+        return bucket
+
+    def _allow_service_delivery(self, bucket: s3.IBucket, service: str, condition: dict[str, str], *, prefix: str) -> None:
+        principal = iam.ServicePrincipal(service)
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"{service.split('.')[0].capitalize()}AclCheck",
+                principals=[principal],
+                actions=["s3:GetBucketAcl", "s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"StringEquals": condition},
+            )
+        )
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"{service.split('.')[0].capitalize()}Write",
+                principals=[principal],
+                actions=["s3:PutObject"],
+                resources=[bucket.arn_for_objects(f"{prefix}/{self.account}/*")],
+                conditions={"StringEquals": {**condition, "s3:x-amz-acl": "bucket-owner-full-control"}},
+            )
+        )
+
+    def _function(self, construct_id: str, **kwargs: object) -> PythonFunction:
+        fn = PythonFunction(self, construct_id, **kwargs)  # type: ignore[arg-type]
+        ignore_cfn_lint(
+            fn.function,
+            "W3005",
+            "CDK's Function adds DependsOn on its role so the role's policies exist before the first invocation; the GetAtt "
+            "on the role already orders it, the explicit DependsOn is redundant, not wrong.",
+        )
+        return fn
+
+    def _allow_publish(self, role: iam.IRole) -> None:
+        """sns:Publish on the security topic and the two KMS calls SNS makes for an encrypted topic."""
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[self.security_topic.topic_arn]))
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[self.audit_key.key_arn]))
+
+    def _config_recorder(self) -> None:
+        # The AWS Config service-linked role: AWS keeps its permissions current for every resource type.
+        slr = f"arn:{self.partition}:iam::{self.account}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
+        self.recorder = awsconfig.CfnConfigurationRecorder(
+            self,
+            "Recorder",
+            name="default",
+            role_arn=slr,
+            recording_group=awsconfig.CfnConfigurationRecorder.RecordingGroupProperty(all_supported=True, include_global_resource_types=True),
+        )
+        self._allow_service_delivery(self.config_bucket, "config.amazonaws.com", {"aws:SourceAccount": self.account}, prefix="AWSLogs")
+        self.delivery_channel = awsconfig.CfnDeliveryChannel(
+            self,
+            "DeliveryChannel",
+            name="default",
+            s3_bucket_name=self.config_bucket.bucket_name,
+            s3_kms_key_arn=self.audit_key.key_arn,
+            config_snapshot_delivery_properties=awsconfig.CfnDeliveryChannel.ConfigSnapshotDeliveryPropertiesProperty(
+                delivery_frequency="TwentyFour_Hours"
+            ),
+        )
+        self.delivery_channel.node.add_dependency(self.config_bucket.policy or self.config_bucket)
+        self.recorder.node.add_dependency(self.delivery_channel)
+        trace(
+            self.recorder, ["R14"], ["security", "operational-excellence"], "Config records every resource (global ones here, in the primary region)."
+        )
+
+    def _phi_bucket_rule(self, common: dict[str, object], data_key: kms.IKey) -> None:
+        fn = self._function(
+            "PhiBucketRule", source="mv_phi_bucket_rule", description="Config rule: PHI buckets locked, versioned, data key", **common
+        )  # type: ignore[arg-type]
+        fn.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "s3:GetBucketTagging",
+                    "s3:GetBucketObjectLockConfiguration",
+                    "s3:GetBucketVersioning",
+                    "s3:GetEncryptionConfiguration",
+                    "s3:GetBucketLocation",
+                ],
+                resources=[f"arn:{self.partition}:s3:::*"],
+            )
+        )
+        fn.role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:ListAllMyBuckets", "config:PutEvaluations"], resources=["*"]))
+        acknowledge(
+            fn.role,
+            arn_id(self, "AwsSolutions-IAM5[Resource::arn:{partition}:s3:::*]"),
+            "The periodic evaluation reads the configuration (tags, lock, versioning, encryption) of every bucket; no object access.",
+        )
+        data = self.config.data
+        permission = fn.function.add_permission(
+            "ConfigInvokes",
+            principal=iam.ServicePrincipal("config.amazonaws.com"),
+            source_account=self.account,
+            action="lambda:InvokeFunction",
+        )
+        self.phi_bucket_rule = awsconfig.CfnConfigRule(
+            self,
+            "PhiBucketLockRule",
+            config_rule_name="medivault-phi-bucket-lock",
+            description=f"PHI-tagged buckets: Object Lock {data.object_lock_mode} >= {data.object_lock_days} days, versioning, the data key",
+            source=awsconfig.CfnConfigRule.SourceProperty(
+                owner="CUSTOM_LAMBDA",
+                source_identifier=fn.function.function_arn,
+                source_details=[
+                    awsconfig.CfnConfigRule.SourceDetailProperty(event_source="aws.config", message_type="ConfigurationItemChangeNotification"),
+                    awsconfig.CfnConfigRule.SourceDetailProperty(
+                        event_source="aws.config", message_type="OversizedConfigurationItemChangeNotification"
+                    ),
+                    awsconfig.CfnConfigRule.SourceDetailProperty(
+                        event_source="aws.config", message_type="ScheduledNotification", maximum_execution_frequency="TwentyFour_Hours"
+                    ),
+                ],
+            ),
+            scope=awsconfig.CfnConfigRule.ScopeProperty(compliance_resource_types=["AWS::S3::Bucket"]),
+            input_parameters={"lockMode": data.object_lock_mode, "minRetentionDays": str(data.object_lock_days), "kmsKeyArn": data_key.key_arn},
+        )
+        if permission is not None:
+            self.phi_bucket_rule.node.add_dependency(permission)
+        self.phi_bucket_rule.node.add_dependency(self.recorder)
+        trace(
+            self.phi_bucket_rule,
+            ["R7", "R14"],
+            ["security"],
+            "A custom Config rule proves every PHI bucket is locked, versioned and under the data key.",
+        )
+
+    def _findings_notifier(self, common: dict[str, object]) -> None:
+        audit = self.config.audit
+        self.findings_table = dynamodb.Table(
+            self,
+            "FindingsSeen",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.audit_key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True),
+            time_to_live_attribute="expires_at",
+            removal_policy=self.config.removal_policy,
+        )
+        acknowledge(
+            self.findings_table,
+            "HIPAA.Security-DynamoDBInBackupPlan",
+            "Holds only finding ids seen in the last days (TTL) to suppress repeats; point-in-time recovery is on, "
+            "and losing it only repeats a message.",
+        )
+        fn = self._function(
+            "FindingsNotifier",
+            source="mv_findings_notifier",
+            description="Security findings -> one short message on the security topic",
+            environment={
+                "TOPIC_ARN": self.security_topic.topic_arn,
+                "TABLE_NAME": self.findings_table.table_name,
+                "REMEMBER_DAYS": str(audit.finding_memory_days),
+            },
+            **common,  # type: ignore[arg-type]
+        )
+        self.findings_table.grant(fn.role, "dynamodb:PutItem", "dynamodb:DeleteItem")
+        self._allow_publish(fn.role)
+        self.findings_notifier = fn
+        target = targets.LambdaFunction(fn.function, dead_letter_queue=fn.dead_letter_queue, retry_attempts=8, max_event_age=cdk.Duration.hours(24))
+        patterns = {
+            "GuardDutyFindings": events.EventPattern(
+                source=["aws.guardduty"],
+                detail_type=["GuardDuty Finding"],
+                detail={"severity": [{"numeric": [">=", audit.guardduty_min_severity]}]},
+            ),
+            "MacieFindings": events.EventPattern(source=["aws.macie"], detail_type=["Macie Finding"]),
+            "ConfigNonCompliant": events.EventPattern(
+                source=["aws.config"],
+                detail_type=["Config Rules Compliance Change"],
+                detail={"messageType": ["ComplianceChangeNotification"], "newEvaluationResult": {"complianceType": ["NON_COMPLIANT"]}},
+            ),
+            "BackupFailures": events.EventPattern(
+                source=["aws.backup"], detail_type=["Backup Job State Change", "Copy Job State Change"], detail={"state": FAILED_BACKUP_STATES}
+            ),
+        }
+        self.finding_rules = {name: events.Rule(self, name, event_pattern=pattern, targets=[target]) for name, pattern in patterns.items()}
+        trace(
+            fn,
+            ["R11", "R14"],
+            ["security", "operational-excellence"],
+            "Findings from GuardDuty, Macie, Config and Backup reach the security team once.",
+        )
+
+    def _macie_quarantine(self, common: dict[str, object], data_key: kms.IKey, phi_buckets: Sequence[s3.IBucket]) -> None:
+        protected = [*phi_buckets, self.trail_bucket, self.config_bucket, self.access_log_bucket]
+        fn = self._function(
+            "MacieQuarantine",
+            source="mv_macie_quarantine",
+            description="Macie finding -> move the object into the locked quarantine bucket",
+            environment={
+                "QUARANTINE_BUCKET": self.quarantine_bucket.bucket_name,
+                "QUARANTINE_KEY_ARN": data_key.key_arn,
+                "TOPIC_ARN": self.security_topic.topic_arn,
+                "PROTECTED_BUCKETS": ",".join(b.bucket_name for b in protected),
+            },
+            timeout=cdk.Duration.minutes(15),
+            memory_size=1024,
+            **common,  # type: ignore[arg-type]
+        )
+        # Macie may find PHI in any bucket of the account: read and remove objects in this account's
+        # buckets, but never in the PHI or evidence buckets (explicit deny beats any allow).
+        fn.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+                resources=[f"arn:{self.partition}:s3:::*/*"],
+                conditions={"StringEquals": {"s3:ResourceAccount": self.account}},
+            )
+        )
+        fn.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                actions=["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObject"],
+                resources=[b.arn_for_objects("*") for b in protected],
+            )
+        )
+        # HeadObject answers 404 (not 403) for a missing object only with ListBucket.
+        fn.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket", "s3:ListBucketVersions"],
+                resources=[f"arn:{self.partition}:s3:::*"],
+                conditions={"StringEquals": {"s3:ResourceAccount": self.account}},
+            )
+        )
+        fn.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:GetObjectTagging"],
+                resources=[self.quarantine_bucket.arn_for_objects("*")],
+            )
+        )
+        fn.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[data_key.key_arn])
+        )
+        self._allow_publish(fn.role)
+        acknowledge(
+            fn.role,
+            arn_id(self, "AwsSolutions-IAM5[Resource::arn:{partition}:s3:::*/*]"),
+            "Macie can find PHI in any bucket of this account; the move is limited to this account (s3:ResourceAccount) and "
+            "explicitly denied on the PHI and evidence buckets.",
+        )
+        acknowledge(
+            fn.role,
+            arn_id(self, "AwsSolutions-IAM5[Resource::arn:{partition}:s3:::*]"),
+            "ListBucket on this account's buckets only, so a missing object reads as 404 and a redelivery is recognised.",
+        )
+        acknowledge(
+            fn.role,
+            "AwsSolutions-IAM5[Resource::<QuarantineBucketFDBDA180.Arn>/*]",
+            "The quarantine keys are derived from each finding (bucket/version/key); only objects of the quarantine bucket.",
+        )
+        rule = events.Rule(
+            self,
+            "MacieSensitiveObjects",
+            event_pattern=events.EventPattern(
+                source=["aws.macie"], detail_type=["Macie Finding"], detail={"type": [{"prefix": "SensitiveData:S3Object/"}]}
+            ),
+            targets=[
+                targets.LambdaFunction(fn.function, dead_letter_queue=fn.dead_letter_queue, retry_attempts=8, max_event_age=cdk.Duration.hours(24))
+            ],
+        )
+        self.macie_quarantine = fn
+        self.macie_rule = rule
+        trace(fn, ["R11"], ["security"], "PHI found outside the PHI buckets is moved, verified, into a locked quarantine bucket.")
+
+    def _audit_manager(self, framework_id: str) -> None:
+        owner = ManagedPolicyRole(
+            self,
+            "AuditOwnerRole",
+            assumed_by=iam.AccountPrincipal(self.account),
+            description="Audit Manager assessment owner (assumed through IAM Identity Center by the compliance officer)",
+        )
+        owner.add_to_principal_policy(
+            iam.PolicyStatement(actions=["auditmanager:Get*", "auditmanager:List*", "auditmanager:CreateAssessmentReport"], resources=["*"])
+        )
+        acknowledge(owner, "AwsSolutions-IAM5[Action::auditmanager:Get*]", "Read-only Audit Manager access for the assessment owner.")
+        acknowledge(owner, "AwsSolutions-IAM5[Action::auditmanager:List*]", "Read-only Audit Manager access for the assessment owner.")
+        acknowledge(owner, "AwsSolutions-IAM5[Resource::*]", "Audit Manager list calls and report creation have no resource-level permissions.")
+        self.assessment = auditmanager.CfnAssessment(
+            self,
+            "HipaaAssessment",
+            name=f"medivault-{self.config.name}-hipaa",
+            description="MediVault EU: HIPAA Security Rule evidence (Config, CloudTrail, Security Hub)",
+            framework_id=framework_id,
+            aws_account=auditmanager.CfnAssessment.AWSAccountProperty(id=self.account),
+            scope=auditmanager.CfnAssessment.ScopeProperty(aws_accounts=[auditmanager.CfnAssessment.AWSAccountProperty(id=self.account)]),
+            roles=[auditmanager.CfnAssessment.RoleProperty(role_arn=owner.role_arn, role_type="PROCESS_OWNER")],
+            assessment_reports_destination=auditmanager.CfnAssessment.AssessmentReportsDestinationProperty(
+                destination=f"s3://{self.config_bucket.bucket_name}/audit-manager", destination_type="S3"
+            ),
+            status="ACTIVE",
+        )
+        trace(self.assessment, ["R14"], ["security", "operational-excellence"], "Audit Manager collects HIPAA evidence continuously.")

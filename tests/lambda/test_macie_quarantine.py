@@ -1,0 +1,237 @@
+"""Macie quarantine under moto: a real Object-Locked, KMS-encrypted quarantine bucket.
+
+moto has no Macie2 findings API, but this handler never calls Macie: it reads the finding from the
+EventBridge event (real shape in ``events.MACIE_DETAIL``), so the S3/SNS side runs fully in moto.
+Faults that moto cannot produce on demand (a corrupted copy) are injected by replacing one method.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from mv_macie_quarantine import handler
+from mv_macie_quarantine.quarantine import CopyNotVerified, NotAQuarantineFinding, Quarantine, parse_finding
+
+from . import events
+
+pytestmark = pytest.mark.requirements("R11")
+
+SOURCE = "medivault-uploads"
+PHI = "medivault-records"
+QUARANTINE = "medivault-quarantine"
+KEY = "incoming/scan 0001.pdf"
+BODY = b"patient: Jane Doe, DOB 1970-01-01, diagnosis: ..."
+
+
+def _moto_copy_checksum_header(request: Any, **kwargs: Any) -> None:
+    """moto gap: moto refuses CopyObject into a bucket with default Object Lock retention unless an
+    ``x-amz-sdk-checksum-algorithm`` header is present (it applies PutObject's Content-MD5 rule to
+    copies). botocore sends that header only on PutObject/UploadPart; on CopyObject it sends
+    ``x-amz-checksum-algorithm`` (our ChecksumAlgorithm=SHA256). Tests mirror it for moto."""
+    algorithm = request.headers.get("x-amz-checksum-algorithm")
+    if algorithm and "x-amz-copy-source" in request.headers:
+        request.headers["x-amz-sdk-checksum-algorithm"] = algorithm
+
+
+class World:
+    def __init__(self) -> None:
+        self.s3 = boto3.client("s3")
+        self.s3.meta.events.register("before-sign.s3.CopyObject", _moto_copy_checksum_header)
+        self.sns = boto3.client("sns")
+        self.sqs = boto3.client("sqs")
+        self.key_arn = boto3.client("kms").create_key(Description="quarantine")["KeyMetadata"]["Arn"]
+        location = {"CreateBucketConfiguration": {"LocationConstraint": "eu-central-1"}}
+        for name in (SOURCE, PHI):
+            self.s3.create_bucket(Bucket=name, **location)  # type: ignore[arg-type]
+            self.s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        self.s3.create_bucket(Bucket=QUARANTINE, ObjectLockEnabledForBucket=True, **location)  # type: ignore[arg-type]
+        self.s3.put_object_lock_configuration(
+            Bucket=QUARANTINE,
+            ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 30}}},
+        )
+        self.topic_arn = self.sns.create_topic(Name="security")["TopicArn"]
+        self.queue_url = self.sqs.create_queue(QueueName="inbox")["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=arn)
+        self.settings = handler.Settings(
+            quarantine_bucket=QUARANTINE, kms_key_arn=self.key_arn, topic_arn=self.topic_arn, protected_buckets=frozenset({PHI})
+        )
+
+    def put(self, bucket: str = SOURCE, key: str = KEY, body: bytes = BODY) -> str:
+        return str(self.s3.put_object(Bucket=bucket, Key=key, Body=body).get("VersionId", ""))
+
+    def event(self, bucket: str = SOURCE, key: str = KEY, version: str | None = None) -> dict[str, Any]:
+        detail = json.loads(json.dumps(events.MACIE_DETAIL))
+        detail["resourcesAffected"]["s3Bucket"]["name"] = bucket
+        detail["resourcesAffected"]["s3Object"]["key"] = key
+        if version is None:
+            del detail["resourcesAffected"]["s3Object"]["versionId"]
+        else:
+            detail["resourcesAffected"]["s3Object"]["versionId"] = version
+        return events.envelope("aws.macie", "Macie Finding", detail)
+
+    def handle(self, event: Any) -> dict[str, str]:
+        return handler.handle(event, self.settings, self.s3, self.sns)
+
+    def quarantine(self) -> Quarantine:
+        return Quarantine(self.s3, quarantine_bucket=QUARANTINE, kms_key_arn=self.key_arn, protected_buckets=frozenset({PHI}))
+
+    def versions(self, bucket: str) -> list[dict[str, Any]]:
+        return list(self.s3.list_object_versions(Bucket=bucket).get("Versions", []))
+
+    def notices(self) -> list[str]:
+        out = []
+        for m in self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", []):
+            out.append(json.loads(m["Body"])["Subject"])
+        return out
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    with mock_aws():
+        yield World()
+
+
+def test_object_is_moved_verified_tagged_locked_and_notified(world: World) -> None:
+    version = world.put()
+    result = world.handle(world.event(version=version))
+    qkey = f"{SOURCE}/{version}/{KEY}"
+    assert result == {"status": "quarantined", "detail": f"moved to s3://{QUARANTINE}/{qkey}"}
+    assert world.versions(SOURCE) == []  # the source version is gone (no delete marker either)
+    copy = world.s3.get_object(Bucket=QUARANTINE, Key=qkey)
+    assert copy["Body"].read() == BODY
+    assert copy["ServerSideEncryption"] == "aws:kms" and copy["SSEKMSKeyId"] == world.key_arn
+    assert copy["ObjectLockMode"] == "COMPLIANCE"
+    assert copy["Metadata"] == {"source-bucket": SOURCE, "source-key": "incoming/scan%200001.pdf", "source-version-id": version}
+    tags = {t["Key"]: t["Value"] for t in world.s3.get_object_tagging(Bucket=QUARANTINE, Key=qkey)["TagSet"]}
+    assert tags == {"medivault:quarantine": "macie", "medivault:macie-finding-id": events.MACIE_DETAIL["id"], "medivault:source-bucket": SOURCE}
+    assert world.notices() == ["[HIGH] Macie: object quarantined (SensitiveData:S3Object/Personal)"]
+
+
+def test_only_the_found_version_moves(world: World) -> None:
+    found = world.put(body=b"PHI")
+    later = world.put(body=b"clean rewrite")
+    world.handle(world.event(version=found))
+    assert [v["VersionId"] for v in world.versions(SOURCE)] == [later]
+
+
+def test_redelivery_after_success_changes_nothing(world: World) -> None:
+    version = world.put()
+    world.handle(world.event(version=version))
+    assert world.handle(world.event(version=version))["status"] == "already-quarantined"
+    assert len(world.versions(QUARANTINE)) == 1
+    assert len(world.notices()) == 2
+
+
+def test_redelivery_after_a_failed_delete_finishes_without_a_second_copy(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    version = world.put()
+
+    def refuse(**kwargs: Any) -> None:
+        raise RuntimeError("AccessDenied (injected)")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(world.s3, "delete_object", refuse)
+        with pytest.raises(RuntimeError, match="injected"):
+            world.handle(world.event(version=version))
+    assert len(world.versions(SOURCE)) == 1 and len(world.versions(QUARANTINE)) == 1  # nothing lost, copy in place
+    assert world.handle(world.event(version=version))["status"] == "quarantined"
+    assert world.versions(SOURCE) == [] and len(world.versions(QUARANTINE)) == 1
+
+
+def test_a_copy_that_does_not_verify_keeps_the_source(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    version = world.put()
+    real = Quarantine._sha256
+
+    def corrupt(self: Quarantine, bucket: str, key: str, **extra: str) -> str:
+        digest = real(self, bucket, key, **extra)
+        return "corrupted" if bucket == QUARANTINE else digest
+
+    monkeypatch.setattr(Quarantine, "_sha256", corrupt)
+    with pytest.raises(CopyNotVerified, match="another SHA-256; source kept"):
+        world.quarantine().move(parse_finding(world.event(version=version)))
+    assert world.s3.get_object(Bucket=SOURCE, Key=KEY, VersionId=version)["Body"].read() == BODY
+
+
+def test_a_stale_copy_from_an_earlier_delivery_is_replaced_not_trusted(world: World) -> None:
+    world.put()  # unversioned finding (no version id): key in quarantine is <bucket>/unversioned/<key>
+    world.s3.put_object(
+        Bucket=QUARANTINE, Key=f"{SOURCE}/unversioned/{KEY}", Body=b"x" * len(BODY), ChecksumAlgorithm="SHA256"
+    )  # same size, other bytes
+    assert world.handle(world.event())["status"] == "quarantined"
+    assert world.s3.get_object(Bucket=QUARANTINE, Key=f"{SOURCE}/unversioned/{KEY}")["Body"].read() == BODY
+    assert len(world.versions(QUARANTINE)) == 2  # the locked older copy stays
+
+
+def test_unversioned_source_is_not_deleted_if_it_changed_meanwhile(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.put()
+    quarantine = world.quarantine()
+    finding = parse_finding(world.event())
+    original_tag = quarantine._tag
+
+    def overwrite_then_tag(f: Any) -> None:
+        original_tag(f)
+        world.put(body=b"a new upload under the same key")
+
+    monkeypatch.setattr(quarantine, "_tag", overwrite_then_tag)
+    quarantine.move(finding)
+    assert world.s3.get_object(Bucket=SOURCE, Key=KEY)["Body"].read() == b"a new upload under the same key"
+
+
+def test_phi_bucket_is_left_alone(world: World) -> None:
+    version = world.put(bucket=PHI)
+    assert world.handle(world.event(bucket=PHI, version=version))["status"] == "skipped"
+    assert len(world.versions(PHI)) == 1 and world.versions(QUARANTINE) == [] and world.notices() == []
+
+
+def test_object_gone_from_both_buckets_is_reported_missing(world: World) -> None:
+    assert world.handle(world.event(version="v-unknown"))["status"] == "missing"
+    assert world.notices() == ["[HIGH] Macie: object missing (SensitiveData:S3Object/Personal)"]
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        (None, "not a Macie finding"),
+        ({"source": "aws.guardduty", "detail-type": "GuardDuty Finding", "detail": {}}, "not a Macie finding"),
+        (events.macie(type="Policy:IAMUser/S3BucketPublic"), "is not a sensitive-data finding on an S3 object"),
+        (events.macie(resourcesAffected={"s3Bucket": {"name": SOURCE}}), "lacks id, resourcesAffected.s3Bucket or resourcesAffected.s3Object"),
+        (events.macie(resourcesAffected={"s3Bucket": {"name": ""}, "s3Object": {"key": KEY}}), "does not name the bucket and object key"),
+        ({**events.macie(), "detail": "oops"}, "has no detail object"),
+    ],
+)
+def test_malformed_or_unknown_events_touch_nothing(event: Any, reason: str, caplog: pytest.LogCaptureFixture) -> None:
+    # Stubber with nothing queued: any S3 or SNS call would raise, proving no data is touched.
+    s3, sns = boto3.client("s3"), boto3.client("sns")
+    with Stubber(s3), Stubber(sns):
+        settings = handler.Settings(quarantine_bucket=QUARANTINE, kms_key_arn="arn:k", topic_arn="arn:t", protected_buckets=frozenset())
+        result = handler.handle(event, settings, s3, sns)
+    assert result["status"] == "rejected" and reason in result["reason"]
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and errors[0].startswith("rejected: ") and errors[0].endswith("no object was touched")
+    with pytest.raises(NotAQuarantineFinding):
+        parse_finding(event)
+
+
+def test_lambda_handler_end_to_end(world: World, monkeypatch: pytest.MonkeyPatch, context: Any) -> None:
+    for name, value in {
+        "QUARANTINE_BUCKET": QUARANTINE,
+        "QUARANTINE_KEY_ARN": world.key_arn,
+        "TOPIC_ARN": world.topic_arn,
+        "PROTECTED_BUCKETS": f"{PHI}, other",
+    }.items():
+        monkeypatch.setenv(name, value)
+    handler._clients.cache_clear()
+    handler._clients()[0].meta.events.register("before-sign.s3.CopyObject", _moto_copy_checksum_header)
+    version = world.put()
+    assert handler.lambda_handler(world.event(version=version), context)["status"] == "quarantined"
+    handler._clients.cache_clear()
+    assert handler.load_settings().protected_buckets == frozenset({PHI, "other"})
+    with pytest.raises(RuntimeError, match="missing environment variables QUARANTINE_BUCKET, QUARANTINE_KEY_ARN, TOPIC_ARN"):
+        handler.load_settings({})
