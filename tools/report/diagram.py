@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from tools.report.model import Assembly, load, requirement_order
+from tools.report.model import Assembly, load, requirement_order, stage_name
 
 DEFAULT_EXCLUDED_STAGES = ("Sandbox",)  # the sandbox is the same shape with fewer AZ placements
 REGION_ORDER = ("eu-central-1", "eu-west-1", "us-east-1")
@@ -83,12 +83,20 @@ def _label(resource_type: str) -> str:
     return f"{service} {kind}".strip()
 
 
+def _shown(stage: str, excluded: tuple[str, ...]) -> bool:
+    """Stages drawn: not the excluded ones, and not the delivery pipeline's own copies of the
+    environment stages (``Pipeline-*``: the same deployments) nor top-level stacks (the pipeline,
+    which ``-c pipeline=false`` leaves out, so the picture does not depend on that switch)."""
+    return bool(stage) and not stage.startswith("Pipeline") and stage.rsplit("-", 1)[-1] not in excluded
+
+
 def _boxes(assembly: Assembly, excluded: tuple[str, ...]) -> list[_Box]:
     boxes = []
     for stack in assembly.stacks:
-        resources = [r for r in assembly.resources if r.stack == stack.name]
-        if resources and resources[0].stage.rsplit("-", 1)[-1] in excluded:  # also "Pipeline-Sandbox"
+        stage = stage_name(stack.stage)
+        if not _shown(stage, excluded):
             continue
+        resources = [r for r in assembly.resources if r.stack == stack.name and r.stage == stage]
         counts = Counter(r.type for r in resources if not r.type.startswith(HIDDEN_PREFIXES))
         known = [t for t in FRIENDLY if t in counts]
         others = sorted(t for t in counts if t not in FRIENDLY)
@@ -125,7 +133,7 @@ def render(outdir: Path, *, excluded_stages: tuple[str, ...] = DEFAULT_EXCLUDED_
         x += width + COL_GAP
     width = x - COL_GAP + MARGIN
     height = max(bottoms) + 40
-    stages = sorted({r.stage for r in assembly.resources if r.stage and r.stage.rsplit("-", 1)[-1] not in excluded_stages})
+    stages = sorted({r.stage for r in assembly.resources if _shown(r.stage, excluded_stages)})
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         'font-family="Helvetica, Arial, sans-serif" font-size="13">',
