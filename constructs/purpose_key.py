@@ -50,6 +50,14 @@ class ServicePrincipalUse:
     conditions: dict[str, dict[str, object]] = field(default_factory=dict)
     actions: tuple[str, ...] = tuple(USE_ACTIONS)
 
+    @staticmethod
+    def cloudwatch_logs(stack: cdk.Stack) -> ServicePrincipalUse:
+        """CloudWatch Logs of the stack's region, for this account's log groups only."""
+        return ServicePrincipalUse(
+            service=f"logs.{stack.region}.amazonaws.com",
+            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"}},
+        )
+
 
 class PurposeKey(Construct):
     def __init__(

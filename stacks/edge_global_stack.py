@@ -43,14 +43,7 @@ class EdgeGlobalStack(MediVaultStack):
             purpose="edge logs (us-east-1)",
             alias=f"alias/medivault/{config.name}/edge-logs",
             via_services=["logs"],
-            service_principals=[
-                ServicePrincipalUse(
-                    service=f"logs.{self.region}.amazonaws.com",
-                    conditions={
-                        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:*"}
-                    },
-                )
-            ],
+            service_principals=[ServicePrincipalUse.cloudwatch_logs(self)],
             removal_policy=config.removal_policy,
         ).key
         acl = EdgeWebAcl(

@@ -41,14 +41,7 @@ class KeysStack(MediVaultStack):
             purpose="logs",
             alias=f"{prefix}/logs",
             via_services=["logs"],
-            service_principals=[
-                ServicePrincipalUse(
-                    service=f"logs.{self.region}.amazonaws.com",
-                    conditions={
-                        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:*"}
-                    },
-                )
-            ],
+            service_principals=[ServicePrincipalUse.cloudwatch_logs(self)],
             removal_policy=removal,
         ).key
 

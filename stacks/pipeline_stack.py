@@ -116,14 +116,7 @@ class PipelineStack(cdk.Stack):
             purpose="pipeline logs",
             alias="alias/medivault/delivery/logs",
             via_services=["logs"],
-            service_principals=[
-                ServicePrincipalUse(
-                    service=f"logs.{self.region}.amazonaws.com",
-                    conditions={
-                        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:*"}
-                    },
-                )
-            ],
+            service_principals=[ServicePrincipalUse.cloudwatch_logs(self)],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         ).key
         self.notifications_key = PurposeKey(
