@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticache as elasticache
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_rds as rds
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 from constructs.ops_alerting import OpsAlerting
 from constructs.purpose_key import PurposeKey, ServicePrincipalUse
@@ -35,6 +37,8 @@ class ObservabilityStack(MediVaultStack):
         load_balancer: elbv2.ApplicationLoadBalancer,
         target_group: elbv2.ApplicationTargetGroup,
         service: ecs.FargateService,
+        distribution: cloudfront.IDistribution,
+        web_acl: wafv2.CfnWebACL,
     ) -> None:
         super().__init__(
             scope,
@@ -79,6 +83,7 @@ class ObservabilityStack(MediVaultStack):
 
         self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"medivault-{config.name}", default_interval=cdk.Duration.hours(3))
         self.service_alarms: list[cw.IAlarm] = []
+        self._edge_section(distribution, web_acl)
         self._request_section(load_balancer, target_group)
         self._ecs_section(service)
         # One page when the user-facing service is unhealthy, whatever the cause.
@@ -94,6 +99,38 @@ class ObservabilityStack(MediVaultStack):
         self._backup_section()
 
     # --- sections -------------------------------------------------------------------------------
+
+    def _edge_section(self, distribution: cloudfront.IDistribution, web_acl: wafv2.CfnWebACL) -> None:
+        """CloudFront and the CLOUDFRONT-scoped WAF report in us-east-1 (Region=Global); the widgets
+        read them there. The web ACL's name is a literal from config, so no cross-region reference."""
+        edge = "us-east-1"
+
+        def cf(name: str, statistic: str) -> cw.Metric:
+            return cw.Metric(
+                namespace="AWS/CloudFront",
+                metric_name=name,
+                dimensions_map={"DistributionId": distribution.distribution_id, "Region": "Global"},
+                statistic=statistic,
+                period=FIVE_MINUTES,
+                region=edge,
+            )
+
+        def waf(name: str) -> cw.Metric:
+            return cw.Metric(
+                namespace="AWS/WAFV2",
+                metric_name=name,
+                dimensions_map={"WebACL": str(web_acl.name), "Rule": "ALL"},
+                statistic="Sum",
+                period=FIVE_MINUTES,
+                region=edge,
+            )
+
+        self.dashboard.add_widgets(cw.TextWidget(markdown="## Edge: CloudFront and WAF (R9)", width=24, height=1))
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="CloudFront requests", left=[cf("Requests", "Sum")], width=8),
+            cw.GraphWidget(title="CloudFront 4xx / 5xx error rate %", left=[cf("4xxErrorRate", "Average"), cf("5xxErrorRate", "Average")], width=8),
+            cw.GraphWidget(title="WAF allowed / blocked", left=[waf("AllowedRequests"), waf("BlockedRequests")], width=8),
+        )
 
     def _request_section(self, alb: elbv2.ApplicationLoadBalancer, target_group: elbv2.ApplicationTargetGroup) -> None:
         obs = self.config.observability

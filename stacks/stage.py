@@ -107,4 +107,6 @@ class MediVaultStage(cdk.Stage):
             load_balancer=self.app.load_balancer,
             target_group=self.app.target_group,
             service=self.app.service,
+            distribution=self.edge.distribution,
+            web_acl=self.edge_global.web_acl,
         )

@@ -101,6 +101,8 @@ def test_every_function_gets_error_throttle_and_dead_letter_alarms(tmp_path: Pat
         load_balancer=stage.app.load_balancer,
         target_group=stage.app.target_group,
         service=stage.app.service,
+        distribution=stage.edge.distribution,
+        web_acl=stage.edge_global.web_acl,
     )
     app.synth()
     template = Template.from_stack(stack)
@@ -191,7 +193,7 @@ def test_dashboard_tells_the_request_story(synth: Synthesized, environment: str)
     body = json.dumps(
         next(iter(resources_of(synth.template(environment, "observability"), "AWS::CloudWatch::Dashboard").values()))["Properties"]["DashboardBody"]
     )
-    for section in ("Requests: ALB", "Fargate service", "Aurora PostgreSQL", "Cache", "Lambda functions", "Backups"):
+    for section in ("Edge: CloudFront and WAF", "Requests: ALB", "Fargate service", "Aurora PostgreSQL", "Cache", "Lambda functions", "Backups"):
         assert section in body, section
     for metric in (
         "TargetResponseTime",
@@ -203,3 +205,13 @@ def test_dashboard_tells_the_request_story(synth: Synthesized, environment: str)
         "Evictions",
     ):
         assert metric in body, metric
+
+
+def test_dashboard_reads_cloudfront_and_waf_in_us_east_1(synth: Synthesized, environment: str) -> None:
+    body = json.dumps(
+        next(iter(resources_of(synth.template(environment, "observability"), "AWS::CloudWatch::Dashboard").values()))["Properties"]["DashboardBody"]
+    ).replace("\\\\", "")
+    waf = f'["AWS/WAFV2","BlockedRequests","Rule","ALL","WebACL","medivault-{environment}",{{"region":"us-east-1"'
+    assert waf.replace('"', '\\"') in body or waf in body
+    assert '\\"AWS/CloudFront\\",\\"Requests\\",\\"DistributionId\\"' in body or '"AWS/CloudFront","Requests","DistributionId"' in body
+    assert body.count('region\\":\\"us-east-1') + body.count('region":"us-east-1') >= 5
