@@ -14,7 +14,7 @@ from constructs.compliance import acknowledge, write_acknowledgments_to_template
 from constructs.traceability import METADATA_TYPE, REQUIREMENTS, trace
 
 from stacks import config as cfg
-from tests.conftest import Synthesized
+from tests.conftest import PipelineSynthesized, Synthesized
 from tools.assembly import stacks as assembly_stacks
 from tools.report import cost, render
 from tools.report.__main__ import main as report_main
@@ -452,3 +452,11 @@ def test_a_failed_gate_is_shown_on_the_requirement_it_touches(tmp_path: Path) ->
     assert "AwsSolutions-S1" in {rule for _, rule in row.violations}
     assert not report.assembly.gate_passed
     assert "VIOLATION AwsSolutions-S1" in render.markdown(report)
+
+
+def test_pipeline_copies_of_the_stages_are_not_priced_twice(pipeline_synth: PipelineSynthesized) -> None:
+    # The pipeline app holds only the pipeline's own Sandbox/Production stages: the same
+    # deployments as the environment stages, so the estimate must not count them again.
+    report = build(pipeline_synth.outdir)
+    assert {stage for stage in report.assembly.stages() if stage.startswith("Pipeline-")} == {"Pipeline-Sandbox", "Pipeline-Production"}
+    assert [e.stage for e in report.estimates if e.stage.startswith("Pipeline-")] == []

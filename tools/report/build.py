@@ -108,5 +108,9 @@ def build(outdir: Path, *, tests_root: Path | None = None, repo_root: Path = ROO
     prices = cost.load_prices()
     usage = cost.load_usage()
     stacks = list(assembly.stacks)
-    estimates = tuple(cost.estimate(stacks, stage, prices=prices, usage=usage) for stage in assembly.stages() if stage)
+    # The delivery pipeline's own copies of the stages (Pipeline-Sandbox, Pipeline-Production) are
+    # the same deployments as the environment stages: pricing them again would double the bill.
+    estimates = tuple(
+        cost.estimate(stacks, stage, prices=prices, usage=usage) for stage in assembly.stages() if stage and not stage.startswith("Pipeline-")
+    )
     return Report(assembly=assembly, requirements=tuple(rows), pillars=tuple(pillar_rows), estimates=estimates, prices=prices)
