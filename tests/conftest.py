@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -19,6 +18,7 @@ from stacks.organization_stage import OrganizationStage
 from stacks.pipeline_replication_stack import PipelineReplicationStack
 from stacks.pipeline_stack import PipelineStack
 from stacks.stage import MediVaultStage
+from tools.assembly import referenced_id
 
 CONCRETE_ACCOUNTS = {"sandbox": "123456789012", "production": "210987654321"}
 CONCRETE_ORGANIZATION_ACCOUNT = "345678901234"
@@ -126,18 +126,6 @@ def resources_of(template: Template, resource_type: str) -> dict[str, dict]:  # 
     return found
 
 
-def _ref(value: Any) -> str:
-    """A logical ID from Ref/GetAtt, or the literal (CIDR, prefix list ID, imported token)."""
-    if isinstance(value, dict):
-        if "Ref" in value:
-            return str(value["Ref"])
-        if "Fn::GetAtt" in value:
-            return str(value["Fn::GetAtt"][0])
-        if "Fn::ImportValue" in value:
-            return "import:" + str(value["Fn::ImportValue"])
-    return str(value)
-
-
 def ingress_rules(template: Template) -> set[tuple[str, str, int]]:
     """Every ingress rule of a template as (group logical ID, source, from-port): inline rules and
     AWS::EC2::SecurityGroupIngress resources alike. The source is a logical ID (another group),
@@ -146,9 +134,9 @@ def ingress_rules(template: Template) -> set[tuple[str, str, int]]:
     for lid, group in resources_of(template, "AWS::EC2::SecurityGroup").items():
         for rule in group["Properties"].get("SecurityGroupIngress", []):
             source = rule.get("SourceSecurityGroupId") or rule.get("SourcePrefixListId") or rule.get("CidrIp") or rule.get("CidrIpv6")
-            rules.add((lid, _ref(source), int(rule.get("FromPort", -1))))
+            rules.add((lid, referenced_id(source), int(rule.get("FromPort", -1))))
     for rule in resources_of(template, "AWS::EC2::SecurityGroupIngress").values():
         p = rule["Properties"]
         source = p.get("SourceSecurityGroupId") or p.get("SourcePrefixListId") or p.get("CidrIp") or p.get("CidrIpv6")
-        rules.add((_ref(p["GroupId"]), _ref(source), int(p.get("FromPort", -1))))
+        rules.add((referenced_id(p["GroupId"]), referenced_id(source), int(p.get("FromPort", -1))))
     return rules

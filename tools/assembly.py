@@ -73,3 +73,16 @@ def acknowledgments(stack: StackArtifact) -> list[tuple[str, str, str]]:
         for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []):
             found.append((logical_id, rule["id"], rule["reason"]))
     return found
+
+
+def referenced_id(value: Any) -> str:
+    """The logical ID a template value points at (Ref / Fn::GetAtt), ``import:<name>`` for an
+    Fn::ImportValue, or the literal itself (a CIDR, a prefix-list ID, a name)."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return str(value["Ref"])
+        if "Fn::GetAtt" in value:
+            return str(value["Fn::GetAtt"][0])
+        if "Fn::ImportValue" in value:
+            return "import:" + str(value["Fn::ImportValue"])
+    return str(value)

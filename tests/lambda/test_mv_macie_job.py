@@ -33,15 +33,8 @@ PROPS = {
 
 @pytest.fixture
 def handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "eu-central-1",
-        "AWS_REGION": "eu-central-1",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_SERVICE_NAME": "mv_macie_job",
-    }.items():
-        monkeypatch.setenv(name, value)
+    # Credentials, region and X-Ray off come from tests/lambda/conftest.py (autouse).
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "mv_macie_job")
     module = importlib.import_module("mv_macie_job.handler")
     yield module
 

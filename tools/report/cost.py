@@ -19,7 +19,7 @@ from typing import Any
 from stacks import config as cfg
 from stacks.config import EnvironmentConfig
 from stacks.config.environment import PRIMARY_REGION
-from tools.assembly import StackArtifact
+from tools.assembly import StackArtifact, referenced_id
 from tools.report.model import stage_name
 
 HERE = Path(__file__).resolve().parent
@@ -114,15 +114,6 @@ def _where(items: list[tuple[StackArtifact, str, dict[str, Any]]]) -> str:
     return ", ".join(stacks)
 
 
-def _ref(value: Any) -> str:
-    if isinstance(value, dict):
-        if "Ref" in value:
-            return str(value["Ref"])
-        if "Fn::GetAtt" in value:
-            return str(value["Fn::GetAtt"][0])
-    return str(value)
-
-
 # --- one function per service; each returns False when the assembly holds nothing to price ---------
 
 
@@ -162,7 +153,7 @@ def _fargate(c: _Context) -> bool:
     extra = float(c.use("fargate_average_tasks_over_minimum"))
     for stack, lid, service in services:
         props = service.get("Properties", {})
-        task = task_defs.get(_ref(props.get("TaskDefinition")))
+        task = task_defs.get(referenced_id(props.get("TaskDefinition")))
         if task is None or "Cpu" not in task:
             c.estimate.unpriced.append(f"ECS service {stack.name}/{lid}: task definition size not found in the template")
             continue
@@ -188,7 +179,7 @@ def _aurora(c: _Context) -> bool:
     instances = c.of("AWS::RDS::DBInstance")
     for stack, lid, cluster in clusters:
         props = cluster.get("Properties", {})
-        members = [i for i in instances if _ref(i[2].get("Properties", {}).get("DBClusterIdentifier")) == lid]
+        members = [i for i in instances if referenced_id(i[2].get("Properties", {}).get("DBClusterIdentifier")) == lid]
         serverless = [i for i in members if i[2]["Properties"].get("DBInstanceClass") == "db.serverless"]
         for _, other, res in members:
             if res["Properties"].get("DBInstanceClass") != "db.serverless":
