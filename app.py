@@ -54,7 +54,11 @@ def main() -> None:
     app = new_app()
     try:
         names = str(app.node.try_get_context("environments") or ",".join(cfg.ENVIRONMENT_NAMES)).split(",")
-        configs = [_environment(app, name.strip()) for name in names]
+        names = [name.strip() for name in names]
+        for name in names:
+            if names.count(name) > 1:
+                raise cfg.ConfigError("environments", f"{name!r} is listed twice", "each of " + ", ".join(cfg.ENVIRONMENT_NAMES) + " at most once")
+        configs = [_environment(app, name) for name in names]
         organization = None
         if _switch(app, "organization"):
             organization = org_cfg.organization(

@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from stacks.config.errors import ConfigError, require_log_retention, require_one_of, require_range
+from stacks.config.errors import ConfigError, require_email, require_log_retention, require_one_of, require_range
 
 LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
 # HIPAA 45 CFR 164.316(b)(2)(i): documentation (audit logs included) is kept six years.
 HIPAA_RETENTION_DAYS = 6 * 365
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -45,8 +44,7 @@ class AuditConfig:
         require_range("audit.quarantine_lock_days", self.quarantine_lock_days, 1, 36500)
         require_range("audit.guardduty_min_severity", self.guardduty_min_severity, 1.0, 8.9)
         require_range("audit.finding_memory_days", self.finding_memory_days, 1, 365)
-        if not _EMAIL.match(self.security_email):
-            raise ConfigError("audit.security_email", f"{self.security_email!r} is not an e-mail address", "name@domain.tld")
+        require_email("audit.security_email", self.security_email)
         if self.audit_manager_enabled and self.audit_manager_framework_id is None:
             raise ConfigError(
                 "audit.audit_manager_framework_id",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import aws_cdk as cdk
@@ -14,7 +13,7 @@ from stacks.config.backup import BackupConfig
 from stacks.config.data import DataConfig
 from stacks.config.domain import DomainConfig
 from stacks.config.edge import EdgeConfig
-from stacks.config.errors import ConfigError, require_account, require_log_retention, require_one_of
+from stacks.config.errors import ConfigError, require_account, require_email, require_log_retention, require_one_of
 from stacks.config.network import NetworkConfig
 from stacks.config.observability import ObservabilityConfig
 
@@ -26,8 +25,6 @@ EDGE_REGION = "us-east-1"  # only what CloudFront forces there (WAF web ACL, cer
 # Documented review placeholders (docs/assumptions.md). They are never real accounts; a deploy
 # passes the real one with `-c sandbox_account=...` or MEDIVAULT_SANDBOX_ACCOUNT (see app.py).
 PLACEHOLDER_ACCOUNTS = {"sandbox": "111111111111", "production": "222222222222"}
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,8 +63,7 @@ class EnvironmentConfig:
             raise ConfigError("retain_stateful", "production must retain stateful resources", "True in production")
         if self.is_production and self.log_retention_days < 365:
             raise ConfigError("log_retention_days", f"{self.log_retention_days} is below one year in production", "365 or more in production")
-        if not _EMAIL.match(self.alarm_email):
-            raise ConfigError("alarm_email", f"{self.alarm_email!r} is not an e-mail address", "name@domain.tld")
+        require_email("alarm_email", self.alarm_email)
         if self.domain is not None:
             self.domain.validate()
         self.network.validate(self.primary_region)

@@ -7,6 +7,7 @@ reviewer sees which key is wrong and what is allowed, not a jsii traceback.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 
 
@@ -38,12 +39,21 @@ def require_account(key: str, value: str | None) -> None:
         raise ConfigError(key, f"{value!r} is not an AWS account ID", "12 digits, or unset for env-agnostic")
 
 
+RFC1918 = (ipaddress.IPv4Network("10.0.0.0/8"), ipaddress.IPv4Network("172.16.0.0/12"), ipaddress.IPv4Network("192.168.0.0/16"))
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+
+
+def require_email(key: str, value: str) -> None:
+    if not _EMAIL.match(value):
+        raise ConfigError(key, f"{value!r} is not an e-mail address", "name@domain.tld")
+
+
 def require_private_cidr(key: str, value: str, min_prefix: int, max_prefix: int) -> ipaddress.IPv4Network:
     try:
         network = ipaddress.IPv4Network(value, strict=True)
     except (ValueError, TypeError):
         raise ConfigError(key, f"{value!r} is not a valid IPv4 CIDR", "e.g. 10.20.0.0/16") from None
-    if not network.is_private:
+    if not any(network.subnet_of(block) for block in RFC1918):
         raise ConfigError(key, f"{value} is not a private range", "RFC 1918 ranges (10/8, 172.16/12, 192.168/16)")
     if not min_prefix <= network.prefixlen <= max_prefix:
         raise ConfigError(key, f"prefix /{network.prefixlen} is out of range", f"/{min_prefix} to /{max_prefix}")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from stacks.config.errors import require_range
+from stacks.config.errors import ConfigError, require_range
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +49,26 @@ class ObservabilityConfig:
         require_range("observability.redis_evictions_per_5min", self.redis_evictions_per_5min, 1, 1000000)
         for key in ("sampling_default_rate", "sampling_auth_rate", "sampling_health_rate", "sampling_boost_max_rate"):
             require_range(f"observability.{key}", getattr(self, key), 0, 1)
+        if self.sampling_boost_max_rate < self.sampling_default_rate:
+            raise ConfigError(
+                "observability.sampling_boost_max_rate",
+                f"{self.sampling_boost_max_rate} is below the default rate {self.sampling_default_rate}",
+                "a rate from sampling_default_rate to 1",
+            )
+        if not re.fullmatch(r"[A-Za-z0-9._:/=+@-]{1,64}", self.xray_service_name):
+            raise ConfigError(
+                "observability.xray_service_name", f"{self.xray_service_name!r} is not an X-Ray service name", "1-64 of A-Z a-z 0-9 . _ : / = + @ -"
+            )
+        for key, paths in (("auth_paths", self.auth_paths), ("health_paths", self.health_paths)):
+            if not paths:
+                raise ConfigError(f"observability.{key}", "no path given", "one or more URL paths starting with /")
+            for path in paths:
+                if not path.startswith("/") or len(path) > 128:
+                    raise ConfigError(
+                        f"observability.{key}",
+                        f"{path!r} is not a URL path",
+                        "a path starting with / (X-Ray wildcards * and ? allowed), at most 128 characters",
+                    )
 
 
 PRODUCTION = ObservabilityConfig()

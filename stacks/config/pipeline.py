@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from stacks.config.errors import ConfigError, require_account, require_log_retention, require_one_of
+from stacks.config.errors import ConfigError, require_account, require_email, require_log_retention, require_one_of
 
 # Documented review placeholders (docs/assumptions.md): not a real account, not a real connection.
 PLACEHOLDER_TOOLING_ACCOUNT = "444444444444"
@@ -23,7 +23,6 @@ _CONNECTION_ARN = re.compile(r"^arn:aws:(codeconnections|codestar-connections):(
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 # A git branch name (git check-ref-format, simplified): no spaces, no "..", no leading "-" or "/".
 _BRANCH = re.compile(r"^(?!-)(?!/)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<!/)(?<!\.lock)$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 PIPELINE_REGIONS = ("eu-central-1",)
 
 
@@ -64,8 +63,7 @@ class PipelineConfig:
             raise ConfigError("pipeline.repository", f"{self.repository!r} is not owner/name", "e.g. medivault/medivault-eu")
         if not _BRANCH.match(self.branch):
             raise ConfigError("pipeline.branch", f"{self.branch!r} is not a git branch name", "e.g. main or release/2026")
-        if not _EMAIL.match(self.notification_email):
-            raise ConfigError("pipeline.notification_email", f"{self.notification_email!r} is not an e-mail address", "name@domain.tld")
+        require_email("pipeline.notification_email", self.notification_email)
         require_log_retention("pipeline.log_retention_days", self.log_retention_days)
         if self.log_retention_days < 365:
             raise ConfigError("pipeline.log_retention_days", f"{self.log_retention_days} is below one year", "365 or more (R16 evidence)")

@@ -22,6 +22,8 @@ def _with_network(**changes: object) -> None:
     [
         ({"vpc_cidr": "10.0.0.0/33"}, r"network.vpc_cidr: '10.0.0.0/33' is not a valid IPv4 CIDR"),
         ({"vpc_cidr": "8.8.0.0/16"}, r"network.vpc_cidr: 8.8.0.0/16 is not a private range; allowed: RFC 1918"),
+        ({"vpc_cidr": "169.254.0.0/16"}, r"network.vpc_cidr: 169.254.0.0/16 is not a private range"),
+        ({"vpc_cidr": "100.64.0.0/16"}, r"network.vpc_cidr: 100.64.0.0/16 is not a private range"),
         ({"vpc_cidr": "10.0.0.0/24"}, r"network.vpc_cidr: prefix /24 is out of range; allowed: /16 to /20"),
         ({"availability_zones": ("eu-central-1a", "eu-central-1b")}, r"network.availability_zones: .* is not three distinct zones"),
         ({"availability_zones": ("eu-central-1a", "eu-central-1a", "eu-central-1b")}, r"not three distinct zones"),
@@ -86,3 +88,13 @@ def test_shipped_configs_are_valid_and_differ_where_they_should() -> None:
     assert isinstance(production.network, NetworkConfig)
     with pytest.raises(dataclasses.FrozenInstanceError):
         production.name = "sandbox"  # type: ignore[misc]
+
+
+def test_log_retention_mapping_covers_exactly_the_allowed_days() -> None:
+    from aws_cdk import aws_logs as logs
+    from constructs.log_retention import _BY_DAYS, retention
+
+    from stacks.config.errors import LOG_RETENTION_DAYS
+
+    assert tuple(_BY_DAYS) == LOG_RETENTION_DAYS
+    assert retention(731) is logs.RetentionDays.TWO_YEARS and retention(2557) is logs.RetentionDays.SEVEN_YEARS

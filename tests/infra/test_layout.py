@@ -24,7 +24,9 @@ def test_lambda_functions_have_no_package_clash() -> None:
     # Each function folder is importable as a top-level package (lambda/ is on pythonpath).
     import importlib.util
 
-    for folder in sorted(p for p in (ROOT / "lambda").iterdir() if p.is_dir() and not p.name.startswith((".", "__"))):
+    folders = sorted(p for p in (ROOT / "lambda").iterdir() if p.is_dir() and not p.name.startswith((".", "__")))
+    assert len(folders) >= 5
+    for folder in folders:
         assert (folder / "handler.py").exists(), f"lambda/{folder.name} has no handler.py"
         spec = importlib.util.find_spec(folder.name)
         assert spec is not None, folder.name

@@ -11,6 +11,7 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
 from constructs.compliance import acknowledge
 
 from stacks import config as cfg
@@ -23,10 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_concrete_accounts_synthesize_cleanly(synth: Synthesized) -> None:
-    # The fixture's app.synth() would have raised on any finding; the report holds no violation.
+    # The fixture's app.synth() would have raised on any finding. The gates did run (CDK writes the
+    # report only when validation plugins are registered) and report no violation at all.
     report = json.loads((synth.outdir / "validation-report.json").read_text())
-    for plugin in report["pluginReports"]:
-        assert plugin.get("violations", []) == [], plugin["pluginName"]
+    assert [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])] == []
 
 
 def test_acknowledgments_are_written_into_the_template_with_reasons(synth: Synthesized) -> None:
@@ -46,10 +47,18 @@ def test_env_agnostic_synthesizes_cleanly(agnostic: Synthesized) -> None:
 
 
 def test_every_stack_has_explicit_region_and_tags(synth: Synthesized) -> None:
-    for stage in synth.stages.values():
-        for stack in (c for c in stage.node.children if isinstance(c, cdk.Stack)):
-            assert stack.region in ("eu-central-1", "eu-west-1", "us-east-1"), stack.stack_name
-            assert not cdk.Token.is_unresolved(stack.region)
+    for name, stage in synth.stages.items():
+        stacks = [c for c in stage.node.children if isinstance(c, cdk.Stack)]
+        assert len(stacks) == 10, [s.stack_name for s in stacks]
+        assert {s.region for s in stacks} == {"eu-central-1", "eu-west-1", "us-east-1"}
+        for stack in stacks:
+            # Tags reach the resources (the cost-allocation and ABAC view of them).
+            resources = Template.from_stack(stack).to_json()["Resources"].values()
+            tagged = [r["Properties"]["Tags"] for r in resources if isinstance(r.get("Properties", {}).get("Tags"), list)]
+            assert tagged, stack.stack_name
+            for tags in tagged:
+                values = {t["Key"]: t["Value"] for t in tags}
+                assert values.get("project") == "medivault-eu" and values.get("environment") == name, stack.stack_name
 
 
 def test_gate_fails_synth_on_a_noncompliant_resource(tmp_path: Path) -> None:
@@ -104,7 +113,6 @@ def test_bad_account_fails_with_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_deploy_guard_rule_fails_at_deploy_only(tmp_path: Path) -> None:
-    from aws_cdk.assertions import Template
     from constructs.deploy_guard import refuse_deploy
 
     app = cdk.App(outdir=str(tmp_path))
@@ -114,3 +122,10 @@ def test_deploy_guard_rule_fails_at_deploy_only(tmp_path: Path) -> None:
     assertion = rules["RequireDomain"]["Assertions"][0]
     assert assertion["Assert"] == {"Fn::Equals": ["review-placeholder", "configured"]}
     assert assertion["AssertDescription"].startswith("Configure domain.domain_name")
+
+
+def test_environment_listed_twice_fails_with_one_clear_line(tmp_path: Path) -> None:
+    result = _run_app({"environments": "sandbox,sandbox", "pipeline": "false", "organization": "false"}, tmp_path)
+    assert result.returncode != 0
+    assert "medivault: invalid configuration: environments: 'sandbox' is listed twice" in result.stderr
+    assert "Traceback" not in result.stderr
