@@ -22,7 +22,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_macie as macie
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from constructs.compliance import acknowledge, ignore_cfn_lint
+from constructs.compliance import acknowledge
 from constructs.python_function import PythonFunction
 from constructs.traceability import trace
 
@@ -86,11 +86,6 @@ class MacieDiscovery(Construct):
             powertools_layer_version=powertools_layer_version,
             timeout=cdk.Duration.seconds(120),
             reserved_concurrency=2,
-        )
-        ignore_cfn_lint(
-            self.function.function,
-            "W3005",
-            "aws-cdk-lib's Function adds an explicit DependsOn on its role next to the GetAtt that already implies it; harmless.",
         )
         job_arns = f"arn:{cdk.Aws.PARTITION}:macie2:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:classification-job/*"
         self.function.role.add_to_principal_policy(

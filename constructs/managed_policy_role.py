@@ -20,6 +20,11 @@ class ManagedPolicyRole(iam.Role):
         super().__init__(scope, construct_id, **kwargs)
         self._grants_policy: iam.ManagedPolicy | None = None
 
+    @property
+    def grants_policy(self) -> iam.ManagedPolicy | None:
+        """The customer-managed policy that holds this role's grants (None until the first grant)."""
+        return self._grants_policy
+
     def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
         if self._grants_policy is None:
             self._grants_policy = iam.ManagedPolicy(self, "GrantsPolicy", roles=[self])

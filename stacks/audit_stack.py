@@ -23,7 +23,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
-from constructs.compliance import acknowledge, ignore_cfn_lint
+from constructs.compliance import acknowledge
 from constructs.hipaa_config_rules import HipaaConfigRules
 from constructs.log_retention import retention
 from constructs.managed_policy_role import ManagedPolicyRole
@@ -306,12 +306,6 @@ class AuditStack(MediVaultStack):
 
     def _function(self, construct_id: str, **kwargs: object) -> PythonFunction:
         fn = PythonFunction(self, construct_id, **kwargs)  # type: ignore[arg-type]
-        ignore_cfn_lint(
-            fn.function,
-            "W3005",
-            "CDK's Function adds DependsOn on its role so the role's policies exist before the first invocation; the GetAtt "
-            "on the role already orders it, the explicit DependsOn is redundant, not wrong.",
-        )
         return fn
 
     def _allow_publish(self, role: iam.IRole) -> None:

@@ -32,7 +32,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
-from constructs.compliance import acknowledge, ignore_cfn_lint
+from constructs.compliance import acknowledge
 from constructs.locked_vault import LockedVault
 from constructs.log_retention import retention
 from constructs.managed_policy_role import ManagedPolicyRole
@@ -357,11 +357,6 @@ class BackupStack(MediVaultStack):
             "AwsSolutions-IAM5[Resource::*]",
             "Resource '*' only where AWS offers no resource-level permission: VPC ENI actions, X-Ray, backup:ListRecoveryPointsByResource "
             "(read-only listing), and cloudwatch:PutMetricData, which is pinned to the MediVault/DR namespace by condition.",
-        )
-        ignore_cfn_lint(
-            checker.function,
-            "W3005",
-            "aws-cdk-lib's Function adds DependsOn on its role next to the GetAtt of the role ARN; redundant and harmless.",
         )
         self.readiness_function = checker.function
         schedule = events.Rule(

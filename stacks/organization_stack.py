@@ -50,10 +50,6 @@ class OrganizationBaseStack(cdk.Stack):
                 + ", ".join(sorted({re.sub(r"\[\d+\]", "[*]", key) for key in left}))
                 + " (stacks/config/organization.py, docs/identity.md) before deploying.",
             )
-            # cfn-lint W8003 ("will always return False") is the guard's purpose: the rule must fail
-            # every deploy. Rules carry no per-rule Metadata, so the ignore is template-level and
-            # only present while the guard is.
-            self.template_options.metadata = {"cfn-lint": {"config": {"ignore_checks": ["W8003"]}}}
 
 
 class GuardrailsStack(OrganizationBaseStack):

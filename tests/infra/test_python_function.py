@@ -56,6 +56,11 @@ def test_function_is_hardened_and_passes_the_gates(tmp_path: Path) -> None:
     template.has_resource_properties("AWS::SQS::Queue", {"KmsMasterKeyId": Match.any_value(), "MessageRetentionPeriod": 1209600})
     template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 731, "KmsKeyId": Match.any_value()})
     assert template.find_resources("AWS::IAM::Policy") == {}
+    # It waits for its permissions policy, not redundantly for its role (cfn-lint W3005 fixed at the source).
+    [(function_id, function)] = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "echo.handler.lambda_handler"}}).items()
+    [policy_id] = [lid for lid in template.find_resources("AWS::IAM::ManagedPolicy") if lid.startswith("EchoRoleGrantsPolicy")]
+    assert function["DependsOn"] == [policy_id], function_id
+    assert "Metadata" not in function or "cfn-lint" not in function["Metadata"]
     # The role may use the queue key, so a failed event can really be written to the encrypted DLQ.
     statements = [
         st for policy in template.find_resources("AWS::IAM::ManagedPolicy").values() for st in policy["Properties"]["PolicyDocument"]["Statement"]
