@@ -18,6 +18,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
+from constructs.access_log_bucket import AccessLogBucket
 from constructs.compliance import acknowledge
 from constructs.deploy_guard import refuse_deploy
 from constructs.edge_distribution import EdgeDistribution
@@ -86,25 +87,19 @@ class EdgeStack(MediVaultStack):
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-access-logs",
-                    expiration=_days(config.log_retention_days),
-                    noncurrent_version_expiration=_days(30),
-                    abort_incomplete_multipart_upload_after=_days(7),
+                    expiration=cdk.Duration.days(config.log_retention_days),
+                    noncurrent_version_expiration=cdk.Duration.days(30),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
                 )
             ],
             removal_policy=config.removal_policy,
             auto_delete_objects=False,
-        )
-        acknowledge(
-            self.log_bucket,
-            "AwsSolutions-S1",
-            "This bucket is itself the access-log destination (CloudFront standard logs); S3 server access logs "
-            "of it would need a further SSE-S3-only bucket. Writes come only from the log-delivery service.",
-        )
-        acknowledge(
-            self.log_bucket,
-            "HIPAA.Security-S3BucketLoggingEnabled",
-            "This bucket is itself the access-log destination (CloudFront standard logs); S3 server access logs "
-            "of it would need a further SSE-S3-only bucket. Writes come only from the log-delivery service.",
+            # Who read or deleted CloudFront's logs is itself logged (S3 server access logging can
+            # deliver only to an SSE-S3 bucket: the project's AccessLogBucket).
+            server_access_logs_bucket=AccessLogBucket(
+                self, "S3AccessLogs", retention_days=config.log_retention_days, removal_policy=config.removal_policy
+            ).bucket,
+            server_access_logs_prefix="cloudfront-logs/",
         )
         acknowledge(
             self.log_bucket,
@@ -149,7 +144,3 @@ class EdgeStack(MediVaultStack):
             ["security", "operational-excellence"],
             "Every CloudFront request is logged to an encrypted bucket in the EU.",
         )
-
-
-def _days(days: int) -> cdk.Duration:
-    return cdk.Duration.days(days)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from stacks.config import edge
+from tests.conftest import Synthesized, resources_of
 from tests.infra.edge_stand_in import DOMAIN, EdgeSynth, synthesize_with_stand_in
 from tests.infra.test_cfn_lint import _lint
 
@@ -263,3 +264,16 @@ def test_alb_certificate_covers_the_origin_name_and_the_listener_checks_the_same
     rules = _of_type(app_template, "AWS::ElasticLoadBalancingV2::ListenerRule").values()
     checked = [c["HttpHeaderConfig"]["HttpHeaderName"] for r in rules for c in r["Properties"]["Conditions"] if "HttpHeaderConfig" in c]
     assert checked == [header]
+
+
+def test_cloudfront_log_bucket_access_is_itself_logged(synth: Synthesized, environment: str) -> None:
+    buckets = resources_of(synth.template(environment, "edge"), "AWS::S3::Bucket")
+    assert len(buckets) == 2
+    [(cf_id, cf_logs)] = [(lid, b) for lid, b in buckets.items() if "AccessLogs" in lid and "S3AccessLogs" not in lid]
+    [(s3_id, s3_logs)] = [(lid, b) for lid, b in buckets.items() if lid != cf_id]
+    assert cf_logs["Properties"]["LoggingConfiguration"] == {"DestinationBucketName": {"Ref": s3_id}, "LogFilePrefix": "cloudfront-logs/"}
+    sse = s3_logs["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert sse == {"SSEAlgorithm": "AES256"}  # the only encryption S3 server access logging can deliver to
+    assert "cdk_nag" not in cf_logs.get("Metadata", {}) or not any(
+        r["id"] in ("AwsSolutions-S1", "HIPAA.Security-S3BucketLoggingEnabled") for r in cf_logs["Metadata"]["cdk_nag"]["rules_to_suppress"]
+    )
