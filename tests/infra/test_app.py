@@ -266,7 +266,8 @@ def test_domain_gets_a_dns_validated_certificate(tmp_path: Path) -> None:
     )
     assert "RequireCertificate" not in template.to_json().get("Rules", {})
     https = [lst for lst in resources_of(template, "AWS::ElasticLoadBalancingV2::Listener").values() if lst["Properties"]["Port"] == 443]
-    assert "Certificate" in json.dumps(https[0]["Properties"]["Certificates"])
+    [certificate_id] = resources_of(template, "AWS::CertificateManager::Certificate")
+    assert https[0]["Properties"]["Certificates"] == [{"CertificateArn": {"Ref": certificate_id}}]
 
 
 def test_security_group_graph_over_the_stage(synth: Synthesized, app_templates: dict[str, Template], environment: str) -> None:

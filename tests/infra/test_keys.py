@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from aws_cdk.assertions import Match
 
-from tests.conftest import Synthesized, resources_of
+from tests.conftest import CONCRETE_ACCOUNTS, Synthesized, resources_of
 
 pytestmark = pytest.mark.requirements("R6", "R7", "R12", "R15")
 
@@ -60,20 +59,8 @@ def test_data_key_usable_only_through_named_services(synth: Synthesized, environ
 
 
 def test_logs_key_lets_cloudwatch_logs_in_for_this_account_only(synth: Synthesized, environment: str) -> None:
-    synth.template(environment, "keys").has_resource_properties(
-        "AWS::KMS::Key",
-        {
-            "KeyPolicy": {
-                "Statement": Match.array_with(
-                    [
-                        Match.object_like(
-                            {
-                                "Principal": {"Service": "logs.eu-central-1.amazonaws.com"},
-                                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": Match.any_value()}},
-                            }
-                        )
-                    ]
-                )
-            }
-        },
-    )
+    keys = resources_of(synth.template(environment, "keys"), "AWS::KMS::Key")
+    statements = keys["LogsKeyFE4C4A83"]["Properties"]["KeyPolicy"]["Statement"]
+    [logs_use] = [s for s in statements if s.get("Principal") == {"Service": "logs.eu-central-1.amazonaws.com"}]
+    account = CONCRETE_ACCOUNTS[environment]
+    assert logs_use["Condition"] == {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:eu-central-1:{account}:log-group:*"}}

@@ -22,7 +22,9 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lambda"
 
 def test_ops_topic_encrypted_tls_only_and_pages_the_configured_email(synth: Synthesized, environment: str) -> None:
     template = synth.template(environment, "observability")
-    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    [key_id] = resources_of(template, "AWS::KMS::Key")
+    [topic] = resources_of(template, "AWS::SNS::Topic").values()
+    assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": cfg.load(environment, None).alarm_email})
     template.has_resource_properties(
         "AWS::SNS::TopicPolicy",
@@ -195,16 +197,18 @@ def test_dashboard_tells_the_request_story(synth: Synthesized, environment: str)
     )
     for section in ("Edge: CloudFront and WAF", "Requests: ALB", "Fargate service", "Aurora PostgreSQL", "Cache", "Lambda functions", "Backups"):
         assert section in body, section
-    for metric in (
-        "TargetResponseTime",
-        "RunningTaskCount",
-        "DesiredTaskCount",
-        "ServerlessDatabaseCapacity",
-        "AuroraReplicaLagMaximum",
-        "Deadlocks",
-        "Evictions",
+    # Metric arrays (namespace, metric name), not widget titles that happen to share the word.
+    unescaped = body.replace("\\", "")
+    for namespace, metric in (
+        ("AWS/ApplicationELB", "TargetResponseTime"),
+        ("ECS/ContainerInsights", "RunningTaskCount"),
+        ("ECS/ContainerInsights", "DesiredTaskCount"),
+        ("AWS/RDS", "ServerlessDatabaseCapacity"),
+        ("AWS/RDS", "AuroraReplicaLagMaximum"),
+        ("AWS/RDS", "Deadlocks"),
+        ("AWS/ElastiCache", "Evictions"),
     ):
-        assert metric in body, metric
+        assert f'["{namespace}","{metric}"' in unescaped, metric
 
 
 def test_dashboard_reads_cloudfront_and_waf_in_us_east_1(synth: Synthesized, environment: str) -> None:

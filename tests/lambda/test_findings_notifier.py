@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -169,7 +170,9 @@ def test_lambda_handler_end_to_end(world: World, monkeypatch: pytest.MonkeyPatch
     handler._clients.cache_clear()
     item = world.dynamodb.scan(TableName=TABLE)["Items"][0]
     assert item["pk"]["S"] == "Macie#64b917aa3b1c4a3b8d2b4b5a0b8f6e1a#2026-11-23T09:51:00.000Z"
-    assert int(item["expires_at"]["N"]) > 0
+    # Remembered for REMEMBER_DAYS (default), then DynamoDB's TTL forgets it.
+    expected = time.time() + handler.DEFAULT_REMEMBER_DAYS * 86400
+    assert abs(int(item["expires_at"]["N"]) - expected) < 120
 
 
 def test_settings_are_validated() -> None:
