@@ -53,8 +53,16 @@ def test_function_is_hardened_and_passes_the_gates(tmp_path: Path) -> None:
             "Layers": [Match.string_like_regexp(":017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:27$")],
         },
     )
-    template.has_resource_properties("AWS::SQS::Queue", {"KmsMasterKeyId": Match.any_value(), "MessageRetentionPeriod": 1209600})
-    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 731, "KmsKeyId": Match.any_value()})
+    [function] = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "echo.handler.lambda_handler"}}).values()
+    props = function["Properties"]
+    # Its own log group and its own DLQ: found through the function, not any group/queue of the stack.
+    log_group = template.to_json()["Resources"][props["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]
+    assert log_group["RetentionInDays"] == 731
+    assert "LogsKey" in json.dumps(log_group["KmsKeyId"])
+    queue_id = props["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0]
+    queue = template.to_json()["Resources"][queue_id]["Properties"]
+    assert queue["MessageRetentionPeriod"] == 1209600
+    assert "DataKey" in json.dumps(queue["KmsMasterKeyId"])
     assert template.find_resources("AWS::IAM::Policy") == {}
     # It waits for its permissions policy, not redundantly for its role (cfn-lint W3005 fixed at the source).
     [(function_id, function)] = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "echo.handler.lambda_handler"}}).items()
