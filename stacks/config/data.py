@@ -11,6 +11,8 @@ OBJECT_LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
 AURORA_MAJOR_VERSIONS = ("16", "17")
 DATABASE_INSIGHTS_MODES = ("STANDARD", "ADVANCED")
 CACHE_ENGINES = ("valkey", "redis")
+# Engine versions ElastiCache offers for replication groups with transit encryption "required".
+CACHE_ENGINE_VERSIONS = {"valkey": ("7.2", "8.0", "8.1"), "redis": ("7.0", "7.1")}
 MACIE_SCHEDULE_DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 
 
@@ -101,6 +103,7 @@ class DataConfig:
 
     def _validate_cache(self, is_production: bool) -> None:
         require_one_of("data.cache_engine", self.cache_engine, CACHE_ENGINES)
+        require_one_of(f"data.cache_engine_version ({self.cache_engine})", self.cache_engine_version, CACHE_ENGINE_VERSIONS[self.cache_engine])
         if not self.cache_node_type.startswith("cache.") or self.cache_node_type.count(".") != 2:
             raise ConfigError("data.cache_node_type", f"{self.cache_node_type!r} is not a node type", "e.g. cache.r7g.large")
         require_range("data.cache_replicas", self.cache_replicas, 0, 5)

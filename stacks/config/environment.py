@@ -13,7 +13,7 @@ from stacks.config.backup import BackupConfig
 from stacks.config.data import DataConfig
 from stacks.config.domain import DomainConfig
 from stacks.config.edge import EdgeConfig
-from stacks.config.errors import ConfigError, require_account, require_email, require_log_retention, require_one_of
+from stacks.config.errors import ConfigError, require_account, require_email, require_log_retention, require_one_of, require_range
 from stacks.config.network import NetworkConfig
 from stacks.config.observability import ObservabilityConfig
 
@@ -59,6 +59,7 @@ class EnvironmentConfig:
         require_one_of("dr_region", self.dr_region, (DR_REGION,))
         require_one_of("edge_region", self.edge_region, (EDGE_REGION,))
         require_log_retention("log_retention_days", self.log_retention_days)
+        require_range("powertools_layer_version", self.powertools_layer_version, 1, 1000)
         if self.is_production and not self.retain_stateful:
             raise ConfigError("retain_stateful", "production must retain stateful resources", "True in production")
         if self.is_production and self.log_retention_days < 365:

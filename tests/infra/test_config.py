@@ -98,3 +98,13 @@ def test_log_retention_mapping_covers_exactly_the_allowed_days() -> None:
 
     assert tuple(_BY_DAYS) == LOG_RETENTION_DAYS
     assert retention(731) is logs.RetentionDays.TWO_YEARS and retention(2557) is logs.RetentionDays.SEVEN_YEARS
+
+
+def test_cache_engine_version_and_layer_version_are_checked() -> None:
+    base = cfg.sandbox()
+    with pytest.raises(cfg.ConfigError, match=r"data.cache_engine_version \(valkey\): 'banana' is not allowed; allowed: 7.2, 8.0, 8.1"):
+        dataclasses.replace(base, data=dataclasses.replace(base.data, cache_engine_version="banana"))
+    with pytest.raises(cfg.ConfigError, match=r"data.cache_engine_version \(redis\): '8.0' is not allowed"):
+        dataclasses.replace(base, data=dataclasses.replace(base.data, cache_engine="redis", cache_engine_version="8.0"))
+    with pytest.raises(cfg.ConfigError, match=r"powertools_layer_version: -3 is out of range"):
+        dataclasses.replace(base, powertools_layer_version=-3)
