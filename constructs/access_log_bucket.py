@@ -66,11 +66,13 @@ class AccessLogBucket(Construct):
             resource,
             "HIPAA.Security-S3DefaultEncryptionKMS",
             "S3 server access logging delivers only to buckets with SSE-S3 (AES-256) default encryption; SSE-KMS destinations are "
-            "not supported. The logs hold object keys and requesters, no PHI content; access is TLS-only and private.",
+            "not supported. The logs hold requesters and object keys (a key may carry a patient identifier), never object bodies; "
+            "the bucket is private, TLS-only, encrypted at rest with SSE-S3, and denies deletion to all but break-glass.",
         )
         acknowledge(
             resource,
             "HIPAA.Security-S3BucketReplicationEnabled",
-            "Access logs are operational audit evidence kept in-region for their retention; they are not patient data and "
-            "are not needed to restore service after a regional loss (PHI recovery is AWS Backup, R15).",
+            "Access logs are audit evidence kept in the primary region (S3 stores them across three AZs) for their retention, "
+            "under a bucket policy that denies deletion to all but break-glass; they are not needed to restore service after "
+            "a regional loss (PHI recovery is AWS Backup, R15).",
         )

@@ -267,3 +267,39 @@ def test_quarantine_lock_is_never_weaker_than_the_phi_lock() -> None:
     other_mode = dataclasses.replace(sandbox.audit, quarantine_lock_mode="COMPLIANCE")
     with pytest.raises(cfg.ConfigError, match=r"^audit.quarantine_lock_mode/quarantine_lock_days: COMPLIANCE for 1 days is weaker"):
         dataclasses.replace(sandbox, audit=other_mode)
+
+
+def _worst_case_length(document: Any) -> int:
+    """Minified length with every intrinsic (ARN, name) replaced by 100 characters: longer than any
+    bucket ARN (``arn:aws:s3:::`` + at most 63 characters) or key/topic/queue ARN here."""
+    import json
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict) and value.get("Ref") == "AWS::Partition":
+            return "aws"
+        if isinstance(value, dict) and "Fn::Join" in value:
+            return "".join(str(walk(v)) for v in value["Fn::Join"][1])
+        if isinstance(value, dict) and set(value) & {"Ref", "Fn::GetAtt", "Fn::GetStackOutput", "Fn::ImportValue", "Fn::Sub"}:
+            return "x" * 100
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return len(json.dumps(walk(document), separators=(",", ":")))
+
+
+def test_grown_policies_stay_within_their_quotas(synth: Synthesized, environment: str) -> None:
+    """The quarantine role's managed policy now names every PHI and evidence bucket: a managed policy
+    holds at most 6,144 characters without whitespace (IAM and AWS STS quotas,
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html); a bucket policy at
+    most 20 KB (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html).
+    Exceeding either fails only at deploy time, so it is checked here with worst-case ARN lengths."""
+    stage = synth.stages[environment]
+    template = synth.template(environment, "audit")
+    role = _lid(stage.audit.macie_quarantine.role)
+    [policy] = [p for p in resources_of(template, "AWS::IAM::ManagedPolicy").values() if p["Properties"]["Roles"] == [{"Ref": role}]]
+    assert _worst_case_length(policy["Properties"]["PolicyDocument"]) < 6144
+    for name, (stack, lid, _) in evidence_buckets(synth, environment).items():
+        assert _worst_case_length(_policy(synth.template(environment, stack), lid)) < 20 * 1024, name
