@@ -19,7 +19,7 @@ from constructs.permission_sets import deny_phi_data_plane
 from constructs.service_control_policies import scp_documents
 
 from stacks.config.organization import organization
-from tests.conftest import Synthesized
+from tests.conftest import Synthesized, resources_of
 
 pytestmark = pytest.mark.requirements("R3", "R7", "R10")
 
@@ -105,3 +105,11 @@ def test_the_denies_key_on_the_one_tag() -> None:
     denies = json.dumps(deny_phi_data_plane(org))
     assert f'"s3:ExistingObjectTag/{PHI_TAG_KEY}": "{PHI_TAG_VALUE}"' in denies
     assert f'"aws:ResourceTag/{PHI_TAG_KEY}": "{PHI_TAG_VALUE}"' in denies
+
+
+def test_the_phi_bucket_rule_is_told_the_one_tag(synth: Synthesized, environment: str) -> None:
+    """lambda/mv_phi_bucket_rule is packaged alone and cannot import the constants; the rule passes them."""
+    rules = resources_of(synth.template(environment, "audit"), "AWS::Config::ConfigRule").values()
+    [rule] = [r for r in rules if r["Properties"].get("ConfigRuleName") == "medivault-phi-bucket-lock"]
+    parameters = rule["Properties"]["InputParameters"]
+    assert (parameters["tagKey"], parameters["tagValue"]) == (PHI_TAG_KEY, PHI_TAG_VALUE)
