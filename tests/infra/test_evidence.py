@@ -303,3 +303,16 @@ def test_grown_policies_stay_within_their_quotas(synth: Synthesized, environment
     assert _worst_case_length(policy["Properties"]["PolicyDocument"]) < 6144
     for name, (stack, lid, _) in evidence_buckets(synth, environment).items():
         assert _worst_case_length(_policy(synth.template(environment, stack), lid)) < 20 * 1024, name
+
+
+def test_evidence_protection_setting_refuses_what_would_lock_everyone_out_or_match_nothing() -> None:
+    from constructs.evidence_protection import EvidenceProtection
+
+    with pytest.raises(ValueError, match="break_glass_principals is empty"):
+        EvidenceProtection(break_glass_principals=(), deployment_principals=())
+    with pytest.raises(ValueError, match=r"deployment_principals: 'cdk-deploy' is not an IAM role ARN pattern"):
+        EvidenceProtection(break_glass_principals=("arn:aws:iam::*:role/bg",), deployment_principals=("cdk-deploy",))
+    with pytest.raises(ValueError, match=r"teardown_principals: 'arn:aws:iam::\*:user/admin' is not an IAM role ARN pattern"):
+        EvidenceProtection(
+            break_glass_principals=("arn:aws:iam::*:role/bg",), deployment_principals=(), teardown_principals=("arn:aws:iam::*:user/admin",)
+        )
