@@ -13,7 +13,8 @@ What the bucket guarantees, whoever writes to it:
 - noncurrent versions are expired only after ``object_lock_days`` as noncurrent, i.e. never
   before their lock can have run out (lifecycle never fights Object Lock);
 - every request is logged by S3 server access logging into the access-log bucket;
-- tagged ``data-class=phi`` and ``backup=required`` (Config rules, Macie and AWS Backup select by tag).
+- tagged ``data-class=phi`` and ``backup=required`` (constructs/data_classification.py) with S3 ABAC on,
+  so the tag-based denies of the SCPs and permission sets match (Config rules and AWS Backup select by tag).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from constructs.compliance import acknowledge
+from constructs.data_classification import tag_backup, tag_phi_bucket
 
-PHI_TAGS = {"data-class": "phi", "backup": "required"}
 ARCHIVE_ACCESS_AFTER_DAYS = 90
 DEEP_ARCHIVE_ACCESS_AFTER_DAYS = 180
 OBJECT_LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
@@ -111,8 +112,8 @@ class PhiBucket(Construct):
                 conditions={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
             )
         )
-        for key, value in PHI_TAGS.items():
-            cdk.Tags.of(self.bucket).add(key, value)
+        tag_phi_bucket(self.bucket)  # data-class=phi with S3 ABAC on: the SCP/permission-set denies match
+        tag_backup(self.bucket)
         bucket_resource = self.bucket.node.default_child
         if bucket_resource is None:
             raise RuntimeError("no CloudFormation resource to acknowledge on")

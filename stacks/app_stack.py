@@ -27,12 +27,14 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 from constructs.compliance import acknowledge
 from constructs.deploy_guard import refuse_deploy
+from constructs.evidence_protection import protect_evidence
 from constructs.log_retention import retention
 from constructs.managed_policy_role import ManagedPolicyRole
 from constructs.traceability import trace
 
 from stacks.base import MediVaultStack
 from stacks.config import EnvironmentConfig
+from stacks.evidence import evidence_protection
 
 SERVICE_DIR = "service"
 APP_CONTAINER = "app"
@@ -249,11 +251,17 @@ class AppStack(MediVaultStack):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             versioned=True,
+            # Evidence (stacks/config/evidence.py): no version expires before the retention period.
             lifecycle_rules=[
-                s3.LifecycleRule(expiration=cdk.Duration.days(config.log_retention_days), noncurrent_version_expiration=cdk.Duration.days(30))
+                s3.LifecycleRule(
+                    expiration=cdk.Duration.days(config.evidence.alb_log_days),
+                    noncurrent_version_expiration=cdk.Duration.days(config.evidence.alb_log_days),
+                )
             ],
             removal_policy=config.removal_policy,
         )
+        # No Object Lock: ELB documents none for its log bucket, and a rejected delivery is silent.
+        protect_evidence(access_logs, evidence_protection(config))
         acknowledge(
             access_logs,
             "HIPAA.Security-S3DefaultEncryptionKMS",
@@ -263,7 +271,8 @@ class AppStack(MediVaultStack):
         acknowledge(
             access_logs,
             "HIPAA.Security-S3BucketReplicationEnabled",
-            "ALB access logs are operational records without PHI bodies, kept for the log-retention period in the primary region; "
+            "ALB access logs are request records without PHI bodies, kept in the primary region for the evidence retention "
+            "period (six years in production) under a bucket policy that denies deletion to all but break-glass; "
             "the PHI buckets themselves are backed up to eu-west-1.",
         )
         for rule in ("AwsSolutions-S1", "HIPAA.Security-S3BucketLoggingEnabled"):
@@ -272,7 +281,8 @@ class AppStack(MediVaultStack):
                 rule,
                 "This bucket holds access logs itself (the ALB's); server-access-logging it into another log bucket would only "
                 "move the question, and the data tier's log bucket cannot name a bucket of this later stack without a cycle. "
-                "Reads and writes of it are recorded by CloudTrail.",
+                "Its bucket policy denies object deletion and lifecycle/policy changes to all but break-glass, and every "
+                "bucket-level change is a CloudTrail management event.",
             )
         self.access_log_bucket = access_logs
 

@@ -24,6 +24,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 from constructs.compliance import acknowledge
+from constructs.data_classification import PHI_TAG_KEY, PHI_TAG_VALUE, tag_phi_bucket
+from constructs.evidence_protection import EvidenceProtection, protect_evidence
 from constructs.hipaa_config_rules import HipaaConfigRules
 from constructs.log_retention import retention
 from constructs.managed_policy_role import ManagedPolicyRole
@@ -34,8 +36,8 @@ from constructs.traceability import trace
 
 from stacks.base import MediVaultStack
 from stacks.config import EnvironmentConfig
+from stacks.evidence import evidence_protection
 
-PHI_TAG = ("data-class", "phi")
 # Backup job states that need a human; COMPLETED/RUNNING/CREATED are not news.
 FAILED_BACKUP_STATES = ["FAILED", "ABORTED", "EXPIRED"]
 
@@ -64,6 +66,7 @@ class AuditStack(MediVaultStack):
         vpc: ec2.IVpc,
         function_subnets: ec2.SubnetSelection,
         phi_buckets: Sequence[s3.IBucket],
+        evidence_buckets: Sequence[s3.IBucket] = (),
     ) -> None:
         super().__init__(
             scope,
@@ -75,6 +78,9 @@ class AuditStack(MediVaultStack):
         )
         if not phi_buckets:
             raise ValueError("AuditStack: phi_buckets is empty; the trail must record data events on the PHI buckets (R12)")
+        # Other stacks' evidence buckets (access logs, ALB and CloudFront logs): out of the quarantine's reach.
+        self.external_evidence_buckets = list(evidence_buckets)
+        protection = evidence_protection(config)
         audit = config.audit
         removal = config.removal_policy
         self.trail_name = f"medivault-{config.name}"
@@ -115,6 +121,10 @@ class AuditStack(MediVaultStack):
         self.security_topic.add_subscription(subscriptions.EmailSubscription(audit.security_email))
 
         # --- buckets: server access logs, trail (locked), Config delivery, quarantine (locked) ---
+        # Every one is evidence: deletion and reconfiguration are denied to all but break-glass by
+        # bucket policy (protect_evidence). Object Lock where the writer allows it: CloudTrail and the
+        # quarantine copy do; S3 server access logging and AWS Config refuse Object Lock buckets.
+        evidence = config.evidence
         self.access_log_bucket = s3.Bucket(
             self,
             "AccessLogBucket",
@@ -127,12 +137,15 @@ class AuditStack(MediVaultStack):
                 s3.LifecycleRule(
                     transitions=[
                         s3.Transition(storage_class=s3.StorageClass.GLACIER, transition_after=cdk.Duration.days(audit.trail_archive_after_days))
-                    ]
+                    ],
+                    expiration=cdk.Duration.days(evidence.evidence_access_log_days),
+                    noncurrent_version_expiration=cdk.Duration.days(evidence.evidence_access_log_days),
                 )
             ],
             removal_policy=removal,
             auto_delete_objects=False,
         )
+        protect_evidence(self.access_log_bucket, protection)
         acknowledge(
             self.access_log_bucket,
             "AwsSolutions-S1",
@@ -141,18 +154,26 @@ class AuditStack(MediVaultStack):
         acknowledge(
             self.access_log_bucket,
             "HIPAA.Security-S3BucketReplicationEnabled",
-            "Access logs of the audit buckets stay in the EU primary region; cross-region copies are AWS Backup's job (R15).",
+            "Access logs of the audit buckets stay in the EU primary region (S3 stores them across three AZs); they are not "
+            "needed to restore service, and their bucket policy denies deletion to all but break-glass.",
         )
         acknowledge(
             self.access_log_bucket,
             "HIPAA.Security-S3DefaultEncryptionKMS",
             "S3 server access logging delivers only to buckets with SSE-S3 (AES-256) default encryption, not SSE-KMS.",
         )
-        self.trail_bucket = self._evidence_bucket("TrailBucket", key=self.audit_key, lock=_lock(audit.trail_lock_mode, audit.trail_lock_days))
-        self.config_bucket = self._evidence_bucket("ConfigBucket", key=self.audit_key, lock=None)
-        self.quarantine_bucket = self._evidence_bucket(
-            "QuarantineBucket", key=data_key, lock=_lock(audit.quarantine_lock_mode, audit.quarantine_lock_days)
+        self.trail_bucket = self._evidence_bucket(
+            "TrailBucket", key=self.audit_key, lock=_lock(audit.trail_lock_mode, audit.trail_lock_days), protection=protection
         )
+        self.config_bucket = self._evidence_bucket(
+            "ConfigBucket", key=self.audit_key, lock=None, protection=protection, expire_after_days=evidence.config_history_days
+        )
+        self.quarantine_bucket = self._evidence_bucket(
+            "QuarantineBucket", key=data_key, lock=_lock(audit.quarantine_lock_mode, audit.quarantine_lock_days), protection=protection
+        )
+        # PHI found in the wrong place: the tag-based denies (SCPs, permission sets) and the PHI
+        # bucket Config rule must cover it like the PHI buckets (S3 ABAC on, or aws:ResourceTag never matches).
+        tag_phi_bucket(self.quarantine_bucket)
 
         # --- CloudTrail (R12) ---
         self.trail_log_group = logs.LogGroup(
@@ -185,7 +206,9 @@ class AuditStack(MediVaultStack):
                     include_management_events=True,
                     read_write_type="All",
                     data_resources=[
-                        cloudtrail.CfnTrail.DataResourceProperty(type="AWS::S3::Object", values=[f"{b.bucket_arn}/" for b in phi_buckets])
+                        cloudtrail.CfnTrail.DataResourceProperty(
+                            type="AWS::S3::Object", values=[f"{b.bucket_arn}/" for b in [*phi_buckets, self.quarantine_bucket]]
+                        )
                     ],
                 )
             ],
@@ -194,7 +217,10 @@ class AuditStack(MediVaultStack):
         self.trail.node.add_dependency(self.trail_bucket.policy or self.trail_bucket, trail_logs_role.node.find_child("GrantsPolicy"))
         self.security_alarms = SecurityEventAlarms(self, "SecurityAlarms", log_group=self.trail_log_group, topic=self.security_topic)
         trace(
-            self.trail, ["R12"], ["security"], "A multi-region, validated, KMS-encrypted trail records management events and PHI bucket data events."
+            self.trail,
+            ["R12"],
+            ["security"],
+            "A multi-region, validated, KMS-encrypted trail records management events and data events of the PHI and quarantine buckets.",
         )
         trace(self.trail_bucket, ["R12"], ["security"], "Trail log files are kept under Object Lock for the HIPAA six-year documentation rule.")
         trace(self.security_alarms, ["R12", "R13"], ["security", "operational-excellence"], "Security events in the trail page the security topic.")
@@ -251,8 +277,18 @@ class AuditStack(MediVaultStack):
             self._audit_manager(audit.audit_manager_framework_id)
 
     # ------------------------------------------------------------------------------------------
-    def _evidence_bucket(self, construct_id: str, *, key: kms.IKey, lock: s3.ObjectLockRetention | None) -> s3.Bucket:
+    def _evidence_bucket(
+        self,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        lock: s3.ObjectLockRetention | None,
+        protection: EvidenceProtection,
+        expire_after_days: int | None = None,
+    ) -> s3.Bucket:
+        """A KMS-encrypted evidence bucket; without a lock, ``expire_after_days`` must be the retention."""
         audit = self.config.audit
+        expiry = cdk.Duration.days(expire_after_days) if expire_after_days is not None else None
         bucket = s3.Bucket(
             self,
             construct_id,
@@ -271,15 +307,24 @@ class AuditStack(MediVaultStack):
                 s3.LifecycleRule(
                     transitions=[
                         s3.Transition(storage_class=s3.StorageClass.GLACIER, transition_after=cdk.Duration.days(audit.trail_archive_after_days))
-                    ]
+                    ],
+                    expiration=expiry,
+                    noncurrent_version_expiration=expiry,
                 )
             ],
             removal_policy=self.config.removal_policy,
         )
+        protect_evidence(bucket, protection)
+        guard = (
+            "Object Lock and a bucket policy that denies"
+            if lock is not None
+            else "a bucket policy (AWS Config refuses Object Lock buckets) that denies"
+        )
         acknowledge(
             bucket,
             "HIPAA.Security-S3BucketReplicationEnabled",
-            "Evidence stays in the EU primary region under Object Lock; cross-region copies are AWS Backup's job (R15), not replication.",
+            f"Evidence stays in the EU primary region (S3 stores it across three AZs) under {guard} deletion to all but "
+            "break-glass; a replica would only add a second place for audit data to live.",
         )
         return bucket
 
@@ -388,7 +433,13 @@ class AuditStack(MediVaultStack):
                 ],
             ),
             scope=awsconfig.CfnConfigRule.ScopeProperty(compliance_resource_types=["AWS::S3::Bucket"]),
-            input_parameters={"lockMode": data.object_lock_mode, "minRetentionDays": str(data.object_lock_days), "kmsKeyArn": data_key.key_arn},
+            input_parameters={
+                "tagKey": PHI_TAG_KEY,
+                "tagValue": PHI_TAG_VALUE,
+                "lockMode": data.object_lock_mode,
+                "minRetentionDays": str(data.object_lock_days),
+                "kmsKeyArn": data_key.key_arn,
+            },
         )
         if permission is not None:
             self.phi_bucket_rule.node.add_dependency(permission)
@@ -459,7 +510,9 @@ class AuditStack(MediVaultStack):
         )
 
     def _macie_quarantine(self, common: dict[str, object], data_key: kms.IKey, phi_buckets: Sequence[s3.IBucket]) -> None:
-        protected = [*phi_buckets, self.trail_bucket, self.config_bucket, self.access_log_bucket]
+        # Never touched: PHI belongs in the PHI buckets, and evidence must stay where it was written.
+        evidence = [self.trail_bucket, self.config_bucket, self.access_log_bucket, *self.external_evidence_buckets]
+        protected = [*phi_buckets, *evidence]
         fn = self._function(
             "MacieQuarantine",
             source="mv_macie_quarantine",
@@ -469,13 +522,17 @@ class AuditStack(MediVaultStack):
                 "QUARANTINE_KEY_ARN": data_key.key_arn,
                 "TOPIC_ARN": self.security_topic.topic_arn,
                 "PROTECTED_BUCKETS": ",".join(b.bucket_name for b in protected),
+                # Quarantined copies carry the object tag the permission sets deny on (s3:ExistingObjectTag).
+                "PHI_TAG": f"{PHI_TAG_KEY}={PHI_TAG_VALUE}",
             },
             timeout=cdk.Duration.minutes(15),
             memory_size=1024,
             **common,  # type: ignore[arg-type]
         )
-        # Macie may find PHI in any bucket of the account: read and remove objects in this account's
-        # buckets, but never in the PHI or evidence buckets (explicit deny beats any allow).
+        # What the function calls (lambda/mv_macie_quarantine/quarantine.py): HeadObject, GetObject
+        # and (managed, multipart above 8 MB) CopyObject/UploadPartCopy on the flagged source version,
+        # then DeleteObject of that version; Put/Get/tagging on the quarantine copy. Macie may find PHI
+        # in any bucket of the account, so the source side is this account's buckets...
         fn.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject", "s3:DeleteObjectVersion"],
@@ -483,11 +540,20 @@ class AuditStack(MediVaultStack):
                 conditions={"StringEquals": {"s3:ResourceAccount": self.account}},
             )
         )
+        # ... except the PHI and evidence buckets: no object read, write, delete or listing there
+        # (an explicit deny beats every allow, this role's and any added later).
         fn.role.add_to_principal_policy(
             iam.PolicyStatement(
                 effect=iam.Effect.DENY,
-                actions=["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObject"],
+                actions=["s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject"],
                 resources=[b.arn_for_objects("*") for b in protected],
+            )
+        )
+        fn.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                actions=["s3:ListBucket", "s3:ListBucketVersions"],
+                resources=[b.bucket_arn for b in protected],
             )
         )
         # HeadObject answers 404 (not 403) for a missing object only with ListBucket.
@@ -500,29 +566,54 @@ class AuditStack(MediVaultStack):
         )
         fn.role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:GetObjectTagging"],
+                actions=["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:GetObjectTagging", "s3:AbortMultipartUpload"],
                 resources=[self.quarantine_bucket.arn_for_objects("*")],
             )
         )
+        # The quarantine copy is evidence: this role never removes or unlocks it.
         fn.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[data_key.key_arn])
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                actions=["s3:DeleteObject*", "s3:BypassGovernanceRetention", "s3:PutObjectRetention", "s3:PutObjectLegalHold"],
+                resources=[self.quarantine_bucket.arn_for_objects("*")],
+            )
+        )
+        # The data key through S3 only (the quarantine bucket's key), and never for a PHI bucket's
+        # objects: S3 passes the bucket ARN (Bucket Keys) or object ARN as aws:s3:arn encryption context.
+        via_s3 = {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}
+        fn.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[data_key.key_arn], conditions={"StringEquals": via_s3})
+        )
+        fn.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                actions=["kms:Decrypt"],
+                resources=[data_key.key_arn],
+                conditions={
+                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": [a for b in phi_buckets for a in (b.bucket_arn, b.arn_for_objects("*"))]}
+                },
+            )
         )
         self._allow_publish(fn.role)
         acknowledge(
             fn.role,
             arn_id(self, "AwsSolutions-IAM5[Resource::arn:{partition}:s3:::*/*]"),
-            "Macie can find PHI in any bucket of this account; the move is limited to this account (s3:ResourceAccount) and "
-            "explicitly denied on the PHI and evidence buckets.",
+            "Macie can find PHI in any bucket of this account; reading and deleting the flagged object is limited to this account "
+            "(s3:ResourceAccount), and an explicit deny blocks every object read, write, delete and listing on the PHI buckets and "
+            "on every evidence bucket (trail, Config, the S3/ALB/CloudFront access-log buckets); the data key cannot decrypt PHI "
+            "bucket objects for this role.",
         )
         acknowledge(
             fn.role,
             arn_id(self, "AwsSolutions-IAM5[Resource::arn:{partition}:s3:::*]"),
-            "ListBucket on this account's buckets only, so a missing object reads as 404 and a redelivery is recognised.",
+            "ListBucket on this account's buckets, so a missing object reads as 404 and a redelivery is recognised; "
+            "explicitly denied on the PHI and evidence buckets.",
         )
         acknowledge(
             fn.role,
             "AwsSolutions-IAM5[Resource::<QuarantineBucketFDBDA180.Arn>/*]",
-            "The quarantine keys are derived from each finding (bucket/version/key); only objects of the quarantine bucket.",
+            "The quarantine keys are derived from each finding (bucket/version/key); only objects of the quarantine bucket, "
+            "which this role may write and read back but never delete or unlock.",
         )
         rule = events.Rule(
             self,

@@ -33,6 +33,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 from constructs.compliance import acknowledge
+from constructs.data_classification import BACKUP_TAG_KEY, BACKUP_TAG_VALUE
 from constructs.locked_vault import LockedVault
 from constructs.log_retention import retention
 from constructs.managed_policy_role import ManagedPolicyRole
@@ -43,7 +44,6 @@ from constructs.traceability import trace
 from stacks.base import MediVaultStack
 from stacks.config import EnvironmentConfig
 
-BACKUP_TAG = ("backup", "required")
 METRIC_NAMESPACE = "MediVault/DR"
 # AWS-managed policies AWS Backup documents for its service role; S3 needs its own two.
 BACKUP_MANAGED_POLICIES = (
@@ -185,7 +185,7 @@ class BackupStack(MediVaultStack):
         self.plan.add_selection(
             "ByTag",
             backup_selection_name="tagged-backup-required",
-            resources=[backup.BackupResource.from_tag(*BACKUP_TAG)],
+            resources=[backup.BackupResource.from_tag(BACKUP_TAG_KEY, BACKUP_TAG_VALUE)],
             role=self.backup_role,
             disable_default_backup_policy=True,
         )

@@ -17,6 +17,7 @@ from constructs import Construct
 from constructs.access_log_bucket import AccessLogBucket
 from constructs.audited_aurora import AuditedAurora, AuroraSettings
 from constructs.compliance import acknowledge
+from constructs.data_classification import tag_phi
 from constructs.encrypted_cache import CacheSettings, EncryptedCache
 from constructs.log_retention import retention
 from constructs.macie_discovery import MacieDiscovery
@@ -25,6 +26,7 @@ from constructs.traceability import trace
 
 from stacks.base import MediVaultStack
 from stacks.config import EnvironmentConfig
+from stacks.evidence import evidence_protection
 
 
 class DataStack(MediVaultStack):
@@ -64,7 +66,11 @@ class DataStack(MediVaultStack):
 
         # --- S3: server access logs, then the two PHI buckets (R7, R12) ---
         self.access_log_bucket: s3.IBucket = AccessLogBucket(
-            self, "AccessLogs", retention_days=data.access_log_retention_days, removal_policy=removal
+            self,
+            "AccessLogs",
+            retention_days=config.evidence.phi_access_log_days,
+            protection=evidence_protection(config),
+            removal_policy=removal,
         ).bucket
         phi = {
             name: PhiBucket(
@@ -121,6 +127,10 @@ class DataStack(MediVaultStack):
         )
         self.database: rds.DatabaseCluster = aurora.cluster
         self.database_secret: secretsmanager.ISecret = aurora.secret
+        # The cluster, its instances and its generated master secret (children of the cluster); not
+        # the subnet group or other plumbing, so the tag means "holds or opens PHI".
+        for part in ("Resource", "Writer", "Reader", "Secret"):
+            tag_phi(aurora.cluster.node.find_child(part))
         for instance in ("Writer", "Reader"):
             acknowledge(
                 aurora.cluster.node.find_child(instance),
@@ -172,6 +182,7 @@ class DataStack(MediVaultStack):
         )
         self.cache_replication_group: elasticache.CfnReplicationGroup = cache.replication_group
         self.cache_auth_secret: secretsmanager.ISecret = cache.auth_secret
+        tag_phi(cache.auth_secret)  # opens the cache, which holds PHI sessions and profiles
         self.cache_endpoint_address: str = cache.endpoint_address
         self.cache_port: int = cache.port
         trace(

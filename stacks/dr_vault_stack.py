@@ -7,6 +7,7 @@ Stateful: retained and termination-protected in production.
 from __future__ import annotations
 
 from constructs import Construct
+from constructs.data_classification import tag_phi
 from constructs.locked_vault import LockedVault
 from constructs.purpose_key import PurposeKey
 from constructs.traceability import trace
@@ -36,6 +37,7 @@ class DrVaultStack(MediVaultStack):
             via_services=["backup", "rds", "s3"],
             removal_policy=config.removal_policy,
         ).key
+        tag_phi(self.key)  # it decrypts the PHI recovery-point copies
         locked = LockedVault(
             self,
             "DrVault",

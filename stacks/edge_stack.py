@@ -22,12 +22,14 @@ from constructs.access_log_bucket import AccessLogBucket
 from constructs.compliance import acknowledge
 from constructs.deploy_guard import refuse_deploy
 from constructs.edge_distribution import EdgeDistribution
+from constructs.evidence_protection import protect_evidence
 from constructs.purpose_key import PurposeKey, ServicePrincipalUse
 from constructs.traceability import trace
 
 from stacks.base import MediVaultStack
 from stacks.config import EnvironmentConfig
 from stacks.edge_global_stack import NO_DOMAIN_MESSAGE
+from stacks.evidence import evidence_protection
 
 
 class EdgeStack(MediVaultStack):
@@ -72,6 +74,15 @@ class EdgeStack(MediVaultStack):
             ],
             removal_policy=config.removal_policy,
         ).key
+        # Who read or deleted CloudFront's logs is itself logged (S3 server access logging can
+        # deliver only to an SSE-S3 bucket: the project's AccessLogBucket).
+        self.s3_access_log_bucket: s3.IBucket = AccessLogBucket(
+            self,
+            "S3AccessLogs",
+            retention_days=config.evidence.evidence_access_log_days,
+            protection=evidence_protection(config),
+            removal_policy=config.removal_policy,
+        ).bucket
         self.log_bucket = s3.Bucket(
             self,
             "AccessLogs",
@@ -87,20 +98,19 @@ class EdgeStack(MediVaultStack):
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-access-logs",
-                    expiration=cdk.Duration.days(config.log_retention_days),
-                    noncurrent_version_expiration=cdk.Duration.days(30),
+                    # Evidence (stacks/config/evidence.py): no version expires before the retention period.
+                    expiration=cdk.Duration.days(config.evidence.cloudfront_log_days),
+                    noncurrent_version_expiration=cdk.Duration.days(config.evidence.cloudfront_log_days),
                     abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
                 )
             ],
             removal_policy=config.removal_policy,
             auto_delete_objects=False,
-            # Who read or deleted CloudFront's logs is itself logged (S3 server access logging can
-            # deliver only to an SSE-S3 bucket: the project's AccessLogBucket).
-            server_access_logs_bucket=AccessLogBucket(
-                self, "S3AccessLogs", retention_days=config.log_retention_days, removal_policy=config.removal_policy
-            ).bucket,
+            server_access_logs_bucket=self.s3_access_log_bucket,
             server_access_logs_prefix="cloudfront-logs/",
         )
+        # No Object Lock: CloudFront documents none for its log bucket, and a rejected delivery is silent.
+        protect_evidence(self.log_bucket, evidence_protection(config))
         acknowledge(
             self.log_bucket,
             "HIPAA.Security-S3BucketReplicationEnabled",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from constructs import Construct
+from constructs.data_classification import tag_phi
 from constructs.purpose_key import PurposeKey, ServicePrincipalUse
 from constructs.traceability import trace
 
@@ -54,6 +55,10 @@ class KeysStack(MediVaultStack):
             via_services=["backup", "rds", "s3"],
             removal_policy=removal,
         ).key
+
+        # Both keys decrypt PHI (objects, database, secrets, recovery points): the tag-based denies cover them.
+        tag_phi(self.data_key)
+        tag_phi(self.backup_key)
 
         trace(
             self.data_key,

@@ -58,16 +58,6 @@ class MediVaultStage(cdk.Stage):
             data_key=self.keys.data_key,
             logs_key=self.keys.logs_key,
         )
-        self.audit = AuditStack(
-            self,
-            "Audit",
-            config=config,
-            logs_key=self.keys.logs_key,
-            data_key=self.keys.data_key,
-            vpc=self.network.vpc,
-            function_subnets=self.network.app_subnets,
-            phi_buckets=self.data.phi_buckets,
-        )
         self.edge_global = EdgeGlobalStack(self, "EdgeGlobal", config=config)
         self.edge = EdgeStack(
             self,
@@ -78,6 +68,23 @@ class MediVaultStage(cdk.Stage):
             origin_header_name=self.app.origin_header_name,
             web_acl=self.edge_global.web_acl,
             certificate=self.edge_global.certificate,
+        )
+        self.audit = AuditStack(
+            self,
+            "Audit",
+            config=config,
+            logs_key=self.keys.logs_key,
+            data_key=self.keys.data_key,
+            vpc=self.network.vpc,
+            function_subnets=self.network.app_subnets,
+            phi_buckets=self.data.phi_buckets,
+            # After the app and edge stacks: their log buckets are evidence the quarantine must not touch.
+            evidence_buckets=[
+                self.data.access_log_bucket,
+                self.app.access_log_bucket,
+                self.edge.log_bucket,
+                self.edge.s3_access_log_bucket,
+            ],
         )
         self.dr_vault = DrVaultStack(self, "DrVault", config=config)
         self.backup = BackupStack(

@@ -3,7 +3,7 @@
 EventBridge invokes this asynchronously for ``SensitiveData:S3Object/*`` Macie findings.
 Outcomes:
 - quarantined / already-quarantined (a redelivery): a short notice on the security topic;
-- skipped (a PHI bucket, where PHI belongs) or missing: logged, and a notice for ``missing``;
+- skipped (a PHI or evidence bucket: PHI belongs there, evidence stays put) or missing: logged, and a notice for ``missing``;
 - not a sensitive-data object finding, or malformed: one error log line, ``rejected``; no S3 call;
 - any AWS error before the source is deleted: re-raised, so Lambda retries and then keeps the event
   in the dead-letter queue; the source object is never deleted unless its copy was verified.
@@ -25,7 +25,7 @@ from mv_macie_quarantine.quarantine import NotAQuarantineFinding, Outcome, Quara
 logger = Logger()
 tracer = Tracer()
 
-REQUIRED_ENV = ("QUARANTINE_BUCKET", "QUARANTINE_KEY_ARN", "TOPIC_ARN")
+REQUIRED_ENV = ("QUARANTINE_BUCKET", "QUARANTINE_KEY_ARN", "TOPIC_ARN", "PHI_TAG")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class Settings:
     kms_key_arn: str
     topic_arn: str
     protected_buckets: frozenset[str]
+    # The data-classification object tag (key, value) every quarantine copy carries.
+    phi_tag: tuple[str, str]
 
 
 def load_settings(environ: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
@@ -41,11 +43,15 @@ def load_settings(environ: dict[str, str] | os._Environ[str] = os.environ) -> Se
     if missing:
         raise RuntimeError(f"mv_macie_quarantine: missing environment variables {', '.join(missing)}")
     protected = frozenset(b.strip() for b in environ.get("PROTECTED_BUCKETS", "").split(",") if b.strip())
+    tag_key, _, tag_value = environ["PHI_TAG"].partition("=")
+    if not tag_key or not tag_value:
+        raise RuntimeError(f"mv_macie_quarantine: PHI_TAG must be key=value, got {environ['PHI_TAG']!r}")
     return Settings(
         quarantine_bucket=environ["QUARANTINE_BUCKET"],
         kms_key_arn=environ["QUARANTINE_KEY_ARN"],
         topic_arn=environ["TOPIC_ARN"],
         protected_buckets=protected,
+        phi_tag=(tag_key, tag_value),
     )
 
 
@@ -75,7 +81,11 @@ def handle(event: Any, settings: Settings, s3: Any, sns: Any) -> dict[str, str]:
         logger.error(f"rejected: {problem}; no object was touched", extra={"event": event})
         return {"status": "rejected", "reason": str(problem)}
     quarantine = Quarantine(
-        s3, quarantine_bucket=settings.quarantine_bucket, kms_key_arn=settings.kms_key_arn, protected_buckets=settings.protected_buckets
+        s3,
+        quarantine_bucket=settings.quarantine_bucket,
+        kms_key_arn=settings.kms_key_arn,
+        protected_buckets=settings.protected_buckets,
+        phi_tag=settings.phi_tag,
     )
     outcome = quarantine.move(finding)
     log = logger.warning if outcome.status == "missing" else logger.info

@@ -78,17 +78,26 @@ def parse_finding(event: Any) -> ObjectFinding:
 
 
 class Quarantine:
-    def __init__(self, s3: Any, *, quarantine_bucket: str, kms_key_arn: str, protected_buckets: frozenset[str]) -> None:
+    def __init__(self, s3: Any, *, quarantine_bucket: str, kms_key_arn: str, protected_buckets: frozenset[str], phi_tag: tuple[str, str]) -> None:
         self.s3 = s3
         self.quarantine_bucket = quarantine_bucket
         self.kms_key_arn = kms_key_arn
-        # PHI buckets (PHI belongs there) and the quarantine bucket itself are never touched.
+        self.phi_tag = phi_tag
+        # PHI buckets (PHI belongs there), evidence buckets (never moved) and the quarantine bucket
+        # itself are never touched.
         self.protected_buckets = protected_buckets | {quarantine_bucket}
 
     def _version_args(self, finding: ObjectFinding) -> dict[str, str]:
         return {"VersionId": finding.version_id} if finding.version_id else {}
 
     def _head(self, bucket: str, key: str, **extra: str) -> dict[str, Any] | None:
+        """The object's head, or None only if S3 says it does not exist (404).
+
+        Any other error -- 403 AccessDenied above all (HeadObject has no body, so botocore reports
+        the HTTP status "403" as the code) -- propagates: without s3:ListBucket, or under an explicit
+        deny, S3 answers 403 whether or not the object exists, and reading that as "missing" would
+        report a live PHI object as gone.
+        """
         try:
             result: dict[str, Any] = self.s3.head_object(Bucket=bucket, Key=key, **extra)
         except ClientError as error:
@@ -106,6 +115,8 @@ class Quarantine:
 
     def _tags(self, finding: ObjectFinding) -> dict[str, str]:
         return {
+            # The copy holds PHI: the permission sets deny objects with this tag (s3:ExistingObjectTag).
+            self.phi_tag[0]: self.phi_tag[1],
             QUARANTINE_TAG: "macie",
             "medivault:macie-finding-id": finding.finding_id[:256],
             "medivault:source-bucket": finding.bucket,
@@ -120,7 +131,7 @@ class Quarantine:
 
     def move(self, finding: ObjectFinding) -> Outcome:
         if finding.bucket in self.protected_buckets:
-            return Outcome("skipped", finding, f"{finding.bucket} is a PHI or quarantine bucket; sensitive data is expected there")
+            return Outcome("skipped", finding, f"{finding.bucket} is a PHI, evidence or quarantine bucket; its objects are never moved")
         source = self._head(finding.bucket, finding.key, **self._version_args(finding))
         if source is None:
             if self._head(self.quarantine_bucket, finding.quarantine_key) is not None:

@@ -75,7 +75,9 @@ PRODUCTION = AuditConfig(
     trail_log_retention_days=2192,
     trail_archive_after_days=90,
     quarantine_lock_mode="COMPLIANCE",
-    quarantine_lock_days=HIPAA_RETENTION_DAYS,
+    # Quarantined objects are PHI (PHI-tagged, checked by the PHI bucket Config rule): locked as long
+    # as the PHI buckets (data.object_lock_days, 7 years, R7), which is beyond the HIPAA six years.
+    quarantine_lock_days=7 * 365,
     guardduty_min_severity=4.0,
     security_email="security@medivault.example",
     # Off until the account is registered with Audit Manager and its HIPAA framework ID is known

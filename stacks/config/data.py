@@ -22,8 +22,6 @@ class DataConfig:
     # GOVERNANCE: a principal with s3:BypassGovernanceRetention can (sandbox, so it can be torn down).
     object_lock_mode: str
     object_lock_days: int
-    # S3 server access logs (who read/wrote which PHI object): audit evidence, kept 7 years in production.
-    access_log_retention_days: int = 2557
     # Aurora PostgreSQL, pinned: full version and its major (the parameter-group family follows it).
     aurora_engine_version: str = "17.7"
     # Serverless v2 capacity in ACUs (0.5 ACU steps). Low minimum = cheap when idle (cost story).
@@ -59,13 +57,6 @@ class DataConfig:
                 "data.object_lock_mode/object_lock_days",
                 f"production has {self.object_lock_mode} for {self.object_lock_days} days",
                 "COMPLIANCE for at least 2555 days (7 years, R7) in production",
-            )
-        require_range("data.access_log_retention_days", self.access_log_retention_days, 1, 36500)
-        if is_production and self.access_log_retention_days < 6 * 365:
-            raise ConfigError(
-                "data.access_log_retention_days",
-                f"{self.access_log_retention_days} days in production",
-                "at least 2190 (6 years, HIPAA documentation)",
             )
         self._validate_aurora(is_production)
         self._validate_cache(is_production)
@@ -116,7 +107,6 @@ PRODUCTION = DataConfig(object_lock_mode="COMPLIANCE", object_lock_days=7 * 365)
 SANDBOX = DataConfig(
     object_lock_mode="GOVERNANCE",
     object_lock_days=1,
-    access_log_retention_days=30,
     aurora_min_acu=0,
     aurora_auto_pause_minutes=10,
     aurora_max_acu=2,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 
-from stacks.config import app, audit, backup, data, edge, network, observability
+from stacks.config import app, audit, backup, data, edge, evidence, network, observability
 from stacks.config.app import AppConfig
 from stacks.config.audit import AuditConfig
 from stacks.config.backup import BackupConfig
@@ -14,6 +14,7 @@ from stacks.config.data import DataConfig
 from stacks.config.domain import DomainConfig
 from stacks.config.edge import EdgeConfig
 from stacks.config.errors import ConfigError, require_account, require_email, require_log_retention, require_one_of, require_range
+from stacks.config.evidence import EvidenceConfig
 from stacks.config.network import NetworkConfig
 from stacks.config.observability import ObservabilityConfig
 
@@ -49,6 +50,7 @@ class EnvironmentConfig:
     backup: BackupConfig
     edge: EdgeConfig
     audit: AuditConfig
+    evidence: EvidenceConfig
     observability: ObservabilityConfig
     app: AppConfig
 
@@ -79,6 +81,15 @@ class EnvironmentConfig:
             )
         self.edge.validate()
         self.audit.validate(self.is_production)
+        # The quarantine bucket is PHI-tagged: the PHI bucket Config rule holds it to the PHI lock.
+        if self.audit.quarantine_lock_mode != self.data.object_lock_mode or self.audit.quarantine_lock_days < self.data.object_lock_days:
+            raise ConfigError(
+                "audit.quarantine_lock_mode/quarantine_lock_days",
+                f"{self.audit.quarantine_lock_mode} for {self.audit.quarantine_lock_days} days is weaker than the PHI buckets' "
+                f"{self.data.object_lock_mode} for {self.data.object_lock_days} days",
+                "the data.object_lock_mode and at least data.object_lock_days (quarantined objects are PHI)",
+            )
+        self.evidence.validate(self.is_production)
         self.observability.validate()
         self.app.validate(self.is_production)
 
@@ -109,6 +120,7 @@ def sandbox(account: str | None = PLACEHOLDER_ACCOUNTS["sandbox"]) -> Environmen
         backup=backup.SANDBOX,
         edge=edge.SANDBOX,
         audit=audit.SANDBOX,
+        evidence=evidence.SANDBOX,
         observability=observability.SANDBOX,
         app=app.SANDBOX,
     )
@@ -127,6 +139,7 @@ def production(account: str | None = PLACEHOLDER_ACCOUNTS["production"]) -> Envi
         backup=backup.PRODUCTION,
         edge=edge.PRODUCTION,
         audit=audit.PRODUCTION,
+        evidence=evidence.PRODUCTION,
         observability=observability.PRODUCTION,
         app=app.PRODUCTION,
     )

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from constructs.data_classification import PHI_TAG_KEY, PHI_TAG_VALUE
+
 from stacks.config.environment import DR_REGION, PLACEHOLDER_ACCOUNTS, PRIMARY_REGION
 from stacks.config.errors import ConfigError, require_account, require_one_of
 
@@ -97,8 +99,8 @@ class OrganizationConfig:
     # (e.g. production-data-recordsbucket600c9c86-...); "*phi*" catches explicitly named ones.
     phi_bucket_name_patterns: tuple[str, ...] = ("*-data-recordsbucket*", "*-data-imagingbucket*", "*phi*")
     # Key of the data-classification tag on PHI buckets, secrets and keys, and its PHI value.
-    phi_tag_key: str = "data-class"
-    phi_tag_value: str = "phi"
+    phi_tag_key: str = PHI_TAG_KEY
+    phi_tag_value: str = PHI_TAG_VALUE
     # Aliases of the customer-managed keys that encrypt PHI (stacks/keys_stack.py).
     phi_key_alias_pattern: str = "alias/medivault/*/data"
 

@@ -3,7 +3,8 @@ deny or allow for a given request (action, resource, context) instead of only th
 
 It implements what MediVault's policies use: Action/NotAction, Resource/NotResource with IAM
 wildcards (``*`` any characters, ``?`` one), and the condition operators StringEquals,
-StringNotEquals, StringLike, ArnLike, ArnNotLike, ForAnyValue:StringLike and Null, with IAM's rule
+StringNotEquals, StringLike, ArnLike, ArnNotLike, ForAnyValue:StringLike, Null, Bool and
+NumericLessThan (the TLS-only statements of bucket policies), with IAM's rule
 that a negated operator matches when the context key is absent. Any other operator raises, so a
 policy using something new cannot silently evaluate as "no match".
 """
@@ -23,7 +24,7 @@ def _wildcard(pattern: str, value: str, *, case_sensitive: bool = True) -> bool:
 
 
 def _as_list(value: Any) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
+    return [value] if isinstance(value, (str, int, float, bool)) else list(value)
 
 
 def _lookup(context: Context, key: str) -> list[str] | None:
@@ -59,6 +60,10 @@ def _condition_matches(condition: Mapping[str, Mapping[str, Any]], context: Cont
                 ok = any(a == w for a in actual for w in wanted)
             elif operator in ("StringLike", "ArnLike", "ForAnyValue:StringLike"):
                 ok = any(_wildcard(w, a) for a in actual for w in wanted)
+            elif operator == "Bool":
+                ok = any(a.lower() == str(w).lower() for a in actual for w in wanted)
+            elif operator == "NumericLessThan":
+                ok = any(float(a) < float(w) for a in actual for w in wanted)
             else:
                 raise NotImplementedError(f"condition operator {operator} is not evaluated by this helper")
             if not ok:

@@ -91,12 +91,14 @@ def test_trail_is_multi_region_validated_encrypted_with_phi_data_events(synth: S
     assert selector["IncludeManagementEvents"] is True and selector["ReadWriteType"] == "All"
     [data] = selector["DataResources"]
     assert data["Type"] == "AWS::S3::Object"
-    # Both PHI buckets of the data stack (records, imaging), as cross-stack references with a trailing "/".
-    assert len(data["Values"]) == 2
+    # Both PHI buckets of the data stack (records, imaging), as cross-stack references with a trailing
+    # "/", and the quarantine bucket (PHI found in the wrong place, issue 15 item 6).
+    assert len(data["Values"]) == 3
     values = [str(v) for v in data["Values"]]
     data_stack = synth.stack(environment, "data").stack_name
-    assert all(data_stack in v for v in values)
+    assert sum(data_stack in v for v in values) == 2
     assert any("Records" in v for v in values) and any("Imaging" in v for v in values)
+    assert {"Fn::Join": ["", [{"Fn::GetAtt": ["QuarantineBucketFDBDA180", "Arn"]}, "/"]]} in data["Values"]
     assert all(v["Fn::Join"][1][-1] == "/" for v in data["Values"])
 
 
@@ -380,21 +382,6 @@ def test_quarantine_bucket_is_locked_under_the_data_key(synth: Synthesized, envi
     [encryption] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     key = str(encryption["ServerSideEncryptionByDefault"]["KMSMasterKeyID"])
     assert synth.stack(environment, "keys").stack_name in key and "DataKey" in key
-
-
-def test_quarantine_function_can_never_delete_from_phi_or_evidence_buckets(synth: Synthesized, environment: str) -> None:
-    template = synth.template(environment, "audit")
-    role = _lid(_audit(synth, environment).macie_quarantine.role)
-    [policy] = [p for p in resources_of(template, "AWS::IAM::ManagedPolicy").values() if p["Properties"]["Roles"] == [{"Ref": role}]]
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    [deny] = [s for s in statements if s["Effect"] == "Deny"]
-    assert set(deny["Action"]) == {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObject"}
-    denied = str(deny["Resource"])
-    for bucket in ("TrailBucketA831CE63", "ConfigBucket2112C5EC", "AccessLogBucketDA470295"):
-        assert bucket in denied
-    assert denied.count(synth.stack(environment, "data").stack_name) == 2  # the two PHI buckets of the data stack
-    [move] = [s for s in statements if s["Effect"] == "Allow" and "s3:DeleteObjectVersion" in s["Action"]]
-    assert move["Condition"] == {"StringEquals": {"s3:ResourceAccount": synth.stages[environment].audit.account}}
 
 
 def test_audit_manager_is_off_unless_configured(synth: Synthesized, environment: str) -> None:

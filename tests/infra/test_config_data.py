@@ -34,7 +34,6 @@ pytestmark = pytest.mark.requirements("R6", "R7", "R8", "R11")
         ({"cache_replicas": 6}, r"data.cache_replicas: 6 is out of range"),
         ({"cache_snapshot_retention_days": 7}, r"data.cache_snapshot_retention_days: 7 is out of range; allowed: a number from 15 to 35"),
         ({"macie_schedule_day": "FUNDAY"}, r"data.macie_schedule_day: 'FUNDAY' is not allowed"),
-        ({"access_log_retention_days": 0}, r"data.access_log_retention_days: 0 is out of range"),
     ],
 )
 def test_invalid_data_settings(changes: dict[str, object], message: str) -> None:
@@ -47,7 +46,6 @@ def test_invalid_data_settings(changes: dict[str, object], message: str) -> None
     [
         ({"aurora_backup_retention_days": 7}, r"data.aurora_backup_retention_days: 7 days in production; allowed: 35 in production"),
         ({"cache_replicas": 1}, r"data.cache_replicas: 1 replicas in production; allowed: 2 or more"),
-        ({"access_log_retention_days": 365}, r"data.access_log_retention_days: 365 days in production; allowed: at least 2190"),
         ({"aurora_min_acu": 0, "aurora_auto_pause_minutes": 10}, r"data.aurora_min_acu: 0 in production; allowed: 0.5 or more"),
     ],
 )

@@ -145,7 +145,9 @@ def test_access_log_bucket_sse_s3_and_s3_logging_delivery_only(synth: Synthesize
     p = resources_of(template, "AWS::S3::Bucket")[ACCESS_LOG_BUCKET]["Properties"]
     assert p["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
     assert p["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
-    assert p["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == cfg.load(environment, None).data.access_log_retention_days
+    [rule] = p["LifecycleConfiguration"]["Rules"]
+    days = cfg.load(environment, None).evidence.phi_access_log_days
+    assert rule["ExpirationInDays"] == days and rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": days}
     allows = [s for s in _policy_statements(template, ACCESS_LOG_BUCKET) if s["Effect"] == "Allow"]
     assert all(s["Principal"] == {"Service": "logging.s3.amazonaws.com"} and s["Action"] == "s3:PutObject" for s in allows)
     sources = [s["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::GetAtt"][0] for s in allows]

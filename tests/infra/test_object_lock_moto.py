@@ -81,3 +81,44 @@ def test_without_the_lock_the_same_delete_succeeds(s3_client: Any) -> None:
     version = s3.put_object(Bucket="plain", Key="k", Body=b"x")["VersionId"]
     s3.delete_object(Bucket="plain", Key="k", VersionId=version)
     assert "Versions" not in s3.list_object_versions(Bucket="plain")
+
+
+@pytest.mark.parametrize("environment", ["production", "sandbox"])
+@pytest.mark.parametrize("bucket_lid", ["QuarantineBucketFDBDA180", "TrailBucketA831CE63"])
+def test_evidence_locks_hold_a_copied_version(synth: Synthesized, s3_client: Any, environment: str, bucket_lid: str) -> None:
+    """The audit stack relies on Object Lock for the trail and the Macie quarantine copy (the other
+    evidence buckets rely on their bucket policy: their writers refuse Object Lock). A version
+    written into a bucket with the synthesized lock configuration -- by CopyObject, as the
+    quarantine function writes, with the integrity checksum S3 requires under Object Lock
+    ("The Content-MD5 or x-amz-sdk-checksum-algorithm header is required for any request to upload
+    an object with a retention period configured using Amazon S3 Object Lock",
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html) -- carries the configured
+    mode and cannot be deleted."""
+    s3 = s3_client
+    props = resources_of(synth.template(environment, "audit"), "AWS::S3::Bucket")[bucket_lid]["Properties"]
+    lock = props["ObjectLockConfiguration"]
+    rule = lock["Rule"]["DefaultRetention"]
+    audit = synth.stages[environment].config.audit
+    expected_days = audit.quarantine_lock_days if bucket_lid.startswith("Quarantine") else audit.trail_lock_days
+    assert rule["Days"] == expected_days
+    location = {"CreateBucketConfiguration": {"LocationConstraint": REGION}}
+    s3.create_bucket(Bucket="source", **location)
+    s3.create_bucket(Bucket="evidence", ObjectLockEnabledForBucket=True, **location)
+    s3.put_object_lock_configuration(Bucket="evidence", ObjectLockConfiguration=lock)
+    s3.put_object(Bucket="source", Key="scan.pdf", Body=b"PHI found in the wrong place")
+
+    def checksum_header(request: Any, **kwargs: Any) -> None:  # moto wants the sdk header on copies too
+        if request.headers.get("x-amz-checksum-algorithm"):
+            request.headers["x-amz-sdk-checksum-algorithm"] = request.headers["x-amz-checksum-algorithm"]
+
+    s3.meta.events.register("before-sign.s3.CopyObject", checksum_header)
+    copied = s3.copy_object(
+        Bucket="evidence", Key="source/v1/scan.pdf", CopySource={"Bucket": "source", "Key": "scan.pdf"}, ChecksumAlgorithm="SHA256"
+    )
+    version = copied["VersionId"]
+    head = s3.head_object(Bucket="evidence", Key="source/v1/scan.pdf", VersionId=version)
+    assert head["ObjectLockMode"] == rule["Mode"] == ("COMPLIANCE" if environment == "production" else "GOVERNANCE")
+    with pytest.raises(ClientError) as refused:
+        s3.delete_object(Bucket="evidence", Key="source/v1/scan.pdf", VersionId=version)
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    assert s3.get_object(Bucket="evidence", Key="source/v1/scan.pdf", VersionId=version)["Body"].read() == b"PHI found in the wrong place"

@@ -27,6 +27,7 @@ SOURCE = "medivault-uploads"
 PHI = "medivault-records"
 QUARANTINE = "medivault-quarantine"
 KEY = "incoming/scan 0001.pdf"
+PHI_TAG = ("data-class", "phi")
 BODY = b"patient: Jane Doe, DOB 1970-01-01, diagnosis: ..."
 
 
@@ -61,7 +62,11 @@ class World:
         arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=arn)
         self.settings = handler.Settings(
-            quarantine_bucket=QUARANTINE, kms_key_arn=self.key_arn, topic_arn=self.topic_arn, protected_buckets=frozenset({PHI})
+            quarantine_bucket=QUARANTINE,
+            kms_key_arn=self.key_arn,
+            topic_arn=self.topic_arn,
+            protected_buckets=frozenset({PHI}),
+            phi_tag=PHI_TAG,
         )
 
     def put(self, bucket: str = SOURCE, key: str = KEY, body: bytes = BODY) -> str:
@@ -81,7 +86,7 @@ class World:
         return handler.handle(event, self.settings, self.s3, self.sns)
 
     def quarantine(self) -> Quarantine:
-        return Quarantine(self.s3, quarantine_bucket=QUARANTINE, kms_key_arn=self.key_arn, protected_buckets=frozenset({PHI}))
+        return Quarantine(self.s3, quarantine_bucket=QUARANTINE, kms_key_arn=self.key_arn, protected_buckets=frozenset({PHI}), phi_tag=PHI_TAG)
 
     def versions(self, bucket: str) -> list[dict[str, Any]]:
         return list(self.s3.list_object_versions(Bucket=bucket).get("Versions", []))
@@ -111,7 +116,13 @@ def test_object_is_moved_verified_tagged_locked_and_notified(world: World) -> No
     assert copy["ObjectLockMode"] == "COMPLIANCE"
     assert copy["Metadata"] == {"source-bucket": SOURCE, "source-key": "incoming/scan%200001.pdf", "source-version-id": version}
     tags = {t["Key"]: t["Value"] for t in world.s3.get_object_tagging(Bucket=QUARANTINE, Key=qkey)["TagSet"]}
-    assert tags == {"medivault:quarantine": "macie", "medivault:macie-finding-id": events.MACIE_DETAIL["id"], "medivault:source-bucket": SOURCE}
+    # data-class=phi: the permission sets' DenyPhiObjectsByObjectTag (s3:ExistingObjectTag) covers the copy.
+    assert tags == {
+        "data-class": "phi",
+        "medivault:quarantine": "macie",
+        "medivault:macie-finding-id": events.MACIE_DETAIL["id"],
+        "medivault:source-bucket": SOURCE,
+    }
     assert world.notices() == ["[HIGH] Macie: object quarantined (SensitiveData:S3Object/Personal)"]
 
 
@@ -210,7 +221,9 @@ def test_malformed_or_unknown_events_touch_nothing(event: Any, reason: str, capl
     # Stubber with nothing queued: any S3 or SNS call would raise, proving no data is touched.
     s3, sns = boto3.client("s3"), boto3.client("sns")
     with Stubber(s3), Stubber(sns):
-        settings = handler.Settings(quarantine_bucket=QUARANTINE, kms_key_arn="arn:k", topic_arn="arn:t", protected_buckets=frozenset())
+        settings = handler.Settings(
+            quarantine_bucket=QUARANTINE, kms_key_arn="arn:k", topic_arn="arn:t", protected_buckets=frozenset(), phi_tag=PHI_TAG
+        )
         result = handler.handle(event, settings, s3, sns)
     assert result["status"] == "rejected" and reason in result["reason"]
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
@@ -225,6 +238,7 @@ def test_lambda_handler_end_to_end(world: World, monkeypatch: pytest.MonkeyPatch
         "QUARANTINE_KEY_ARN": world.key_arn,
         "TOPIC_ARN": world.topic_arn,
         "PROTECTED_BUCKETS": f"{PHI}, other",
+        "PHI_TAG": "data-class=phi",
     }.items():
         monkeypatch.setenv(name, value)
     handler._clients.cache_clear()
@@ -233,5 +247,44 @@ def test_lambda_handler_end_to_end(world: World, monkeypatch: pytest.MonkeyPatch
     assert handler.lambda_handler(world.event(version=version), context)["status"] == "quarantined"
     handler._clients.cache_clear()
     assert handler.load_settings().protected_buckets == frozenset({PHI, "other"})
-    with pytest.raises(RuntimeError, match="missing environment variables QUARANTINE_BUCKET, QUARANTINE_KEY_ARN, TOPIC_ARN"):
+    assert handler.load_settings().phi_tag == PHI_TAG
+    with pytest.raises(RuntimeError, match="missing environment variables QUARANTINE_BUCKET, QUARANTINE_KEY_ARN, TOPIC_ARN, PHI_TAG"):
         handler.load_settings({})
+    monkeypatch.setenv("PHI_TAG", "data-class")
+    with pytest.raises(RuntimeError, match="PHI_TAG must be key=value, got 'data-class'"):
+        handler.load_settings()
+
+
+def _head_denied(bucket_of_denial: str) -> Any:
+    """A HeadObject that S3 answers 403 for one bucket (what S3 returns without s3:ListBucket, or
+    under an explicit deny, whether or not the object exists) and passes through otherwise."""
+
+    def before_call(params: dict[str, Any], **kwargs: Any) -> Any:
+        if params.get("Bucket") == bucket_of_denial:
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}, "ResponseMetadata": {"HTTPStatusCode": 403}}, "HeadObject")
+        return None
+
+    return before_call
+
+
+@pytest.mark.parametrize("denied", [SOURCE, QUARANTINE])
+def test_head_access_denied_is_an_error_not_a_missing_object(world: World, denied: str) -> None:
+    """HeadObject has no response body, so S3's AccessDenied reaches botocore as code "403"; S3 also
+    answers 403 (not 404) for a missing key when the caller lacks s3:ListBucket ("HeadObject",
+    S3 API Reference: https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html). Reading
+    it as "missing" would report a live PHI object as gone and drop the finding: it must raise, so
+    Lambda retries and keeps the event in the dead-letter queue, with the source untouched."""
+    from botocore.exceptions import ClientError
+
+    version = world.put()
+    if denied == QUARANTINE:  # the redelivery path: source already gone, the copy cannot be checked
+        world.s3.delete_object(Bucket=SOURCE, Key=KEY, VersionId=version)
+    world.s3.meta.events.register("provide-client-params.s3.HeadObject", _head_denied(denied))
+    with pytest.raises(ClientError, match="403"):
+        world.handle(world.event(version=version))
+    assert world.notices() == []  # no "missing" notice
+    assert world.versions(QUARANTINE) == []
+    if denied == SOURCE:
+        assert [v["VersionId"] for v in world.versions(SOURCE)] == [version]
