@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,26 @@ def test_task_definition_arm64_read_only_non_root(app_templates: dict[str, Templ
     assert containers["app"]["MountPoints"] == [{"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"}]
     assert containers["app"]["DependsOn"] == [{"Condition": "START", "ContainerName": "xray-collector"}]
     assert "/healthz" in " ".join(containers["app"]["HealthCheck"]["Command"])
-    assert containers["xray-collector"]["Image"] == settings.tracing_sidecar_image
+    assert "public.ecr.aws" not in json.dumps(containers["xray-collector"]["Image"])
+
+
+def test_tracing_sidecar_is_a_private_digest_pinned_mirror(synth: Synthesized, app_templates: dict[str, Template], environment: str) -> None:
+    """Issue 15 item 1: tasks pull the ADOT collector from the account's private ECR (through the
+    ECR interface endpoints and the S3 gateway endpoint), never from public.ecr.aws; the mirror is
+    built from the configured tag *and digest*, and a deploy without a digest is refused.
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html"""
+    settings = cfg.load(environment, None).app
+    template = app_templates[environment]
+    image = json.dumps(_containers(template)["xray-collector"]["Image"])
+    assert "dkr.ecr" in image and "container-assets" in image
+    stage = synth.stages[environment]
+    manifest = synth.outdir / f"assembly-{stage.stage_name}" / f"{stage.app.artifact_id}.assets.json"
+    build_args = [d["source"].get("dockerBuildArgs", {}) for d in json.loads(manifest.read_text())["dockerImages"].values()]
+    assert {"ADOT_IMAGE": settings.tracing_sidecar_source} in build_args
+    rules = template.to_json().get("Rules", {})
+    assert ("RequireSidecarDigest" in rules) == (not settings.tracing_sidecar_digest)
+    dockerfile = (Path(__file__).resolve().parents[2] / "service" / "tracing_sidecar" / "Dockerfile").read_text()
+    assert re.findall(r"^(?:FROM|RUN) .*$", dockerfile, re.M) == ["FROM ${ADOT_IMAGE}"], "FROM only: no RUN to emulate on x86 builders"
 
 
 def test_secrets_injected_never_plain(app_templates: dict[str, Template], synth: Synthesized, environment: str) -> None:
