@@ -177,7 +177,7 @@ class ThreeTierVpc(Construct):
             self.endpoint_security_group,
             ["R2", "R10"],
             ["security"],
-            "AWS APIs (KMS, Secrets Manager, ECR, Logs, STS, X-Ray) are reached without leaving the VPC.",
+            "Every AWS API the workloads call is reached through a VPC endpoint with an account-scoped policy.",
         )
 
         # Data tier NACL (stateless, so both directions): the database and cache ports from each app

@@ -184,7 +184,7 @@ class AppStack(MediVaultStack):
             APP_CONTAINER,
             # Synth only stages service/ into cdk.out; the image is built (linux/arm64) at deploy.
             image=ecs.ContainerImage.from_asset(
-                SERVICE_DIR, platform=ecr_assets.Platform.LINUX_ARM64, exclude=["**/__pycache__", "**/*.pyc", f"{SIDECAR_DIR}/**"]
+                SERVICE_DIR, platform=ecr_assets.Platform.LINUX_ARM64, exclude=["**/__pycache__", "**/*.pyc", SIDECAR_DIR]
             ),
             essential=True,
             readonly_root_filesystem=True,

@@ -323,11 +323,16 @@ def test_container_image_is_staged_not_built(synth: Synthesized) -> None:
     manifests = [m for m in synth.outdir.rglob("*.assets.json") if "App" in m.name]
     assert manifests
     images = [(m.parent, img) for m in manifests for img in json.loads(m.read_text()).get("dockerImages", {}).values()]
-    assert len(images) == 2  # one per environment
+    assert len(images) == 4  # per environment: the service and the private tracing-sidecar mirror
     for folder, image in images:
         assert image["source"]["platform"] == "linux/arm64"
         staged = folder / image["source"]["directory"]
-        assert (staged / "Dockerfile").is_file() and (staged / "medivault_service" / "app.py").is_file()
+        assert (staged / "Dockerfile").is_file()
+        if image["displayName"].endswith("xray-collector/AssetImage"):
+            assert sorted(p.name for p in staged.iterdir()) == ["Dockerfile"]
+            continue
+        assert (staged / "medivault_service" / "app.py").is_file()
+        assert not (staged / "tracing_sidecar").exists(), "the sidecar mirror is not part of the service image's context"
         assert not list(staged.rglob("__pycache__"))
 
 
