@@ -102,7 +102,8 @@ class ThreeTierVpc(Construct):
                 subnet.node.find_child("DefaultRoute"),
                 "HIPAA.Security-VPCNoUnrestrictedRouteToIGW",
                 "Only the public tier routes 0.0.0.0/0 to the internet gateway: it holds just the internet-facing ALB "
-                "(reachable only from CloudFront) and the NAT gateways. App and data tiers have no IGW route (tested).",
+                "(reachable only from CloudFront) and the NAT gateway. App and data tiers have no IGW route, and only the "
+                "DR-readiness check's security group may send through NAT (both tested).",
             )
         for subnet in [*self.vpc.public_subnets, *self.vpc.private_subnets, *self.vpc.isolated_subnets]:
             ignore_cfn_lint(

@@ -15,6 +15,8 @@ from stacks import config as cfg
 from stacks.app_factory import new_app, populate
 from stacks.config.domain import DomainConfig
 from tests.conftest import Synthesized, ingress_rules, resources_of
+from tests.infra.sg_eval import ALL_IPV4, ALL_IPV6, Assembly
+from tests.infra.test_egress import expected_egress
 
 pytestmark = pytest.mark.requirements("R1", "R2", "R4", "R5", "R9", "R10", "R13")
 
@@ -316,6 +318,11 @@ def test_security_group_graph_over_the_stage(synth: Synthesized, app_templates: 
     rotation = stage.network.resolve(stage.network.rotation_security_group.security_group_id)["Fn::GetAtt"][0]
     assert by_group[ids["database"]] == {(ids["app"], 5432), (rotation, 5432)}
     assert by_group[ids["cache"]] == {(ids["app"], 6379)}
+    # ... and, as EC2 enforces it, nothing sends to 0.0.0.0/0 or ::/0 except the table's one exception;
+    # the app tier reaches only the endpoints, the S3 prefix list and the data tier.
+    egress = Assembly(synth.outdir / f"assembly-{stage.stage_name}").effective_egress()
+    assert {g for g, out in egress.items() if any(r[3] in (ALL_IPV4, ALL_IPV6) for r in out)} == {"Backup/ReadinessSecurityGroup"}
+    assert egress["Network/SecurityGroupsApp"] == expected_egress(environment)["Network/SecurityGroupsApp"]
 
 
 def test_container_image_is_staged_not_built(synth: Synthesized) -> None:
