@@ -2,7 +2,8 @@
 
     CloudFront (origin-facing prefix list) --443--> ALB --app_port--> app --5432--> database
                                                                         \\--6379--> cache
-                                                     app --443--> interface endpoints, S3 prefix list
+                                                     app --443--> interface endpoints, S3 prefix list,
+                                                                  the VPC range (GuardDuty's own endpoint)
     secret rotation --5432--> database;  secret rotation --443--> interface endpoints (Secrets Manager)
 
 The ALB admits only CloudFront's origin-facing addresses (AWS-managed prefix list, given by ID in
@@ -31,6 +32,7 @@ class TierSecurityGroups(Construct):
         construct_id: str,
         *,
         vpc: ec2.IVpc,
+        vpc_cidr: str,
         cloudfront_prefix_list_id: str,
         app_port: int,
         aws_apis: AwsApiPaths,
@@ -51,6 +53,10 @@ class TierSecurityGroups(Construct):
         self.app.add_ingress_rule(self.alb, ec2.Port.tcp(app_port), "from the ALB")
         # Image pulls (ECR api/dkr + layers in S3), logs, secrets, X-Ray, KMS and the PHI buckets.
         aws_apis.allow(self.app, s3=True)
+        # GuardDuty Runtime Monitoring's Fargate agent (a sidecar GuardDuty adds to each task, so it
+        # uses this group) reports to the guardduty-data endpoint GuardDuty creates in the VPC with its
+        # own security group, in a subnet GuardDuty picks: only the VPC range names it. Internal only.
+        self.app.add_egress_rule(ec2.Peer.ipv4(vpc_cidr), ec2.Port.tcp(443), "HTTPS to the GuardDuty-managed endpoint")
         self.app.add_egress_rule(self.database, ec2.Port.tcp(POSTGRES_PORT), "to Aurora")
         self.app.add_egress_rule(self.cache, ec2.Port.tcp(REDIS_PORT), "to Redis")
         self.database.add_ingress_rule(self.app, ec2.Port.tcp(POSTGRES_PORT), "from the app tier")

@@ -42,6 +42,7 @@ class NetworkStack(MediVaultStack):
             self,
             "SecurityGroups",
             vpc=net.vpc,
+            vpc_cidr=config.network.vpc_cidr,
             cloudfront_prefix_list_id=config.network.cloudfront_prefix_list_id,
             app_port=config.network.app_port,
             aws_apis=net.aws_apis,

@@ -34,6 +34,9 @@ def expected_egress(environment: str) -> dict[str, set[tuple[str, int | None, in
         "Network/SecurityGroupsApp": {
             _https(ENDPOINT_SG),
             _https(s3),  # ECR image layers, PHI objects
+            # The GuardDuty Fargate agent's endpoint carries GuardDuty's own group, in a subnet GuardDuty
+            # picks: https://docs.aws.amazon.com/guardduty/latest/ug/runtime-monitoring-agent-connectivity.html
+            _https(network.vpc_cidr),
             ("tcp", 5432, 5432, "sg:Network/SecurityGroupsDatabase"),
             ("tcp", 6379, 6379, "sg:Network/SecurityGroupsCache"),
         },
