@@ -23,6 +23,7 @@ from aws_cdk import aws_macie as macie
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from constructs.compliance import acknowledge
+from constructs.egress import AwsApiPaths, closed_security_group
 from constructs.python_function import PythonFunction
 from constructs.traceability import trace
 
@@ -42,6 +43,7 @@ class MacieDiscovery(Construct):
         job_name_prefix: str,
         vpc: ec2.IVpc,
         function_subnets: ec2.SubnetSelection,
+        aws_apis: AwsApiPaths,
         logs_key: kms.IKey,
         queue_key: kms.IKey,
         log_retention: logs.RetentionDays,
@@ -65,12 +67,13 @@ class MacieDiscovery(Construct):
         )
         self.patient_id.add_resource_dependency(self.session)
 
-        # The function calls the Macie API (through NAT: there is no Macie endpoint in the VPC) and
-        # PUTs its answer to CloudFormation's pre-signed S3 URL (through the S3 gateway endpoint).
-        self.security_group = ec2.SecurityGroup(
-            self, "FunctionSecurityGroup", vpc=vpc, description="Macie job function: HTTPS out only", allow_all_outbound=False
+        # The function calls the Macie API (its VPC interface endpoint) and PUTs its answer to
+        # CloudFormation's pre-signed S3 URL (the S3 gateway endpoint, whose policy admits that one
+        # AWS-owned response bucket). No internet path.
+        self.security_group = closed_security_group(
+            self, "FunctionSecurityGroup", vpc=vpc, description="Macie job function: HTTPS to the Macie endpoint and S3 only"
         )
-        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to the Macie API and the CloudFormation response URL")
+        aws_apis.allow(self.security_group, s3=True)
         self.function = PythonFunction(
             self,
             "JobFunction",

@@ -39,6 +39,7 @@ from stacks.evidence import evidence_protection
 SERVICE_DIR = "service"
 APP_CONTAINER = "app"
 SIDECAR_CONTAINER = "xray-collector"
+SIDECAR_DIR = "tracing_sidecar"  # service/tracing_sidecar/Dockerfile: the private ADOT mirror
 CONTAINER_USER = "10001:10001"  # the non-root user of service/Dockerfile
 HEALTH_CHECK_PATH = "/healthz"
 # Amazon RDS CA bundle baked into the image (service/Dockerfile).
@@ -184,7 +185,9 @@ class AppStack(MediVaultStack):
         app = task_definition.add_container(
             APP_CONTAINER,
             # Synth only stages service/ into cdk.out; the image is built (linux/arm64) at deploy.
-            image=ecs.ContainerImage.from_asset(SERVICE_DIR, platform=ecr_assets.Platform.LINUX_ARM64, exclude=["**/__pycache__", "**/*.pyc"]),
+            image=ecs.ContainerImage.from_asset(
+                SERVICE_DIR, platform=ecr_assets.Platform.LINUX_ARM64, exclude=["**/__pycache__", "**/*.pyc", SIDECAR_DIR]
+            ),
             essential=True,
             readonly_root_filesystem=True,
             user=CONTAINER_USER,
@@ -218,7 +221,12 @@ class AppStack(MediVaultStack):
         app.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))  # noqa: S108 - task-private scratch
         sidecar = task_definition.add_container(
             SIDECAR_CONTAINER,
-            image=ecs.ContainerImage.from_registry(settings.tracing_sidecar_image),
+            # Mirrored into the account's private ECR at deploy (no pull from public.ecr.aws at run time).
+            image=ecs.ContainerImage.from_asset(
+                f"{SERVICE_DIR}/{SIDECAR_DIR}",
+                platform=ecr_assets.Platform.LINUX_ARM64,
+                build_args={"ADOT_IMAGE": settings.tracing_sidecar_source},
+            ),
             essential=False,  # losing traces must not take the service down
             readonly_root_filesystem=True,
             user=CONTAINER_USER,
@@ -229,6 +237,13 @@ class AppStack(MediVaultStack):
             health_check=ecs.HealthCheck(command=["CMD", "/healthcheck"], interval=cdk.Duration.seconds(30), start_period=cdk.Duration.seconds(15)),
         )
         app.add_container_dependencies(ecs.ContainerDependency(container=sidecar, condition=ecs.ContainerDependencyCondition.START))
+        if not settings.tracing_sidecar_digest:
+            refuse_deploy(
+                self,
+                "RequireSidecarDigest",
+                message="MediVault app: app.tracing_sidecar_digest is not set. Pin the ADOT collector by its index digest "
+                "(docker buildx imagetools inspect <app.tracing_sidecar_image>) in stacks/config/app.py before deploying.",
+            )
         acknowledge(
             task_definition,
             "AwsSolutions-ECS2",

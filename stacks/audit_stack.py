@@ -25,6 +25,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 from constructs.compliance import acknowledge
 from constructs.data_classification import PHI_TAG_KEY, PHI_TAG_VALUE, tag_phi_bucket
+from constructs.egress import AwsApiPaths, closed_security_group
 from constructs.evidence_protection import EvidenceProtection, protect_evidence
 from constructs.hipaa_config_rules import HipaaConfigRules
 from constructs.log_retention import retention
@@ -65,6 +66,7 @@ class AuditStack(MediVaultStack):
         data_key: kms.IKey,
         vpc: ec2.IVpc,
         function_subnets: ec2.SubnetSelection,
+        aws_apis: AwsApiPaths,
         phi_buckets: Sequence[s3.IBucket],
         evidence_buckets: Sequence[s3.IBucket] = (),
     ) -> None:
@@ -233,10 +235,11 @@ class AuditStack(MediVaultStack):
         trace(self.config_rules, ["R14"], ["security", "operational-excellence"], "HIPAA managed Config rules with SSM auto-remediation.")
 
         # --- Lambda functions (findings notifier, Macie quarantine, custom rule) ---
-        self.functions_security_group = ec2.SecurityGroup(
-            self, "FunctionsSecurityGroup", vpc=vpc, description="Audit functions: HTTPS to AWS APIs only", allow_all_outbound=False
+        # No internet path: SNS, Config (interface endpoints), S3 and DynamoDB (gateway endpoints).
+        self.functions_security_group = closed_security_group(
+            self, "FunctionsSecurityGroup", vpc=vpc, description="Audit functions: HTTPS to AWS APIs through VPC endpoints only"
         )
-        self.functions_security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
+        aws_apis.allow(self.functions_security_group, s3=True, dynamodb=True)
         common = {
             "vpc": vpc,
             "vpc_subnets": function_subnets,

@@ -34,6 +34,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 from constructs.compliance import acknowledge
 from constructs.data_classification import BACKUP_TAG_KEY, BACKUP_TAG_VALUE
+from constructs.egress import closed_security_group
 from constructs.locked_vault import LockedVault
 from constructs.log_retention import retention
 from constructs.managed_policy_role import ManagedPolicyRole
@@ -311,10 +312,14 @@ class BackupStack(MediVaultStack):
         )
 
         # ---- DR-readiness checker --------------------------------------------------------------
-        checker_sg = ec2.SecurityGroup(
-            self, "ReadinessSecurityGroup", vpc=vpc, description="DR-readiness checker: HTTPS to AWS APIs only", allow_all_outbound=False
+        # The one group with an internet path (through NAT): AWS Backup in the DR region has no
+        # endpoint in this VPC (cross-region PrivateLink does not include Backup). Its role reads
+        # recovery-point metadata only, no PHI. Primary-region Backup and CloudWatch resolve to the
+        # VPC interface endpoints (private DNS) and stay inside the VPC.
+        checker_sg = closed_security_group(
+            self, "ReadinessSecurityGroup", vpc=vpc, description="DR-readiness checker: HTTPS to AWS Backup (both regions) and CloudWatch"
         )
-        checker_sg.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS Backup (both regions) and CloudWatch")
+        checker_sg.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS Backup in the DR region (no cross-region endpoint)")
         resource_arns = [database.cluster_arn, *(b.bucket_arn for b in buckets)]
         checker = PythonFunction(
             self,

@@ -18,6 +18,7 @@ from constructs.access_log_bucket import AccessLogBucket
 from constructs.audited_aurora import AuditedAurora, AuroraSettings
 from constructs.compliance import acknowledge
 from constructs.data_classification import tag_phi
+from constructs.egress import AwsApiPaths
 from constructs.encrypted_cache import CacheSettings, EncryptedCache
 from constructs.log_retention import retention
 from constructs.macie_discovery import MacieDiscovery
@@ -43,6 +44,7 @@ class DataStack(MediVaultStack):
         cache_security_group: ec2.ISecurityGroup,
         rotation_security_group: ec2.ISecurityGroup,
         secrets_manager_endpoint: ec2.IInterfaceVpcEndpoint,
+        aws_apis: AwsApiPaths,
         data_key: kms.IKey,
         logs_key: kms.IKey,
     ) -> None:
@@ -201,6 +203,7 @@ class DataStack(MediVaultStack):
             job_name_prefix=f"medivault-{config.name}-non-phi-discovery",
             vpc=vpc,
             function_subnets=app_subnets,
+            aws_apis=aws_apis,
             logs_key=logs_key,
             queue_key=data_key,
             log_retention=log_retention,

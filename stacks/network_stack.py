@@ -27,6 +27,8 @@ class NetworkStack(MediVaultStack):
             cidr=config.network.vpc_cidr,
             nat_gateways=config.network.nat_gateways,
             interface_endpoint_azs=config.network.interface_endpoint_azs,
+            s3_prefix_list_id=config.network.s3_prefix_list_id,
+            dynamodb_prefix_list_id=config.network.dynamodb_prefix_list_id,
             logs_key=logs_key,
             log_retention=retention(config.log_retention_days),
             removal_policy=config.removal_policy,
@@ -35,13 +37,15 @@ class NetworkStack(MediVaultStack):
         self.app_subnets = net.app_subnets
         self.data_subnets = net.data_subnets
         self.endpoint_security_group = net.endpoint_security_group
+        self.aws_apis = net.aws_apis
         groups = TierSecurityGroups(
             self,
             "SecurityGroups",
             vpc=net.vpc,
+            vpc_cidr=config.network.vpc_cidr,
             cloudfront_prefix_list_id=config.network.cloudfront_prefix_list_id,
             app_port=config.network.app_port,
-            endpoint_security_group=net.endpoint_security_group,
+            aws_apis=net.aws_apis,
         )
         self.alb_security_group = groups.alb
         self.app_security_group = groups.app

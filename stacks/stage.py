@@ -38,6 +38,7 @@ class MediVaultStage(cdk.Stage):
             cache_security_group=self.network.cache_security_group,
             rotation_security_group=self.network.rotation_security_group,
             secrets_manager_endpoint=self.network.secrets_manager_endpoint,
+            aws_apis=self.network.aws_apis,
             data_key=self.keys.data_key,
             logs_key=self.keys.logs_key,
         )
@@ -77,6 +78,7 @@ class MediVaultStage(cdk.Stage):
             data_key=self.keys.data_key,
             vpc=self.network.vpc,
             function_subnets=self.network.app_subnets,
+            aws_apis=self.network.aws_apis,
             phi_buckets=self.data.phi_buckets,
             # After the app and edge stacks: their log buckets are evidence the quarantine must not touch.
             evidence_buckets=[

@@ -21,6 +21,7 @@ FARGATE_MEMORY: dict[int, tuple[int, ...]] = {
 PLACEHOLDER_CERTIFICATE_ARN = "arn:aws:acm:eu-central-1:000000000000:certificate/00000000-0000-0000-0000-000000000000"
 _CERTIFICATE_ARN = re.compile(r"^arn:aws:acm:eu-central-1:\d{12}:certificate/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$")
 _IMAGE = re.compile(r"^[a-z0-9.-]+(/[a-z0-9._-]+)+:v?\d+\.\d+\.\d+(@sha256:[0-9a-f]{64})?$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _HEADER = re.compile(r"^X-[A-Za-z0-9-]{3,40}$")
 
 
@@ -37,8 +38,12 @@ class AppConfig:
     # Used when no `domain` is configured: an existing ACM certificate in eu-central-1.
     certificate_arn: str = PLACEHOLDER_CERTIFICATE_ARN
     # ADOT collector sidecar receiving the X-Ray SDK's segments (UDP 2000) and sending them to X-Ray.
-    # Pinned tag; verify and bump with: aws ecr-public describe-images --repository-name aws-otel-collector
+    # The upstream source, mirrored into private ECR at deploy (service/tracing_sidecar/Dockerfile).
     tracing_sidecar_image: str = "public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0"
+    # The multi-arch index digest of that tag. No public source we could check states it, so it is
+    # not guessed: a deploy refuses to start until it is set (the review synth leaves it empty). Get it with
+    #   docker buildx imagetools inspect public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0
+    tracing_sidecar_digest: str = ""
     # The header CloudFront adds on origin requests; the ALB forwards only when it carries the secret.
     origin_header_name: str = "X-Origin-Verify"
 
@@ -66,10 +71,23 @@ class AppConfig:
             raise ConfigError(
                 "app.tracing_sidecar_image", f"{self.tracing_sidecar_image!r} is not pinned", "registry/repository:<x.y.z>[@sha256:<digest>]"
             )
+        if self.tracing_sidecar_digest and not _DIGEST.match(self.tracing_sidecar_digest):
+            raise ConfigError(
+                "app.tracing_sidecar_digest", f"{self.tracing_sidecar_digest!r} is not an image digest", "sha256: followed by 64 hex digits"
+            )
+        if "@" in self.tracing_sidecar_image:
+            raise ConfigError("app.tracing_sidecar_image", f"{self.tracing_sidecar_image!r} carries a digest", "registry/repository:<x.y.z>")
         if not _HEADER.match(self.origin_header_name):
             raise ConfigError(
                 "app.origin_header_name", f"{self.origin_header_name!r} is not a custom header name", "X- followed by 3-40 letters, digits, hyphens"
             )
+
+    @property
+    def tracing_sidecar_source(self) -> str:
+        """The upstream image the private mirror is built from: tag plus digest when set."""
+        if not self.tracing_sidecar_digest:
+            return self.tracing_sidecar_image
+        return f"{self.tracing_sidecar_image}@{self.tracing_sidecar_digest}"
 
     @property
     def has_placeholder_certificate(self) -> bool:

@@ -127,7 +127,7 @@ def sandbox(account: str | None = PLACEHOLDER_ACCOUNTS["sandbox"]) -> Environmen
 
 
 def production(account: str | None = PLACEHOLDER_ACCOUNTS["production"]) -> EnvironmentConfig:
-    """Everything retained and locked; one NAT gateway per AZ."""
+    """Everything retained and locked; one NAT gateway (only the DR-readiness check may use it)."""
     return EnvironmentConfig(
         name="production",
         account=account,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from stacks import config as cfg
 from stacks.app_factory import new_app, populate
 from stacks.config.domain import DomainConfig
 from tests.conftest import Synthesized, ingress_rules, resources_of
+from tests.infra.sg_eval import ALL_IPV4, ALL_IPV6, Assembly
+from tests.infra.test_egress import expected_egress
 
 pytestmark = pytest.mark.requirements("R1", "R2", "R4", "R5", "R9", "R10", "R13")
 
@@ -92,7 +95,26 @@ def test_task_definition_arm64_read_only_non_root(app_templates: dict[str, Templ
     assert containers["app"]["MountPoints"] == [{"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"}]
     assert containers["app"]["DependsOn"] == [{"Condition": "START", "ContainerName": "xray-collector"}]
     assert "/healthz" in " ".join(containers["app"]["HealthCheck"]["Command"])
-    assert containers["xray-collector"]["Image"] == settings.tracing_sidecar_image
+    assert "public.ecr.aws" not in json.dumps(containers["xray-collector"]["Image"])
+
+
+def test_tracing_sidecar_is_a_private_digest_pinned_mirror(synth: Synthesized, app_templates: dict[str, Template], environment: str) -> None:
+    """Issue 15 item 1: tasks pull the ADOT collector from the account's private ECR (through the
+    ECR interface endpoints and the S3 gateway endpoint), never from public.ecr.aws; the mirror is
+    built from the configured tag *and digest*, and a deploy without a digest is refused.
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html"""
+    settings = cfg.load(environment, None).app
+    template = app_templates[environment]
+    image = json.dumps(_containers(template)["xray-collector"]["Image"])
+    assert "dkr.ecr" in image and "container-assets" in image
+    stage = synth.stages[environment]
+    manifest = synth.outdir / f"assembly-{stage.stage_name}" / f"{stage.app.artifact_id}.assets.json"
+    build_args = [d["source"].get("dockerBuildArgs", {}) for d in json.loads(manifest.read_text())["dockerImages"].values()]
+    assert {"ADOT_IMAGE": settings.tracing_sidecar_source} in build_args
+    rules = template.to_json().get("Rules", {})
+    assert ("RequireSidecarDigest" in rules) == (not settings.tracing_sidecar_digest)
+    dockerfile = (Path(__file__).resolve().parents[2] / "service" / "tracing_sidecar" / "Dockerfile").read_text()
+    assert re.findall(r"^(?:FROM|RUN) .*$", dockerfile, re.M) == ["FROM ${ADOT_IMAGE}"], "FROM only: no RUN to emulate on x86 builders"
 
 
 def test_secrets_injected_never_plain(app_templates: dict[str, Template], synth: Synthesized, environment: str) -> None:
@@ -296,6 +318,11 @@ def test_security_group_graph_over_the_stage(synth: Synthesized, app_templates: 
     rotation = stage.network.resolve(stage.network.rotation_security_group.security_group_id)["Fn::GetAtt"][0]
     assert by_group[ids["database"]] == {(ids["app"], 5432), (rotation, 5432)}
     assert by_group[ids["cache"]] == {(ids["app"], 6379)}
+    # ... and, as EC2 enforces it, nothing sends to 0.0.0.0/0 or ::/0 except the table's one exception;
+    # the app tier reaches only the endpoints, the S3 prefix list and the data tier.
+    egress = Assembly(synth.outdir / f"assembly-{stage.stage_name}").effective_egress()
+    assert {g for g, out in egress.items() if any(r[3] in (ALL_IPV4, ALL_IPV6) for r in out)} == {"Backup/ReadinessSecurityGroup"}
+    assert egress["Network/SecurityGroupsApp"] == expected_egress(environment)["Network/SecurityGroupsApp"]
 
 
 def test_container_image_is_staged_not_built(synth: Synthesized) -> None:
@@ -303,11 +330,16 @@ def test_container_image_is_staged_not_built(synth: Synthesized) -> None:
     manifests = [m for m in synth.outdir.rglob("*.assets.json") if "App" in m.name]
     assert manifests
     images = [(m.parent, img) for m in manifests for img in json.loads(m.read_text()).get("dockerImages", {}).values()]
-    assert len(images) == 2  # one per environment
+    assert len(images) == 4  # per environment: the service and the private tracing-sidecar mirror
     for folder, image in images:
         assert image["source"]["platform"] == "linux/arm64"
         staged = folder / image["source"]["directory"]
-        assert (staged / "Dockerfile").is_file() and (staged / "medivault_service" / "app.py").is_file()
+        assert (staged / "Dockerfile").is_file()
+        if image["displayName"].endswith("xray-collector/AssetImage"):
+            assert sorted(p.name for p in staged.iterdir()) == ["Dockerfile"]
+            continue
+        assert (staged / "medivault_service" / "app.py").is_file()
+        assert not (staged / "tracing_sidecar").exists(), "the sidecar mirror is not part of the service image's context"
         assert not list(staged.rglob("__pycache__"))
 
 

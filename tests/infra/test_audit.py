@@ -412,6 +412,7 @@ def test_audit_stack_refuses_to_run_without_phi_buckets() -> None:
     keys_like = cdk.Stack(stage, "K", env=cdk.Environment(account="123456789012", region="eu-central-1"))
     from aws_cdk import aws_ec2 as ec2
     from aws_cdk import aws_kms as kms
+    from constructs.egress import AwsApiPaths
 
     key = kms.Key.from_key_arn(keys_like, "Key", "arn:aws:kms:eu-central-1:123456789012:key/abc")
     vpc = ec2.Vpc.from_vpc_attributes(keys_like, "Vpc", vpc_id="vpc-1", availability_zones=["eu-central-1a"], private_subnet_ids=["subnet-1"])
@@ -424,5 +425,10 @@ def test_audit_stack_refuses_to_run_without_phi_buckets() -> None:
             data_key=key,
             vpc=vpc,
             function_subnets=ec2.SubnetSelection(subnets=vpc.private_subnets),
+            aws_apis=AwsApiPaths(
+                endpoint_security_group=ec2.SecurityGroup.from_security_group_id(keys_like, "Endpoints", "sg-1"),
+                s3_prefix_list_id="pl-11111111",
+                dynamodb_prefix_list_id="pl-22222222",
+            ),
             phi_buckets=[],
         )

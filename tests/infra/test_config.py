@@ -30,6 +30,9 @@ def _with_network(**changes: object) -> None:
         ({"availability_zones": ("eu-west-1a", "eu-central-1b", "eu-central-1c")}, r"'eu-west-1a' is not a zone of eu-central-1"),
         ({"nat_gateways": 0}, r"network.nat_gateways: 0 is out of range; allowed: a number from 1 to 3"),
         ({"interface_endpoint_azs": 4}, r"network.interface_endpoint_azs: 4 is out of range"),
+        ({"s3_prefix_list_id": "com.amazonaws.eu-central-1.s3"}, r"network.s3_prefix_list_id: .* is not a prefix list ID; allowed: pl-"),
+        ({"dynamodb_prefix_list_id": "pl-XYZ"}, r"network.dynamodb_prefix_list_id: 'pl-XYZ' is not a prefix list ID"),
+        ({"dynamodb_prefix_list_id": "pl-6ea54007"}, r"network.s3_prefix_list_id: the CloudFront, S3 and DynamoDB prefix lists are not distinct"),
     ],
 )
 def test_invalid_network(changes: dict[str, object], message: str) -> None:
@@ -82,7 +85,7 @@ def test_alarm_email_and_domain() -> None:
 
 def test_shipped_configs_are_valid_and_differ_where_they_should() -> None:
     sandbox, production = cfg.sandbox(), cfg.production()
-    assert sandbox.network.nat_gateways == 1 and production.network.nat_gateways == 3
+    assert sandbox.network.nat_gateways == 1 and production.network.nat_gateways == 1
     assert sandbox.data.object_lock_mode == "GOVERNANCE" and production.data.object_lock_mode == "COMPLIANCE"
     assert production.data.object_lock_days >= 2555
     assert isinstance(production.network, NetworkConfig)

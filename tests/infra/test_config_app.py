@@ -31,6 +31,11 @@ def _with_app(base: cfg.EnvironmentConfig, **changes: object) -> cfg.Environment
             r"app.certificate_arn: .* not an ACM certificate ARN in eu-central-1",
         ),
         ({"tracing_sidecar_image": "public.ecr.aws/aws-observability/aws-otel-collector:latest"}, r"app.tracing_sidecar_image: .* is not pinned"),
+        ({"tracing_sidecar_digest": "sha256:abc"}, r"app.tracing_sidecar_digest: 'sha256:abc' is not an image digest; allowed: sha256:"),
+        (
+            {"tracing_sidecar_image": "public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0@sha256:" + "0" * 64},
+            r"app.tracing_sidecar_image: .* carries a digest",
+        ),
         ({"origin_header_name": "Host"}, r"app.origin_header_name: 'Host' is not a custom header name"),
     ],
 )

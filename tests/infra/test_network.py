@@ -12,7 +12,7 @@ from tests.conftest import Synthesized, ingress_rules, resources_of
 
 pytestmark = pytest.mark.requirements("R1", "R2")
 
-INTERFACE_SERVICES = ("kms", "secretsmanager", "ecr.api", "ecr.dkr", "logs", "sts", "xray", "monitoring")
+INTERFACE_SERVICES = ("kms", "secretsmanager", "ecr.api", "ecr.dkr", "logs", "sts", "xray", "monitoring", "sns", "config", "macie2", "backup")
 
 
 def _subnets_by_tier(synth: Synthesized, environment: str) -> dict[str, list[dict[str, Any]]]:
@@ -53,7 +53,8 @@ def test_data_tier_has_no_route_to_the_internet(synth: Synthesized, environment:
 
 
 def test_nat_gateways_per_environment(synth: Synthesized) -> None:
-    assert len(resources_of(synth.template("production", "network"), "AWS::EC2::NatGateway")) == 3
+    # One each: only the DR-readiness check may use NAT (docs/well-architected.md, security: egress).
+    assert len(resources_of(synth.template("production", "network"), "AWS::EC2::NatGateway")) == 1
     assert len(resources_of(synth.template("sandbox", "network"), "AWS::EC2::NatGateway")) == 1
 
 
@@ -79,7 +80,7 @@ def test_endpoints_private_and_vpc_only(synth: Synthesized, environment: str) ->
     names = [str(e["Properties"]["ServiceName"]) for e in endpoints]
     assert any("s3" in n for n in names)
     gateway = [e for e in endpoints if e["Properties"].get("VpcEndpointType") == "Gateway"]
-    assert len(gateway) == 1
+    assert len(gateway) == 2  # S3 and DynamoDB
     interface = [e for e in endpoints if e["Properties"].get("VpcEndpointType") == "Interface"]
     for service in INTERFACE_SERVICES:
         assert any(n.endswith(f".{service}") for n in (e["Properties"]["ServiceName"] for e in interface)), service
@@ -97,14 +98,24 @@ def test_endpoints_private_and_vpc_only(synth: Synthesized, environment: str) ->
     )
 
 
-def test_data_tier_acl_admits_only_the_vpc(synth: Synthesized, environment: str) -> None:
+def test_data_tier_acl_admits_only_data_ports_from_the_app_subnets(synth: Synthesized, environment: str) -> None:
+    """Issue 15 item 9: NACLs are stateless, so both directions are listed: TCP 5432/6379 in from
+    each app subnet (service, rotation and migration functions), replies out to their ephemeral
+    ports, TCP between the data subnets; nothing from the rest of the VPC, no other protocol.
+    https://docs.aws.amazon.com/vpc/latest/userguide/vpc-network-acls.html (ephemeral ports, stateless)."""
     template = synth.template(environment, "network")
-    cidr = cfg.load(environment, None).network.vpc_cidr
+    tiers = _subnets_by_tier(synth, environment)
+    app_cidrs = {s["CidrBlock"] for s in tiers["App"]}
+    data_cidrs = {s["CidrBlock"] for s in tiers["Data"]}
     entries = [e["Properties"] for e in resources_of(template, "AWS::EC2::NetworkAclEntry").values()]
-    assert len(entries) == 2
-    assert {e["CidrBlock"] for e in entries} == {cidr}
-    assert {e["Egress"] for e in entries} == {True, False}
-    assert all(e["RuleAction"] == "allow" for e in entries)
+    assert all(e["RuleAction"] == "allow" and e["Protocol"] == 6 for e in entries), "TCP only"
+    ingress = {(e["CidrBlock"], e["PortRange"]["From"], e["PortRange"]["To"]) for e in entries if not e["Egress"]}
+    egress = {(e["CidrBlock"], e["PortRange"]["From"], e["PortRange"]["To"]) for e in entries if e["Egress"]}
+    assert ingress == {(c, p, p) for c in app_cidrs for p in (5432, 6379)} | {(c, 1024, 65535) for c in data_cidrs}
+    assert egress == {(c, 1024, 65535) for c in app_cidrs | data_cidrs}
+    cidr = cfg.load(environment, None).network.vpc_cidr
+    assert cidr not in {e["CidrBlock"] for e in entries}, "not the whole VPC"
+    assert len({(e["RuleNumber"], e["Egress"]) for e in entries}) == len(entries), "rule numbers are unique per direction"
     associations = resources_of(template, "AWS::EC2::SubnetNetworkAclAssociation")
     assert len(associations) == 3
 

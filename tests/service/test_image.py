@@ -17,9 +17,11 @@ def _dockerfile() -> str:
     return (SERVICE / "Dockerfile").read_text()
 
 
-def test_base_image_is_a_pinned_patch_tag() -> None:
+def test_base_image_is_a_patch_tag_pinned_by_digest() -> None:
     (base,) = re.findall(r"^ARG PYTHON_IMAGE=(\S+)$", _dockerfile(), re.M)
-    assert re.fullmatch(r"public\.ecr\.aws/docker/library/python:\d+\.\d+\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?", base)
+    assert re.fullmatch(r"public\.ecr\.aws/docker/library/python:\d+\.\d+\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", base), (
+        "the base image must be pinned by digest"
+    )
     assert all(line.split()[1] == "${PYTHON_IMAGE}" for line in re.findall(r"^FROM .*$", _dockerfile(), re.M))
 
 
