@@ -184,7 +184,7 @@ class HipaaConfigRules(Construct):
                 self.automation_role,
                 f"AwsSolutions-IAM5[Resource::arn:{partition}:{service}:{stack.region}:{account}:{resource}]",
                 "The non-compliant security group or trail is only known when Config evaluates; the role may only revoke "
-                "ingress or (re)start trails of this account and region.",
+                "security-group ingress, or create, start and read the status of trails, in this account and region.",
             )
         acknowledge(
             self.automation_role,

@@ -110,7 +110,7 @@ class MacieDiscovery(Construct):
             self.function.role,
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:macie2:<AWS::Region>:<AWS::AccountId>:classification-job/*]",
             "Macie assigns job IDs at creation, so the function can only be scoped to this account's classification jobs in this "
-            "region; the actions are limited to creating, describing and cancelling jobs.",
+            "region; the actions are limited to creating, tagging, describing and cancelling (updating) jobs.",
         )
 
         self.job = cdk.CustomResource(

@@ -396,7 +396,21 @@ class AuditStack(MediVaultStack):
                 resources=[f"arn:{self.partition}:s3:::*"],
             )
         )
-        fn.role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:ListAllMyBuckets", "config:PutEvaluations"], resources=["*"]))
+        # The two calls without resource-level permissions, in a policy of their own, so that its
+        # acknowledgment says exactly this (the function role's own Resource::* is ENI + X-Ray only).
+        evaluations = iam.ManagedPolicy(
+            self,
+            "PhiBucketRuleEvaluations",
+            description="Config rule medivault-phi-bucket-lock: list the buckets, report the evaluations",
+            roles=[fn.role],
+            statements=[iam.PolicyStatement(actions=["s3:ListAllMyBuckets", "config:PutEvaluations"], resources=["*"])],
+        )
+        acknowledge(
+            evaluations,
+            "AwsSolutions-IAM5[Resource::*]",
+            "s3:ListAllMyBuckets (which buckets a periodic run evaluates) and config:PutEvaluations (the result) support no "
+            "resource-level permissions; the function reads bucket configuration only, never objects.",
+        )
         acknowledge(
             fn.role,
             arn_id(self, "AwsSolutions-IAM5[Resource::arn:{partition}:s3:::*]"),
@@ -437,6 +451,7 @@ class AuditStack(MediVaultStack):
             input_parameters={"lockMode": data.object_lock_mode, "minRetentionDays": str(data.object_lock_days), "kmsKeyArn": data_key.key_arn},
         )
         self.phi_bucket_rule.add_resource_dependency(permission)
+        self.phi_bucket_rule.node.add_dependency(evaluations)
         self.phi_bucket_rule.node.add_dependency(*self.recording_resources)
         self.phi_bucket_rule_permission = permission
         trace(

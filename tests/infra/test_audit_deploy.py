@@ -321,3 +321,25 @@ def test_stage_is_a_cdk_stage_with_the_two_new_stacks() -> None:
     names = [c.node.id for c in stage.node.children if isinstance(c, cdk.Stack)]
     assert {"DetectionDr", "DetectionEdge", "Audit"} <= set(names)
     assert stage.detection_dr.termination_protection is False  # no stateful resource: the Config bucket stays in Audit
+
+
+def test_custom_rule_calls_without_resource_level_permissions_sit_in_their_own_policy() -> None:
+    """s3:ListAllMyBuckets and config:PutEvaluations support no resource-level permissions
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsconfig.html); they live in
+    a managed policy of their own, acknowledged with that reason, so the function role's own Resource::*
+    acknowledgment (VPC ENI and X-Ray actions only) stays true. The rule waits for this policy too."""
+    stage = _stage()
+    function_role = stage.audit.resolve(stage.audit.get_logical_id(stage.audit.node.find_child("PhiBucketRule").role.node.default_child))
+    policies = {lid: p for lid, p in _resources("audit", "AWS::IAM::ManagedPolicy").items() if {"Ref": function_role} in p["Properties"]["Roles"]}
+    no_resource_level = {"s3:ListAllMyBuckets", "config:PutEvaluations"}
+    wildcard = {
+        lid
+        for lid, p in policies.items()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Resource"] == "*" and no_resource_level & set([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    [evaluations] = wildcard
+    [statement] = policies[evaluations]["Properties"]["PolicyDocument"]["Statement"]
+    assert sorted(statement["Action"]) == ["config:PutEvaluations", "s3:ListAllMyBuckets"]
+    [rule] = [r for r in _resources("audit", "AWS::Config::ConfigRule").values() if r["Properties"]["Source"]["Owner"] == "CUSTOM_LAMBDA"]
+    assert evaluations in _depends_on(rule)
