@@ -8,9 +8,16 @@ logical IDs ``Recorder``, ``DeliveryChannel`` and ``Detector`` it has always had
 ``RegionalDetection`` composes them with a few managed Config rules and the forwarding rule for the
 DR and edge regions.
 
-Deploy-time order (AWS Config API reference, PutDeliveryChannel: "Before you can create a delivery
-channel, you must create a configuration recorder"): the delivery channel depends on the recorder,
-and every Config rule depends on both, so a rule is never created before recording can start.
+Deploy-time order. The Config API needs the recorder before the channel (PutDeliveryChannel: "Before
+you can create a delivery channel, you must create a configuration recorder") and the channel before
+recording starts (StartConfigurationRecorder: NoAvailableDeliveryChannelException). CloudFormation's
+recorder handler puts the recorder at once and then waits for a delivery channel before it reports
+CREATE_COMPLETE, so a DependsOn in *either* direction fails: recorder-after-channel cannot create the
+channel (issue 14, defect 1), channel-after-recorder deadlocks the recorder (aws-cdk #9001; the
+AWS::Config::DeliveryChannel user-guide fix, awsdocs/aws-cloudformation-user-guide PR #1282; a live
+deployment, go-to-k/cdk-real-drift PR #1554). So the two are created together, neither depending on
+the other, both after the bucket policy Config checks; every Config rule depends on both, so no rule
+is created before recording has started.
 """
 
 from __future__ import annotations
@@ -48,12 +55,13 @@ class ConfigRecording:
 def record_configuration(
     scope: Construct, *, bucket_name: str, key_arn: str, include_global_resource_types: bool, after: list[Construct] | None = None
 ) -> ConfigRecording:
-    """The recorder ``default`` (every supported resource type) and its delivery channel, in that order.
+    """The recorder ``default`` (every supported resource type) and its delivery channel, created
+    together (see the module docstring for why neither may depend on the other).
 
     Global resource types (IAM) are recorded in one region only (the primary), or every region
     records each IAM change again. The recorder uses the AWS Config service-linked role, which
-    must exist in the account (docs/audit.md, prerequisites). ``after``: what the delivery channel
-    must also wait for (the bucket policy Config checks when the channel is created).
+    must exist in the account (docs/audit.md, prerequisites). ``after``: what both must wait for
+    (the bucket policy Config checks when the channel is created and the recorder starts).
     """
     stack = cdk.Stack.of(scope)
     recorder = awsconfig.CfnConfigurationRecorder(
@@ -75,9 +83,8 @@ def record_configuration(
             delivery_frequency="TwentyFour_Hours"
         ),
     )
-    # PutDeliveryChannel fails with NoAvailableConfigurationRecorderException without a recorder.
-    channel.add_resource_dependency(recorder)
     for construct in after or []:
+        recorder.node.add_dependency(construct)
         channel.node.add_dependency(construct)
     return ConfigRecording(recorder=recorder, delivery_channel=channel)
 
