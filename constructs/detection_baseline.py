@@ -98,7 +98,8 @@ def guardduty_detector(scope: Construct, *, features: tuple[str, ...]) -> guardd
         if name == RUNTIME_MONITORING:
             additional = [guardduty.CfnDetector.CFNFeatureAdditionalConfigurationProperty(name="ECS_FARGATE_AGENT_MANAGEMENT", status="ENABLED")]
         configured.append(guardduty.CfnDetector.CFNFeatureConfigurationProperty(name=name, status="ENABLED", additional_configuration=additional))
-    return guardduty.CfnDetector(scope, "Detector", enable=True, finding_publishing_frequency="FIFTEEN_MINUTES", features=configured)
+    # No protection plan named: leave Features out (the foundational detector), not an empty list.
+    return guardduty.CfnDetector(scope, "Detector", enable=True, finding_publishing_frequency="FIFTEEN_MINUTES", features=configured or None)
 
 
 def finding_patterns(guardduty_min_severity: float) -> dict[str, events.EventPattern]:

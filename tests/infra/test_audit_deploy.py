@@ -243,7 +243,8 @@ def test_detection_stacks_cover_the_dr_and_edge_regions() -> None:
     assert (stage.detection_dr.stack_name, stage.detection_edge.stack_name) == ("Sandbox-DetectionDr", "Sandbox-DetectionEdge")
     dr = {f["Name"] for f in _one("detection_dr", "AWS::GuardDuty::Detector")[1]["Properties"]["Features"]}
     assert dr == {"S3_DATA_EVENTS", "RDS_LOGIN_EVENTS"}
-    assert _one("detection_edge", "AWS::GuardDuty::Detector")[1]["Properties"]["Enable"] is True
+    edge = _one("detection_edge", "AWS::GuardDuty::Detector")[1]["Properties"]
+    assert edge["Enable"] is True and "Features" not in edge
     identifiers = {
         stack: {r["Properties"]["Source"]["SourceIdentifier"] for r in _resources(stack, "AWS::Config::ConfigRule").values()}
         for stack in ("detection_dr", "detection_edge")
