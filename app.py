@@ -10,6 +10,9 @@ Context / environment (all optional):
   -c pipeline=false                      leave out the delivery pipeline (default: included)
   -c tooling_account=123456789012        or MEDIVAULT_TOOLING_ACCOUNT (the pipeline's account)
   -c pipeline_connection_arn=arn:...     or MEDIVAULT_PIPELINE_CONNECTION_ARN
+  -c existing_config_recorder=true       use the account's Config recorder + delivery channel (default: false)
+  -c existing_guardduty_detector=true    use the account's GuardDuty detectors (default: false)
+  -c existing_macie_session=true         use the account's Macie session (default: false)
 The pipeline always deploys both environments, so it is built from both configs whichever
 ``environments`` are selected for the review stages.
 Without an account, the documented review placeholders are used (docs/assumptions.md, docs/identity.md).
@@ -17,13 +20,16 @@ Without an account, the documented review placeholders are used (docs/assumption
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
+from typing import Any
 
 import aws_cdk as cdk
 
 from stacks import config as cfg
 from stacks.app_factory import add_pipeline, new_app, populate, populate_organization
+from stacks.config import audit as audit_cfg
 from stacks.config import organization as org_cfg
 from stacks.config import pipeline as pipeline_cfg
 from stacks.config.errors import require_one_of
@@ -40,7 +46,14 @@ def _given_account(app: cdk.App, name: str) -> str | None:
 
 
 def _environment(app: cdk.App, name: str) -> cfg.EnvironmentConfig:
-    return cfg.load(name, _given_account(app, name) or cfg.PLACEHOLDER_ACCOUNTS.get(name))
+    config = cfg.load(name, _given_account(app, name) or cfg.PLACEHOLDER_ACCOUNTS.get(name))
+    # Existing security baseline (docs/audit.md): each switch given on the command line overrides the config.
+    baseline: dict[str, Any] = {
+        field: audit_cfg.parse_switch(key, app.node.try_get_context(key))
+        for key, field in audit_cfg.BASELINE_CONTEXT_KEYS.items()
+        if app.node.try_get_context(key) is not None
+    }
+    return dataclasses.replace(config, audit=dataclasses.replace(config.audit, **baseline)) if baseline else config
 
 
 def _switch(app: cdk.App, key: str) -> bool:

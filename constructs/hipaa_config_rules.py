@@ -105,6 +105,33 @@ def hipaa_rules(*, trail_name: str, trail_bucket_name: str) -> tuple[HipaaRule, 
     )  # fmt: skip
 
 
+def dr_region_rules() -> tuple[HipaaRule, ...]:
+    """eu-west-1 holds the DR backup key, the locked DR vault and its recovery points, and is where
+    Aurora and the buckets are restored after the loss of Frankfurt: the rules that matter there."""
+    return (
+        HipaaRule("backup-recovery-point-encrypted", "BACKUP_RECOVERY_POINT_ENCRYPTED", "DR copies encrypted"),
+        HipaaRule("backup-recovery-point-manual-deletion-disabled", "BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED",
+                  "DR copies cannot be deleted by hand"),
+        HipaaRule("kms-cmk-not-scheduled-for-deletion", "KMS_CMK_NOT_SCHEDULED_FOR_DELETION", "the DR key that decrypts the copies stays"),
+        HipaaRule("guardduty-enabled-centralized", "GUARDDUTY_ENABLED_CENTRALIZED", "threat detection on", periodic=True),
+        HipaaRule("rds-storage-encrypted", "RDS_STORAGE_ENCRYPTED", "a restored Aurora at rest"),
+        HipaaRule("rds-instance-public-access-check", "RDS_INSTANCE_PUBLIC_ACCESS_CHECK", "no public restored database"),
+        HipaaRule("vpc-default-security-group-closed", "VPC_DEFAULT_SECURITY_GROUP_CLOSED", "default groups deny"),
+    )  # fmt: skip
+
+
+def edge_region_rules() -> tuple[HipaaRule, ...]:
+    """us-east-1 holds only what CloudFront forces there: the WAF web ACL and its logs (with their
+    key) and the CloudFront certificate."""
+    return (
+        HipaaRule("wafv2-logging-enabled", "WAFV2_LOGGING_ENABLED", "WAF decisions logged"),
+        HipaaRule("kms-cmk-not-scheduled-for-deletion", "KMS_CMK_NOT_SCHEDULED_FOR_DELETION", "the WAF log key stays"),
+        HipaaRule("acm-certificate-expiration-check", "ACM_CERTIFICATE_EXPIRATION_CHECK", "the CloudFront certificate renews",
+                  input_parameters={"daysToExpiration": 30}),
+        HipaaRule("guardduty-enabled-centralized", "GUARDDUTY_ENABLED_CENTRALIZED", "threat detection on", periodic=True),
+    )  # fmt: skip
+
+
 # What the runbooks above call, and nothing else.
 AUTOMATION_STATEMENTS = (
     # AWSConfigRemediation-ConfigureS3BucketPublicAccessBlock, AWS-EnableS3BucketEncryption
@@ -157,7 +184,7 @@ class HipaaConfigRules(Construct):
                 self.automation_role,
                 f"AwsSolutions-IAM5[Resource::arn:{partition}:{service}:{stack.region}:{account}:{resource}]",
                 "The non-compliant security group or trail is only known when Config evaluates; the role may only revoke "
-                "ingress or (re)start trails of this account and region.",
+                "security-group ingress, or create, start and read the status of trails, in this account and region.",
             )
         acknowledge(
             self.automation_role,

@@ -1,6 +1,9 @@
 """Amazon Macie for MediVault (R11): find PHI that landed in a bucket that is not meant for it.
 
-- A Macie session (enabled, findings published every 15 minutes to EventBridge / Security Hub).
+- A Macie session (enabled, findings published every 15 minutes to EventBridge / Security Hub),
+  unless ``create_session`` is False: the account's existing session is used (a delegated Macie
+  administrator or an earlier enablement; Macie has one session per account and region), and
+  nothing here depends on a session resource.
 - A custom data identifier for MediVault patient IDs: ``MV-`` followed by exactly 10 digits
   (e.g. ``MV-0123456789``), the format the application issues; Macie's managed identifiers add
   names, dates of birth, health-insurance and other PHI/PII patterns.
@@ -49,15 +52,18 @@ class MacieDiscovery(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
         powertools_layer_version: int,
+        create_session: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         if not buckets:
             raise ValueError("MacieDiscovery: give at least one bucket to scan")
         stack = cdk.Stack.of(self)
 
-        self.session = macie.CfnSession(self, "Session", status="ENABLED", finding_publishing_frequency="FIFTEEN_MINUTES")
-        # Deleting the session disables Macie and deletes its findings: kept in production.
-        self.session.apply_removal_policy(removal_policy)
+        self.session: macie.CfnSession | None = None
+        if create_session:
+            self.session = macie.CfnSession(self, "Session", status="ENABLED", finding_publishing_frequency="FIFTEEN_MINUTES")
+            # Deleting the session disables Macie and deletes its findings: kept in production.
+            self.session.apply_removal_policy(removal_policy)
         self.patient_id = macie.CfnCustomDataIdentifier(
             self,
             "PatientIdIdentifier",
@@ -65,7 +71,8 @@ class MacieDiscovery(Construct):
             description="MediVault patient ID: 'MV-' followed by exactly 10 digits, e.g. MV-0123456789",
             regex=PATIENT_ID_REGEX,
         )
-        self.patient_id.add_resource_dependency(self.session)
+        if self.session is not None:
+            self.patient_id.add_resource_dependency(self.session)
 
         # The function calls the Macie API (its VPC interface endpoint) and PUTs its answer to
         # CloudFormation's pre-signed S3 URL (the S3 gateway endpoint, whose policy admits that one
@@ -106,7 +113,7 @@ class MacieDiscovery(Construct):
             self.function.role,
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:macie2:<AWS::Region>:<AWS::AccountId>:classification-job/*]",
             "Macie assigns job IDs at creation, so the function can only be scoped to this account's classification jobs in this "
-            "region; the actions are limited to creating, describing and cancelling jobs.",
+            "region; the actions are limited to creating, tagging, describing and cancelling (updating) jobs.",
         )
 
         self.job = cdk.CustomResource(
@@ -123,7 +130,8 @@ class MacieDiscovery(Construct):
                 "ScheduleDayOfWeek": schedule_day,
             },
         )
-        self.job.node.add_dependency(self.session)
+        if self.session is not None:
+            self.job.node.add_dependency(self.session)
         trace(
             self,
             ["R11"],

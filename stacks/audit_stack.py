@@ -18,6 +18,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_guardduty as guardduty
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
@@ -25,6 +26,15 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 from constructs.compliance import acknowledge
 from constructs.data_classification import PHI_TAG_KEY, PHI_TAG_VALUE, tag_phi_bucket
+from constructs.detection_baseline import (
+    RDS_LOGIN_EVENTS,
+    RUNTIME_MONITORING,
+    S3_DATA_EVENTS,
+    ConfigRecording,
+    finding_patterns,
+    guardduty_detector,
+    record_configuration,
+)
 from constructs.egress import AwsApiPaths, closed_security_group
 from constructs.evidence_protection import EvidenceProtection, protect_evidence
 from constructs.hipaa_config_rules import HipaaConfigRules
@@ -89,6 +99,11 @@ class AuditStack(MediVaultStack):
         trail_arn = f"arn:{self.partition}:cloudtrail:{self.region}:{self.account}:trail/{self.trail_name}"
 
         # --- the audit key: CloudTrail, the security topic, Config delivery, the findings table ---
+        # CloudTrail guide, "Configure AWS KMS key policies for CloudTrail": GenerateDataKey* under the
+        # trail's encryption context; DescribeKey in a statement of its own (it carries no encryption
+        # context); and, because the trail bucket uses an S3 Bucket Key, kms:Decrypt for creating or
+        # updating the trail. Each is pinned to this trail with aws:SourceArn, as the guide recommends.
+        trail_source: dict[str, dict[str, object]] = {"StringEquals": {"aws:SourceArn": trail_arn}}
         self.audit_key = PurposeKey(
             self,
             "AuditKey",
@@ -98,9 +113,9 @@ class AuditStack(MediVaultStack):
             service_principals=[
                 ServicePrincipalUse(
                     service="cloudtrail.amazonaws.com",
-                    actions=("kms:GenerateDataKey*", "kms:DescribeKey"),
+                    actions=("kms:GenerateDataKey*",),
                     conditions={
-                        "StringEquals": {"aws:SourceArn": trail_arn},
+                        **trail_source,
                         "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:{self.partition}:cloudtrail:*:{self.account}:trail/*"},
                     },
                 ),
@@ -109,12 +124,43 @@ class AuditStack(MediVaultStack):
                     actions=("kms:Decrypt", "kms:GenerateDataKey"),
                     conditions={"StringEquals": {"aws:SourceAccount": self.account}},
                 ),
-                # EventBridge and CloudWatch alarms publish to the KMS-encrypted topic and queues.
-                ServicePrincipalUse(service="events.amazonaws.com", actions=("kms:Decrypt", "kms:GenerateDataKey*")),
-                ServicePrincipalUse(service="cloudwatch.amazonaws.com", actions=("kms:Decrypt", "kms:GenerateDataKey*")),
+                # EventBridge sends undeliverable findings to the functions' SQS dead-letter queues, and
+                # CloudWatch alarms publish to the security topic. The SNS guide says aws:SourceAccount /
+                # aws:SourceArn are not supported in a key policy for EventBridge-to-encrypted targets, so
+                # both are pinned by the encryption context SQS and SNS themselves put on every request
+                # (the queue's or topic's ARN): only this account's queues / topics in this region.
+                ServicePrincipalUse(
+                    service="events.amazonaws.com",
+                    actions=("kms:Decrypt", "kms:GenerateDataKey"),
+                    conditions={"StringLike": {"kms:EncryptionContext:aws:sqs:arn": f"arn:{self.partition}:sqs:{self.region}:{self.account}:*"}},
+                ),
+                ServicePrincipalUse(
+                    service="cloudwatch.amazonaws.com",
+                    actions=("kms:Decrypt", "kms:GenerateDataKey*"),
+                    conditions={"StringLike": {"kms:EncryptionContext:aws:sns:topicArn": f"arn:{self.partition}:sns:{self.region}:{self.account}:*"}},
+                ),
             ],
             removal_policy=removal,
         ).key
+        cloudtrail_principal = iam.ServicePrincipal("cloudtrail.amazonaws.com")
+        self.audit_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudTrailDescribesKey",
+                principals=[cloudtrail_principal],
+                actions=["kms:DescribeKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceArn": trail_arn, "aws:SourceAccount": self.account}},
+            )
+        )
+        self.audit_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudTrailDecryptsForBucketKey",
+                principals=[cloudtrail_principal],
+                actions=["kms:Decrypt"],
+                resources=["*"],
+                conditions=trail_source,
+            )
+        )
 
         # --- the security topic ---
         self.security_topic = sns.Topic(
@@ -231,7 +277,7 @@ class AuditStack(MediVaultStack):
         self._config_recorder()
         self.config_rules = HipaaConfigRules(self, "HipaaRules", trail_name=self.trail_name, trail_bucket_name=self.trail_bucket.bucket_name)
         for rule in self.config_rules.rules.values():
-            rule.node.add_dependency(self.recorder)
+            rule.node.add_dependency(*self.recording_resources)
         trace(self.config_rules, ["R14"], ["security", "operational-excellence"], "HIPAA managed Config rules with SSM auto-remediation.")
 
         # --- Lambda functions (findings notifier, Macie quarantine, custom rule) ---
@@ -254,25 +300,11 @@ class AuditStack(MediVaultStack):
         self._findings_notifier(common)
         self._macie_quarantine(common, data_key, phi_buckets)
 
-        # --- GuardDuty ---
-        self.detector = guardduty.CfnDetector(
-            self,
-            "Detector",
-            enable=True,
-            finding_publishing_frequency="FIFTEEN_MINUTES",
-            features=[
-                guardduty.CfnDetector.CFNFeatureConfigurationProperty(name="S3_DATA_EVENTS", status="ENABLED"),
-                guardduty.CfnDetector.CFNFeatureConfigurationProperty(name="RDS_LOGIN_EVENTS", status="ENABLED"),
-                guardduty.CfnDetector.CFNFeatureConfigurationProperty(
-                    name="RUNTIME_MONITORING",
-                    status="ENABLED",
-                    additional_configuration=[
-                        guardduty.CfnDetector.CFNFeatureAdditionalConfigurationProperty(name="ECS_FARGATE_AGENT_MANAGEMENT", status="ENABLED")
-                    ],
-                ),
-            ],
-        )
-        trace(self.detector, ["R14"], ["security"], "GuardDuty watches S3 data events, Aurora logins and Fargate runtime behaviour.")
+        # --- GuardDuty (unless the account's existing detector is used) ---
+        self.detector: guardduty.CfnDetector | None = None
+        if not audit.use_existing_guardduty_detector:
+            self.detector = guardduty_detector(self, features=(S3_DATA_EVENTS, RDS_LOGIN_EVENTS, RUNTIME_MONITORING))
+            trace(self.detector, ["R14"], ["security"], "GuardDuty watches S3 data events, Aurora logins and Fargate runtime behaviour.")
 
         # --- Audit Manager (behind a switch, see docs/audit.md) ---
         self.assessment: auditmanager.CfnAssessment | None = None
@@ -362,31 +394,39 @@ class AuditStack(MediVaultStack):
         role.add_to_principal_policy(iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[self.audit_key.key_arn]))
 
     def _config_recorder(self) -> None:
-        # The AWS Config service-linked role: AWS keeps its permissions current for every resource type.
-        slr = f"arn:{self.partition}:iam::{self.account}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
-        self.recorder = awsconfig.CfnConfigurationRecorder(
-            self,
-            "Recorder",
-            name="default",
-            role_arn=slr,
-            recording_group=awsconfig.CfnConfigurationRecorder.RecordingGroupProperty(all_supported=True, include_global_resource_types=True),
-        )
+        """Recorder ``default`` and its delivery channel, created in that order, unless the account's
+        existing recorder is used (``audit.use_existing_config_recorder``): then neither exists here
+        and no rule of ours depends on anything of ours (the existing recorder must be recording)."""
+        self.recording: ConfigRecording | None = None
+        if self.config.audit.use_existing_config_recorder:
+            return
         self._allow_service_delivery(self.config_bucket, "config.amazonaws.com", {"aws:SourceAccount": self.account}, prefix="AWSLogs")
-        self.delivery_channel = awsconfig.CfnDeliveryChannel(
+        self.recording = record_configuration(
             self,
-            "DeliveryChannel",
-            name="default",
-            s3_bucket_name=self.config_bucket.bucket_name,
-            s3_kms_key_arn=self.audit_key.key_arn,
-            config_snapshot_delivery_properties=awsconfig.CfnDeliveryChannel.ConfigSnapshotDeliveryPropertiesProperty(
-                delivery_frequency="TwentyFour_Hours"
-            ),
+            bucket_name=self.config_bucket.bucket_name,
+            key_arn=self.audit_key.key_arn,
+            include_global_resource_types=True,  # global types (IAM) are recorded here, in the primary region only
+            after=[self.config_bucket.policy or self.config_bucket],
         )
-        self.delivery_channel.node.add_dependency(self.config_bucket.policy or self.config_bucket)
-        self.recorder.node.add_dependency(self.delivery_channel)
         trace(
-            self.recorder, ["R14"], ["security", "operational-excellence"], "Config records every resource (global ones here, in the primary region)."
+            self.recording.recorder,
+            ["R14"],
+            ["security", "operational-excellence"],
+            "Config records every resource (global ones here, in the primary region).",
         )
+
+    @property
+    def recorder(self) -> awsconfig.CfnConfigurationRecorder | None:
+        return self.recording.recorder if self.recording else None
+
+    @property
+    def delivery_channel(self) -> awsconfig.CfnDeliveryChannel | None:
+        return self.recording.delivery_channel if self.recording else None
+
+    @property
+    def recording_resources(self) -> tuple[cdk.CfnResource, ...]:
+        """What a Config rule of this stack waits for: nothing when the account's recorder is used."""
+        return self.recording.resources if self.recording else ()
 
     def _phi_bucket_rule(self, common: dict[str, object], data_key: kms.IKey) -> None:
         fn = self._function(
@@ -404,18 +444,38 @@ class AuditStack(MediVaultStack):
                 resources=[f"arn:{self.partition}:s3:::*"],
             )
         )
-        fn.role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:ListAllMyBuckets", "config:PutEvaluations"], resources=["*"]))
+        # The two calls without resource-level permissions, in a policy of their own, so that its
+        # acknowledgment says exactly this (the function role's own Resource::* is ENI + X-Ray only).
+        evaluations = iam.ManagedPolicy(
+            self,
+            "PhiBucketRuleEvaluations",
+            description="Config rule medivault-phi-bucket-lock: list the buckets, report the evaluations",
+            roles=[fn.role],
+            statements=[iam.PolicyStatement(actions=["s3:ListAllMyBuckets", "config:PutEvaluations"], resources=["*"])],
+        )
+        acknowledge(
+            evaluations,
+            "AwsSolutions-IAM5[Resource::*]",
+            "s3:ListAllMyBuckets (which buckets a periodic run evaluates) and config:PutEvaluations (the result) support no "
+            "resource-level permissions; the function reads bucket configuration only, never objects.",
+        )
         acknowledge(
             fn.role,
             arn_id(self, "AwsSolutions-IAM5[Resource::arn:{partition}:s3:::*]"),
             "The periodic evaluation reads the configuration (tags, lock, versioning, encryption) of every bucket; no object access.",
         )
         data = self.config.data
-        permission = fn.function.add_permission(
+        # An explicit permission resource (Function.add_permission returns None in Python, so nothing
+        # could depend on it): AWS Config checks it when the rule is created (aws-cdk PR #16617).
+        # Config assigns the rule's ID at creation, so the source ARN names this account's rules here.
+        permission = lambda_.CfnPermission(
+            fn.function,
             "ConfigInvokes",
-            principal=iam.ServicePrincipal("config.amazonaws.com"),
-            source_account=self.account,
             action="lambda:InvokeFunction",
+            function_name=fn.function.function_arn,
+            principal="config.amazonaws.com",
+            source_account=self.account,
+            source_arn=f"arn:{self.partition}:config:{self.region}:{self.account}:config-rule/*",
         )
         self.phi_bucket_rule = awsconfig.CfnConfigRule(
             self,
@@ -444,9 +504,10 @@ class AuditStack(MediVaultStack):
                 "kmsKeyArn": data_key.key_arn,
             },
         )
-        if permission is not None:
-            self.phi_bucket_rule.node.add_dependency(permission)
-        self.phi_bucket_rule.node.add_dependency(self.recorder)
+        self.phi_bucket_rule.add_resource_dependency(permission)
+        self.phi_bucket_rule.node.add_dependency(evaluations)
+        self.phi_bucket_rule.node.add_dependency(*self.recording_resources)
+        self.phi_bucket_rule_permission = permission
         trace(
             self.phi_bucket_rule,
             ["R7", "R14"],
@@ -489,17 +550,7 @@ class AuditStack(MediVaultStack):
         self.findings_notifier = fn
         target = targets.LambdaFunction(fn.function, dead_letter_queue=fn.dead_letter_queue, retry_attempts=8, max_event_age=cdk.Duration.hours(24))
         patterns = {
-            "GuardDutyFindings": events.EventPattern(
-                source=["aws.guardduty"],
-                detail_type=["GuardDuty Finding"],
-                detail={"severity": [{"numeric": [">=", audit.guardduty_min_severity]}]},
-            ),
-            "MacieFindings": events.EventPattern(source=["aws.macie"], detail_type=["Macie Finding"]),
-            "ConfigNonCompliant": events.EventPattern(
-                source=["aws.config"],
-                detail_type=["Config Rules Compliance Change"],
-                detail={"messageType": ["ComplianceChangeNotification"], "newEvaluationResult": {"complianceType": ["NON_COMPLIANT"]}},
-            ),
+            **finding_patterns(audit.guardduty_min_severity),
             "BackupFailures": events.EventPattern(
                 source=["aws.backup"], detail_type=["Backup Job State Change", "Copy Job State Change"], detail={"state": FAILED_BACKUP_STATES}
             ),

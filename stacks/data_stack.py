@@ -209,4 +209,5 @@ class DataStack(MediVaultStack):
             log_retention=log_retention,
             removal_policy=removal,
             powertools_layer_version=config.powertools_layer_version,
+            create_session=not config.audit.use_existing_macie_session,
         )

@@ -11,6 +11,7 @@ from stacks.audit_stack import AuditStack
 from stacks.backup_stack import BackupStack
 from stacks.config import EnvironmentConfig
 from stacks.data_stack import DataStack
+from stacks.detection_stack import DetectionStack
 from stacks.dr_vault_stack import DrVaultStack
 from stacks.edge_global_stack import EdgeGlobalStack
 from stacks.edge_stack import EdgeStack
@@ -87,6 +88,13 @@ class MediVaultStage(cdk.Stage):
                 self.edge.log_bucket,
                 self.edge.s3_access_log_bucket,
             ],
+        )
+        # Detection in the two other regions we use, findings routed to the Audit stack's notifier.
+        self.detection_dr = DetectionStack(
+            self, "DetectionDr", config=config, kind="dr", config_bucket=self.audit.config_bucket, config_key=self.audit.audit_key
+        )
+        self.detection_edge = DetectionStack(
+            self, "DetectionEdge", config=config, kind="edge", config_bucket=self.audit.config_bucket, config_key=self.audit.audit_key
         )
         self.dr_vault = DrVaultStack(self, "DrVault", config=config)
         self.backup = BackupStack(

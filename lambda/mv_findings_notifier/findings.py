@@ -143,16 +143,19 @@ def _config(event: dict[str, Any], detail: dict[str, Any], account: str, region:
     rule = _str(detail, "configRuleName", "detail")
     resource_type = _str(detail, "resourceType", "detail")
     resource_id = _str(detail, "resourceId", "detail")
+    # The same rule runs in several regions (the DR and edge detection stacks forward theirs here),
+    # and an account-level resource has the same ID everywhere: the region is part of the finding.
+    where = str(detail.get("awsRegion") or region)
     return Notice(
         source="Config",
-        finding_id=f"{rule}/{resource_type}/{resource_id}",
+        finding_id=f"{where}/{rule}/{resource_type}/{resource_id}",
         updated_at=str(result.get("resultRecordedTime") or _str(event, "time", "event")),
         what=f"{resource_type} is NON_COMPLIANT with rule {rule}",
         severity="MEDIUM",
         resource=f"{resource_type} {resource_id}",
         account=str(detail.get("awsAccountId") or account),
-        region=str(detail.get("awsRegion") or region),
-        console_link=_console(region, f"config/home?region={region}#/rules/details?configRuleName={quote(rule)}"),
+        region=where,
+        console_link=_console(where, f"config/home?region={where}#/rules/details?configRuleName={quote(rule)}"),
     )
 
 

@@ -1,4 +1,6 @@
-"""Audit and governance settings (R11, R12, R14): trail retention, findings routing, Audit Manager."""
+"""Audit and governance settings (R11, R12, R14): trail retention, findings routing, Audit Manager,
+and whether the account's existing security baseline (Config recorder, GuardDuty detector, Macie
+session) is used instead of creating one (docs/audit.md, "Existing security baseline")."""
 
 from __future__ import annotations
 
@@ -10,7 +12,24 @@ from stacks.config.errors import ConfigError, require_email, require_log_retenti
 LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
 # HIPAA 45 CFR 164.316(b)(2)(i): documentation (audit logs included) is kept six years.
 HIPAA_RETENTION_DAYS = 6 * 365
+# The switches that adopt an existing security baseline instead of creating it.
+BASELINE_SWITCHES = ("use_existing_config_recorder", "use_existing_guardduty_detector", "use_existing_macie_session")
+# The command-line context key of each switch (app.py): `-c existing_config_recorder=true`.
+BASELINE_CONTEXT_KEYS = {switch.removeprefix("use_"): switch for switch in BASELINE_SWITCHES}
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def require_switch(key: str, value: object) -> None:
+    """A switch is exactly True or False (1, "yes" or None are refused, not guessed)."""
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"{value!r} is not a switch", "True or False")
+
+
+def parse_switch(key: str, value: object) -> bool:
+    """A command-line switch: exactly ``true`` or ``false`` (any case), else a one-line ConfigError."""
+    text = str(value).strip().lower()
+    require_one_of(key, text, ("true", "false"))
+    return text == "true"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,8 +53,18 @@ class AuditConfig:
     audit_manager_framework_id: str | None = None
     # How long the findings notifier remembers a delivered finding (DynamoDB TTL).
     finding_memory_days: int = 90
+    # Existing security baseline (Control Tower, a delegated administrator): each of these is a
+    # one-per-account-per-region singleton. True = the account already has it in every region we
+    # deploy to, so the stacks create none and nothing of ours references one; our rules,
+    # remediations, custom rule, classification job and findings routing still deploy on top.
+    # The existing Config recorder must record the resource types our rules evaluate (docs/audit.md).
+    use_existing_config_recorder: bool = False
+    use_existing_guardduty_detector: bool = False
+    use_existing_macie_session: bool = False
 
     def validate(self, is_production: bool) -> None:
+        for switch in BASELINE_SWITCHES:
+            require_switch(f"audit.{switch}", getattr(self, switch))
         require_one_of("audit.trail_lock_mode", self.trail_lock_mode, LOCK_MODES)
         require_range("audit.trail_lock_days", self.trail_lock_days, 1, 36500)
         require_log_retention("audit.trail_log_retention_days", self.trail_log_retention_days)

@@ -147,9 +147,13 @@ def test_audit_key_lets_cloudtrail_in_for_this_trail_only(synth: Synthesized, en
     assert key["Properties"]["EnableKeyRotation"] is True
     by_sid = {s["Sid"]: s for s in key["Properties"]["KeyPolicy"]["Statement"]}
     cloudtrail = by_sid["ServiceUseCloudtrail"]
-    assert sorted(cloudtrail["Action"]) == ["kms:DescribeKey", "kms:GenerateDataKey*"]
+    assert cloudtrail["Action"] == "kms:GenerateDataKey*"
     account = synth.stages[environment].audit.account
-    assert cloudtrail["Condition"]["StringEquals"] == {"aws:SourceArn": f"arn:aws:cloudtrail:eu-central-1:{account}:trail/medivault-{environment}"}
+    trail_arn = f"arn:aws:cloudtrail:eu-central-1:{account}:trail/medivault-{environment}"
+    assert cloudtrail["Condition"]["StringEquals"] == {"aws:SourceArn": trail_arn}
+    # DescribeKey and the Bucket Key's Decrypt in statements of their own (tests/infra/test_audit_deploy.py evaluates them).
+    assert by_sid["CloudTrailDescribesKey"]["Condition"] == {"StringEquals": {"aws:SourceArn": trail_arn, "aws:SourceAccount": account}}
+    assert by_sid["CloudTrailDecryptsForBucketKey"]["Condition"] == {"StringEquals": {"aws:SourceArn": trail_arn}}
     assert {"ServiceUseEvents", "ServiceUseCloudwatch", "ServiceUseConfig", "UseOnlyThroughNamedServices"} <= set(by_sid)
     assert sorted(by_sid["UseOnlyThroughNamedServices"]["Condition"]["StringEquals"]["kms:ViaService"]) == sorted(
         f"{s}.eu-central-1.amazonaws.com" for s in ("s3", "sns", "dynamodb", "sqs")
@@ -304,7 +308,12 @@ def test_custom_phi_bucket_rule_is_change_triggered_and_periodic(synth: Synthesi
     function = _lid(_audit(synth, environment).node.find_child("PhiBucketRule").node.find_child("Function"))
     template.has_resource_properties(
         "AWS::Lambda::Permission",
-        {"FunctionName": {"Fn::GetAtt": [function, "Arn"]}, "Principal": "config.amazonaws.com", "SourceAccount": Match.any_value()},
+        {
+            "FunctionName": {"Fn::GetAtt": [function, "Arn"]},
+            "Principal": "config.amazonaws.com",
+            "SourceAccount": synth.stages[environment].audit.account,
+            "SourceArn": f"arn:aws:config:eu-central-1:{synth.stages[environment].audit.account}:config-rule/*",
+        },
     )
     template.has_resource_properties("AWS::Lambda::Function", {"Handler": "mv_phi_bucket_rule.handler.lambda_handler"})
     # Test mode is for tests only: the deployed function never has it.

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
 from stacks import config as cfg
-from stacks.config.audit import HIPAA_RETENTION_DAYS, PRODUCTION, SANDBOX, AuditConfig
+from stacks.config.audit import (
+    BASELINE_CONTEXT_KEYS,
+    BASELINE_SWITCHES,
+    HIPAA_RETENTION_DAYS,
+    PRODUCTION,
+    SANDBOX,
+    AuditConfig,
+    parse_switch,
+)
 
 pytestmark = pytest.mark.requirements("R12", "R14")
 
@@ -64,3 +73,70 @@ def test_any_environment_rules(changes: dict[str, object], message: str) -> None
 def test_environment_validates_its_audit_section() -> None:
     with pytest.raises(cfg.ConfigError, match=r"audit.trail_lock_mode/trail_lock_days"):
         dataclasses.replace(cfg.production(), audit=dataclasses.replace(PRODUCTION, trail_lock_days=30))
+
+
+# ---- existing security baseline (issue 16) ---------------------------------------------------------
+
+
+def test_baseline_switches_default_to_creating_everything() -> None:
+    for config in (PRODUCTION, SANDBOX):
+        assert (config.use_existing_config_recorder, config.use_existing_guardduty_detector, config.use_existing_macie_session) == (
+            False,
+            False,
+            False,
+        )
+
+
+@pytest.mark.parametrize("switch", BASELINE_SWITCHES)
+@pytest.mark.parametrize("value", [True, False])
+def test_baseline_switches_accept_true_and_false(switch: str, value: bool) -> None:
+    _check(PRODUCTION, True, **{switch: value})
+    _check(SANDBOX, False, **{switch: value})
+    environment = dataclasses.replace(cfg.sandbox(), audit=dataclasses.replace(SANDBOX, **{switch: value}))
+    assert getattr(environment.audit, switch) is value
+
+
+@pytest.mark.parametrize("switch", BASELINE_SWITCHES)
+@pytest.mark.parametrize("value", [1, "true", None])
+def test_baseline_switches_refuse_anything_but_a_bool(switch: str, value: object) -> None:
+    with pytest.raises(cfg.ConfigError, match=rf"^audit\.{switch}: {re.escape(repr(value))} is not a switch; allowed: True or False$"):
+        _check(SANDBOX, False, **{switch: value})
+    with pytest.raises(cfg.ConfigError, match=rf"^audit\.{switch}: "):
+        dataclasses.replace(cfg.production(), audit=dataclasses.replace(PRODUCTION, **{switch: value}))
+
+
+def test_context_keys_name_the_switches() -> None:
+    assert BASELINE_CONTEXT_KEYS == {
+        "existing_config_recorder": "use_existing_config_recorder",
+        "existing_guardduty_detector": "use_existing_guardduty_detector",
+        "existing_macie_session": "use_existing_macie_session",
+    }
+
+
+@pytest.mark.parametrize(("text", "expected"), [("true", True), ("TRUE", True), (" false ", False), (True, True), (False, False)])
+def test_context_switch_parsing(text: object, expected: bool) -> None:
+    assert parse_switch("existing_config_recorder", text) is expected
+
+
+@pytest.mark.parametrize("text", ["yes", "1", "", "on"])
+def test_context_switch_refuses_other_words(text: str) -> None:
+    with pytest.raises(
+        cfg.ConfigError, match=rf"^existing_config_recorder: {re.escape(repr(text.strip().lower()))} is not allowed; allowed: true, false$"
+    ):
+        parse_switch("existing_config_recorder", text)
+
+
+def test_app_applies_the_context_switches_to_every_environment() -> None:
+    """app.py: `-c existing_config_recorder=true` etc. set the switches; absent keys keep the config."""
+    import aws_cdk as cdk
+
+    import app
+
+    given = cdk.App(context={"existing_config_recorder": "true", "existing_macie_session": "false", "existing_guardduty_detector": "TRUE"})
+    for name in cfg.ENVIRONMENT_NAMES:
+        audit = app._environment(given, name).audit
+        assert (audit.use_existing_config_recorder, audit.use_existing_guardduty_detector, audit.use_existing_macie_session) == (True, True, False)
+    untouched = app._environment(cdk.App(), "sandbox").audit
+    assert untouched is SANDBOX
+    with pytest.raises(cfg.ConfigError, match=r"^existing_guardduty_detector: 'maybe' is not allowed; allowed: true, false$"):
+        app._environment(cdk.App(context={"existing_guardduty_detector": "maybe"}), "production")

@@ -195,3 +195,22 @@ def test_subject_is_sns_safe() -> None:
     assert len(notice.subject) == 100 and notice.subject.isascii() and notice.subject.endswith("...")
     with pytest.raises(UnrecognisedEvent, match=r"event.detail is missing"):
         to_notice({**events.guardduty(), "detail": None})
+
+
+def test_the_same_config_finding_in_two_regions_is_two_messages(world: World) -> None:
+    """The DR and edge detection stacks forward their Config findings to this notifier
+    (docs/audit.md, "Detection in every region"): the same rule on the same account-level resource,
+    recorded at the same moment in two regions, is two findings, each with its own region's console."""
+    notifier = world.notifier()
+    account_level = {"resourceType": "AWS::::Account", "resourceId": events.ACCOUNT, "configRuleName": "guardduty-enabled-centralized"}
+    primary = events.config_change(**account_level)
+    dr = events.config_change(**account_level, awsRegion="eu-west-1")
+    dr["region"] = "eu-west-1"
+    assert notifier.handle(primary)["status"] == "published"
+    result = notifier.handle(dr)
+    assert result["status"] == "published"
+    assert result["key"].startswith("Config#eu-west-1/guardduty-enabled-centralized/AWS::::Account/")
+    assert notifier.handle(dr)["status"] == "duplicate"
+    messages = world.received()
+    assert len(messages) == 2
+    assert "https://eu-west-1.console.aws.amazon.com/config/home?region=eu-west-1#/rules/details" in messages[1]["Message"]
