@@ -1,4 +1,4 @@
-"""The only module that calls AWS: Secrets Manager, ElastiCache, Elastic Load Balancing, CloudFront."""
+"""The only module that calls AWS: Secrets Manager, ElastiCache, Elastic Load Balancing, CloudFront, SSM."""
 
 from __future__ import annotations
 
@@ -33,10 +33,6 @@ class SecretsManagerStore:
     def put_pending(self, secret_id: str, token: str, value: str) -> None:
         self.client.put_secret_value(SecretId=secret_id, ClientRequestToken=token, SecretString=value, VersionStages=[PENDING])
 
-    def random_value(self, length: int) -> str:
-        response = self.client.get_random_password(PasswordLength=length, ExcludePunctuation=True, IncludeSpace=False, RequireEachIncludedType=True)
-        return str(response["RandomPassword"])
-
     def created(self, secret_id: str, version_id: str) -> datetime:
         response = self.client.get_secret_value(SecretId=secret_id, VersionId=version_id, VersionStage=PENDING)
         return response["CreatedDate"]  # type: ignore[no-any-return]
@@ -64,9 +60,11 @@ class ElastiCacheApi:
 
 
 class OriginApis:
-    def __init__(self, elbv2: Any, cloudfront: Any) -> None:
+    def __init__(self, elbv2: Any, cloudfront: Any, ssm: Any, distribution_parameter: str) -> None:
         self.elbv2 = elbv2
         self.cloudfront = cloudfront
+        self.ssm = ssm
+        self.distribution_parameter = distribution_parameter
 
     def rule_conditions(self, rule_arn: str) -> list[dict[str, Any]]:
         rules = self.elbv2.describe_rules(RuleArns=[rule_arn])["Rules"]
@@ -75,22 +73,17 @@ class OriginApis:
     def set_rule_conditions(self, rule_arn: str, conditions: list[dict[str, Any]]) -> None:
         self.elbv2.modify_rule(RuleArn=rule_arn, Conditions=conditions)
 
-    def find_distribution(self, origin_domain: str, header_name: str) -> str | None:
-        """The one distribution with an origin at ``origin_domain`` sending ``header_name``. The
-        distribution is created by a later stack, so its id cannot be configured on this function."""
-        matches = []
-        for page in self.cloudfront.get_paginator("list_distributions").paginate():
-            for summary in (page.get("DistributionList") or {}).get("Items", []):
-                for origin in (summary.get("Origins") or {}).get("Items", []):
-                    headers = (origin.get("CustomHeaders") or {}).get("Items", [])
-                    if str(origin.get("DomainName", "")).lower() == origin_domain.lower() and any(
-                        str(h.get("HeaderName", "")).lower() == header_name.lower() for h in headers
-                    ):
-                        matches.append(summary["Id"])
-                        break
-        if len(matches) > 1:
-            raise LookupError(f"{len(matches)} distributions send {header_name} to {origin_domain}: {', '.join(matches)}")
-        return matches[0] if matches else None
+    def distribution_id(self) -> str | None:
+        """The distribution's id, published by the Edge stack in an SSM parameter. The distribution is
+        created after this function's stack, so its id cannot be part of this function's configuration;
+        a missing parameter means the Edge stack does not exist yet (first deploy)."""
+        try:
+            value = self.ssm.get_parameter(Name=self.distribution_parameter)["Parameter"]["Value"]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ParameterNotFound":
+                return None
+            raise
+        return str(value)
 
     def distribution_config(self, distribution_id: str) -> tuple[dict[str, Any], str]:
         response = self.cloudfront.get_distribution_config(Id=distribution_id)

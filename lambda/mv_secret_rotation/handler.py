@@ -3,7 +3,8 @@
 One code base, deployed once per secret; ``ROTATION_TARGET`` says what the secret authenticates to:
 - ``cache-auth-token``: the ElastiCache AUTH token (``REPLICATION_GROUP_ID``);
 - ``origin-header``: the CloudFront -> ALB origin header (``LISTENER_RULE_ARN``, ``HEADER_NAME``,
-  ``ORIGIN_DOMAIN``: the origin domain CloudFront connects to).
+  ``ORIGIN_DOMAIN``: the origin domain CloudFront connects to, ``DISTRIBUTION_PARAMETER``: the SSM
+  parameter in which the Edge stack publishes the distribution id).
 
 Secrets Manager invokes it with ``{"SecretId", "ClientRequestToken", "Step"}`` for createSecret,
 setSecret, testSecret and finishSecret
@@ -39,7 +40,10 @@ from mv_secret_rotation.logic import (
 logger = Logger()
 tracer = Tracer()
 
-TARGETS = {"cache-auth-token": ("REPLICATION_GROUP_ID",), "origin-header": ("LISTENER_RULE_ARN", "HEADER_NAME", "ORIGIN_DOMAIN")}
+TARGETS = {
+    "cache-auth-token": ("REPLICATION_GROUP_ID",),
+    "origin-header": ("LISTENER_RULE_ARN", "HEADER_NAME", "ORIGIN_DOMAIN", "DISTRIBUTION_PARAMETER"),
+}
 
 
 class SettingsError(ValueError):
@@ -71,7 +75,7 @@ def build_target(settings: Settings, client: Any) -> Target:
     if settings.target == "cache-auth-token":
         return CacheAuthToken(ElastiCacheApi(client("elasticache")), settings.values["REPLICATION_GROUP_ID"])
     return OriginHeader(
-        OriginApis(client("elbv2"), client("cloudfront")),
+        OriginApis(client("elbv2"), client("cloudfront"), client("ssm"), settings.values["DISTRIBUTION_PARAMETER"]),
         rule_arn=settings.values["LISTENER_RULE_ARN"],
         header_name=settings.values["HEADER_NAME"],
         origin_domain=settings.values["ORIGIN_DOMAIN"],

@@ -26,6 +26,8 @@ Targets (what the secret authenticates to):
 
 from __future__ import annotations
 
+import secrets
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +35,20 @@ from typing import Any, Protocol
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
+
+
+# Letters and digits only, for both targets: ElastiCache AUTH refuses @, ", / and %, and ALB header
+# conditions treat * and ? as wildcards. 62 symbols: 48 characters carry 285 bits, 64 carry 381.
+ALPHABET = string.ascii_letters + string.digits
+
+
+def random_value(length: int) -> str:
+    """A new secret value from the OS's CSPRNG (``secrets``), with a lower, an upper and a digit.
+    Generated here rather than with GetRandomPassword, which has no resource-level permission."""
+    while True:
+        value = "".join(secrets.choice(ALPHABET) for _ in range(length))
+        if any(c.islower() for c in value) and any(c.isupper() for c in value) and any(c.isdigit() for c in value):
+            return value
 
 
 class RotationEventError(ValueError):
@@ -95,7 +111,6 @@ class SecretStore(Protocol):
     def describe(self, secret_id: str) -> Mapping[str, Any]: ...
     def value(self, secret_id: str, *, stage: str, version_id: str | None = None) -> str | None: ...
     def put_pending(self, secret_id: str, token: str, value: str) -> None: ...
-    def random_value(self, length: int) -> str: ...
     def created(self, secret_id: str, version_id: str) -> datetime: ...
     def move_current(self, secret_id: str, *, to_version: str, from_version: str | None) -> None: ...
 
@@ -136,7 +151,7 @@ class Rotator:
     def _create(self, event: RotationEvent) -> str:
         if self.store.value(event.secret_id, stage=PENDING, version_id=event.token) is not None:
             return f"createSecret: version {event.token} already holds the pending value"
-        self.store.put_pending(event.secret_id, event.token, self.store.random_value(self.target.value_length))
+        self.store.put_pending(event.secret_id, event.token, random_value(self.target.value_length))
         return f"createSecret: new value stored as AWSPENDING in version {event.token}"
 
     def _finish(self, event: RotationEvent, metadata: Mapping[str, Any], state: str) -> str:
@@ -163,7 +178,7 @@ class CacheApi(Protocol):
     def rotate_auth_token(self, group_id: str, token: str) -> None: ...
 
 
-# ElastiCache AUTH: 16-128 printable characters; letters and digits only here (no @, ", / or %).
+# ElastiCache AUTH: 16-128 printable characters.
 CACHE_TOKEN_LENGTH = 64
 
 
@@ -224,12 +239,11 @@ class CacheAuthToken:
 class OriginApi(Protocol):
     def rule_conditions(self, rule_arn: str) -> list[dict[str, Any]]: ...
     def set_rule_conditions(self, rule_arn: str, conditions: list[dict[str, Any]]) -> None: ...
-    def find_distribution(self, origin_domain: str, header_name: str) -> str | None: ...
+    def distribution_id(self) -> str | None: ...
     def distribution_config(self, distribution_id: str) -> tuple[dict[str, Any], str]: ...
     def update_distribution(self, distribution_id: str, config: dict[str, Any], etag: str) -> None: ...
 
 
-# Letters and digits only: ALB header conditions treat * and ? as wildcards.
 ORIGIN_VALUE_LENGTH = 48
 
 
@@ -292,7 +306,7 @@ class OriginHeader:
         return True
 
     def _distribution(self) -> str | None:
-        return self.api.find_distribution(self.origin_domain, self.header_name)
+        return self.api.distribution_id()
 
     def set(self, pending: str, current: str, pending_created: datetime) -> str:
         # 1. The ALB admits both values before CloudFront sends the new one.

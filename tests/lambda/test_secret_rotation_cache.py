@@ -82,7 +82,7 @@ def test_full_rotation_rotates_never_sets_and_keeps_previous(world: World) -> No
     token = world.begin()
     world.run("createSecret", token)
     pending = world.value("AWSPENDING")
-    assert pending != "initial-token-0123456789abcdef" and len(pending) == 64 and pending.isalnum()
+    assert pending != "initial-token-0123456789abcdef" and len(pending) == 64 and pending.isascii() and pending.isalnum()
 
     world.describe(modified=LONG_AGO)
     world.expect_rotate()  # ROTATE, not SET: the current token stays valid

@@ -1,8 +1,8 @@
 """CloudFront origin-header rotation (lambda/mv_secret_rotation, target ``origin-header``), in-process.
 
 Everything runs under moto: Secrets Manager, Elastic Load Balancing v2 (listener rules with
-http-header conditions: DescribeRules/ModifyRule) and CloudFront (ListDistributions,
-GetDistributionConfig/UpdateDistribution with the ETag). moto does not enforce the ETag, so the
+http-header conditions: DescribeRules/ModifyRule), SSM (the parameter in which the Edge stack
+publishes the distribution id) and CloudFront (GetDistributionConfig/UpdateDistribution with the ETag). moto does not enforce the ETag, so the
 test of optimistic locking checks that the ETag read is the one sent.
 
 The pattern: AWS Security Blog, "How to enhance Amazon CloudFront origin security with AWS WAF and
@@ -29,6 +29,7 @@ from .rotation_world import SecretsWorld, clients
 pytestmark = pytest.mark.requirements("R10", "R9")
 
 HEADER = "X-Origin-Verify"
+PARAMETER = "/medivault/test/edge/distribution-id"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 INITIAL = "initialOriginValue0123456789abcdefghijklmnopqrs"
 
@@ -59,9 +60,11 @@ class World(SecretsWorld):
             Actions=[{"Type": "forward", "TargetGroupArn": target_group["TargetGroupArn"]}],
         )["Rules"][0]["RuleArn"]
         self.cloudfront = boto3.client("cloudfront")
+        self.ssm = boto3.client("ssm")
         self.distribution_id = self.create_distribution(self.domain) if with_distribution else None
         self.settings = handler.Settings(
-            target="origin-header", values={"LISTENER_RULE_ARN": self.rule_arn, "HEADER_NAME": HEADER, "ORIGIN_DOMAIN": self.domain}
+            target="origin-header",
+            values={"LISTENER_RULE_ARN": self.rule_arn, "HEADER_NAME": HEADER, "ORIGIN_DOMAIN": self.domain, "DISTRIBUTION_PARAMETER": PARAMETER},
         )
 
     def create_distribution(self, domain: str, value: str = INITIAL) -> str:
@@ -78,10 +81,15 @@ class World(SecretsWorld):
             "Origins": {"Quantity": 1, "Items": [origin]},
             "DefaultCacheBehavior": {"TargetOriginId": "alb", "ViewerProtocolPolicy": "https-only", "CachePolicyId": CACHING_DISABLED},
         }
-        return str(self.cloudfront.create_distribution(DistributionConfig=config)["Distribution"]["Id"])
+        distribution_id = str(self.cloudfront.create_distribution(DistributionConfig=config)["Distribution"]["Id"])
+        # What the Edge stack does (stacks/edge_stack.py): publish the id for the rotation function.
+        self.ssm.put_parameter(Name=PARAMETER, Value=distribution_id, Type="String", Overwrite=True)
+        return distribution_id
 
     def run(self, step: str, token: str) -> str:
-        return handler.handle(self.event(step, token), self.settings, clients(secretsmanager=self.sm, elbv2=self.elbv2, cloudfront=self.cloudfront))
+        return handler.handle(
+            self.event(step, token), self.settings, clients(secretsmanager=self.sm, elbv2=self.elbv2, cloudfront=self.cloudfront, ssm=self.ssm)
+        )
 
     def rotate(self) -> str:
         token = self.begin()
@@ -175,12 +183,15 @@ def test_first_deploy_without_a_distribution_rotates_the_alb_side_only() -> None
         assert world.sent(world.create_distribution(world.domain, current)) in world.accepted()
 
 
-def test_two_distributions_on_the_origin_are_refused(world: World) -> None:
-    world.create_distribution(world.domain, "other")
+def test_a_distribution_that_does_not_front_this_origin_is_refused(world: World) -> None:
+    """The parameter must name a distribution whose origin is this ALB and sends the header."""
+    other = world.create_distribution("other-origin.example.org")
     token = world.begin()
     world.run("createSecret", token)
-    with pytest.raises(LookupError, match="2 distributions"):
+    with pytest.raises(RotationRefused, match="sends no X-Origin-Verify header to"):
         world.run("setSecret", token)
+    assert world.sent(other) == INITIAL
+    assert world.accepted() == [INITIAL, world.value("AWSPENDING")]  # the rule may admit both; nothing else changed
 
 
 def test_a_rule_without_the_header_condition_is_refused(world: World) -> None:
@@ -200,5 +211,5 @@ def test_dynamic_reference_to_awsprevious_has_nothing_to_resolve_at_first_deploy
 
 
 def test_settings_name_the_missing_variables() -> None:
-    with pytest.raises(handler.SettingsError, match="LISTENER_RULE_ARN, HEADER_NAME, ORIGIN_DOMAIN"):
+    with pytest.raises(handler.SettingsError, match="LISTENER_RULE_ARN, HEADER_NAME, ORIGIN_DOMAIN, DISTRIBUTION_PARAMETER"):
         handler.load_settings({"ROTATION_TARGET": "origin-header"})
