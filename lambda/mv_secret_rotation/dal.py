@@ -66,12 +66,9 @@ class OriginApis:
         self.ssm = ssm
         self.distribution_parameter = distribution_parameter
 
-    def rule_conditions(self, rule_arn: str) -> list[dict[str, Any]]:
-        rules = self.elbv2.describe_rules(RuleArns=[rule_arn])["Rules"]
+    def set_rule_conditions(self, rule_arn: str, conditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        rules = self.elbv2.modify_rule(RuleArn=rule_arn, Conditions=conditions)["Rules"]
         return [dict(c) for c in rules[0]["Conditions"]]
-
-    def set_rule_conditions(self, rule_arn: str, conditions: list[dict[str, Any]]) -> None:
-        self.elbv2.modify_rule(RuleArn=rule_arn, Conditions=conditions)
 
     def distribution_id(self) -> str | None:
         """The distribution's id, published by the Edge stack in an SSM parameter. The distribution is

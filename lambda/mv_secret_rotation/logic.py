@@ -237,8 +237,7 @@ class CacheAuthToken:
 
 
 class OriginApi(Protocol):
-    def rule_conditions(self, rule_arn: str) -> list[dict[str, Any]]: ...
-    def set_rule_conditions(self, rule_arn: str, conditions: list[dict[str, Any]]) -> None: ...
+    def set_rule_conditions(self, rule_arn: str, conditions: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
     def distribution_id(self) -> str | None: ...
     def distribution_config(self, distribution_id: str) -> tuple[dict[str, Any], str]: ...
     def update_distribution(self, distribution_id: str, config: dict[str, Any], etag: str) -> None: ...
@@ -247,25 +246,12 @@ class OriginApi(Protocol):
 ORIGIN_VALUE_LENGTH = 48
 
 
-def with_header_values(conditions: Sequence[Mapping[str, Any]], header_name: str, values: Sequence[str]) -> list[dict[str, Any]]:
-    """The rule's conditions with the header condition's values replaced (others kept as they are)."""
-    result: list[dict[str, Any]] = []
-    found = False
-    for condition in conditions:
-        config = condition.get("HttpHeaderConfig") or {}
-        if condition.get("Field") == "http-header" and str(config.get("HttpHeaderName", "")).lower() == header_name.lower():
-            found = True
-            result.append({"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": config["HttpHeaderName"], "Values": list(values)}})
-        else:
-            # DescribeRules returns the legacy ``Values`` beside the ``*Config`` block; ModifyRule takes one of them.
-            result.append({k: v for k, v in condition.items() if not (k == "Values" and _has_config(condition))})
-    if not found:
-        raise RotationRefused(f"the listener rule has no http-header condition on {header_name}")
-    return result
-
-
-def _has_config(condition: Mapping[str, Any]) -> bool:
-    return any(key.endswith("Config") for key in condition)
+def header_condition(header_name: str, values: Sequence[str]) -> list[dict[str, Any]]:
+    """The listener rule's whole condition list. The rule is MediVault's "forward what carries the
+    origin header" rule (stacks/app_stack.py): the header is its only condition, so the list is
+    written whole -- ModifyRule replaces conditions -- and reading it first is not needed
+    (DescribeRules has no resource-level permission; ModifyRule is scoped to this rule's ARN)."""
+    return [{"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": header_name, "Values": list(dict.fromkeys(values))}}]
 
 
 def header_values(conditions: Sequence[Mapping[str, Any]], header_name: str) -> list[str]:
@@ -297,21 +283,21 @@ class OriginHeader:
         self.header_name = header_name
         self.origin_domain = origin_domain
 
-    def _accept(self, values: Sequence[str]) -> bool:
+    def _accept(self, values: Sequence[str]) -> list[str]:
+        """Set the values the rule accepts (idempotent); the rule's answer must list exactly them."""
         wanted = list(dict.fromkeys(values))
-        conditions = self.api.rule_conditions(self.rule_arn)
-        if header_values(conditions, self.header_name) == wanted:
-            return False
-        self.api.set_rule_conditions(self.rule_arn, with_header_values(conditions, self.header_name, wanted))
-        return True
+        accepted = header_values(self.api.set_rule_conditions(self.rule_arn, header_condition(self.header_name, wanted)), self.header_name)
+        if sorted(accepted) != sorted(wanted):
+            raise CheckFailed(f"the listener rule accepts {len(accepted)} values after ModifyRule, expected {len(wanted)}")
+        return accepted
 
     def _distribution(self) -> str | None:
         return self.api.distribution_id()
 
     def set(self, pending: str, current: str, pending_created: datetime) -> str:
         # 1. The ALB admits both values before CloudFront sends the new one.
-        changed = self._accept([current, pending])
-        notes = [f"listener rule {'now accepts' if changed else 'already accepts'} current + pending"]
+        self._accept([current, pending])
+        notes = ["listener rule accepts current + pending"]
         # 2. CloudFront's origin header -> the pending value (optimistic locking with the ETag).
         distribution_id = self._distribution()
         if distribution_id is None:
@@ -333,9 +319,9 @@ class OriginHeader:
         return "setSecret: " + "; ".join(notes)
 
     def test(self, pending: str, current: str, pending_created: datetime) -> str:
-        accepted = header_values(self.api.rule_conditions(self.rule_arn), self.header_name)
-        if pending not in accepted or current not in accepted:
-            raise CheckFailed("the listener rule does not accept both the current and the pending value")
+        # The rule is re-asserted (ModifyRule is idempotent) rather than read: a stack update
+        # between setSecret and testSecret that reset it to AWSCURRENT alone is repaired here.
+        self._accept([current, pending])
         distribution_id = self._distribution()
         if distribution_id is None:
             return "testSecret: listener rule accepts current + pending; no distribution yet"
@@ -347,5 +333,5 @@ class OriginHeader:
 
     def finish(self, current: str, previous: str | None) -> str:
         values = [current] if previous is None else [current, previous]
-        changed = self._accept(values)
-        return f"listener rule {'now accepts' if changed else 'accepts'} current + previous"
+        self._accept(values)
+        return "listener rule accepts current + previous" if previous else "listener rule accepts current"
