@@ -32,6 +32,8 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
     "XRay": ec2.InterfaceVpcEndpointAwsService.XRAY,
     "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+    # The cache AUTH-token rotation function calls the ElastiCache API from a group without internet egress.
+    "ElastiCache": ec2.InterfaceVpcEndpointAwsService.ELASTICACHE,
 }
 
 

@@ -38,6 +38,7 @@ class MediVaultStage(cdk.Stage):
             cache_security_group=self.network.cache_security_group,
             rotation_security_group=self.network.rotation_security_group,
             secrets_manager_endpoint=self.network.secrets_manager_endpoint,
+            endpoint_security_group=self.network.endpoint_security_group,
             data_key=self.keys.data_key,
             logs_key=self.keys.logs_key,
         )
@@ -78,6 +79,7 @@ class MediVaultStage(cdk.Stage):
             origin_header_name=self.app.origin_header_name,
             web_acl=self.edge_global.web_acl,
             certificate=self.edge_global.certificate,
+            origin_rotation=self.app.origin_rotation,
         )
         self.dr_vault = DrVaultStack(self, "DrVault", config=config)
         self.backup = BackupStack(
