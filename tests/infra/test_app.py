@@ -275,8 +275,11 @@ def test_security_group_graph_over_the_stage(synth: Synthesized, app_templates: 
     network = synth.template(environment, "network")
     data = synth.template(environment, "data")
     app = app_templates[environment]
-    # The app stack creates no security group and no rule: the chain lives in the Network stack.
-    assert resources_of(app, "AWS::EC2::SecurityGroup") == {}
+    # The tier chain lives in the Network stack; the app stack adds only its origin-header rotation
+    # function's group, which admits nothing (tests/infra/test_secret_rotation.py checks its egress).
+    groups = resources_of(app, "AWS::EC2::SecurityGroup")
+    assert [g["Properties"]["GroupDescription"].split(":")[0] for g in groups.values()] == ["Origin-header rotation"]
+    assert all("SecurityGroupIngress" not in g["Properties"] for g in groups.values())
     assert resources_of(app, "AWS::EC2::SecurityGroupIngress") == {}
     rules = ingress_rules(network) | ingress_rules(data) | ingress_rules(app)
     assert not [r for r in rules if r[1] in ("0.0.0.0/0", "::/0")], "nothing admits the whole internet"
