@@ -113,9 +113,12 @@ def test_secrets_injected_never_plain(app_templates: dict[str, Template], synth:
 
 
 def test_logs_kms_encrypted_with_retention(app_templates: dict[str, Template], environment: str) -> None:
-    log_group = _one(app_templates[environment], "AWS::Logs::LogGroup")
-    assert "LogsKey" in json.dumps(log_group["KmsKeyId"])
-    assert log_group["RetentionInDays"] == cfg.load(environment, None).log_retention_days
+    # The service's log group and the origin-header rotation function's.
+    groups = resources_of(app_templates[environment], "AWS::Logs::LogGroup")
+    assert len(groups) == 2 and "ServiceLogs24DEC314" in groups
+    for log_group in (g["Properties"] for g in groups.values()):
+        assert "LogsKey" in json.dumps(log_group["KmsKeyId"])
+        assert log_group["RetentionInDays"] == cfg.load(environment, None).log_retention_days
 
 
 def _statements(template: Template, role_fragment: str) -> list[dict[str, Any]]:
@@ -317,5 +320,5 @@ def test_container_image_is_staged_not_built(synth: Synthesized) -> None:
 def test_stateful_logical_ids_pinned(app_templates: dict[str, Template]) -> None:
     template = app_templates["production"]
     assert set(resources_of(template, "AWS::S3::Bucket")) == {"AlbAccessLogsCCEDA970"}
-    assert set(resources_of(template, "AWS::Logs::LogGroup")) == {"ServiceLogs24DEC314"}
+    assert set(resources_of(template, "AWS::Logs::LogGroup")) == {"ServiceLogs24DEC314", "OriginSecretRotationFunctionLogs53A783D5"}
     assert template.to_json()["Resources"]["AlbAccessLogsCCEDA970"]["DeletionPolicy"] == "Retain"
