@@ -11,7 +11,7 @@ setSecret, testSecret and finishSecret
 (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_lambda-functions.html).
 Outcomes: a step that did its work or found it done returns a one-line summary; a malformed event
 or a version that is not AWSPENDING is logged as one error line and raised (the rotation fails and
-nothing is changed); a target that is busy raises NotReady, so Secrets Manager retries the step.
+nothing is changed); a target that is busy raises NotReady: the step fails and Secrets Manager re-attempts the incomplete rotation (same version).
 """
 
 from __future__ import annotations

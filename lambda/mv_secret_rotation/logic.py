@@ -60,7 +60,7 @@ class RotationRefused(RuntimeError):
 
 
 class NotReady(RuntimeError):
-    """The target is busy (e.g. a modification in progress); the step fails and Secrets Manager retries it."""
+    """The target is busy (e.g. a modification in progress); the step fails, the rotation is re-attempted."""
 
 
 class CheckFailed(RuntimeError):
