@@ -90,7 +90,7 @@ class SecretRotation(Construct):
             log_retention=log_retention,
             removal_policy=removal_policy,
             powertools_layer_version=powertools_layer_version,
-            environment={"ROTATION_TARGET": target, **environment},
+            environment={"ROTATION_TARGET": target, "SECRET_ARN": secret.secret_arn, **environment},
             timeout=cdk.Duration.minutes(2),
             # Secrets Manager runs the four steps of one rotation one after another.
             reserved_concurrency=2,
@@ -108,7 +108,8 @@ class SecretRotation(Construct):
                 conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"}},
             )
         )
-        # Only Secrets Manager, for this account's secrets, may invoke the function.
+        # Only Secrets Manager, for this secret, may invoke the function (aws:SourceArn and
+        # aws:SourceAccount against a confused deputy; the handler also refuses other secrets).
         permission = lambda_.CfnPermission(
             self,
             "InvokeBySecretsManager",
@@ -116,6 +117,7 @@ class SecretRotation(Construct):
             function_name=built.function.function_arn,
             principal="secretsmanager.amazonaws.com",
             source_account=stack.account,
+            source_arn=secret.secret_arn,
         )
         self.schedule = secretsmanager.CfnRotationSchedule(
             self,

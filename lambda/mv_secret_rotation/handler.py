@@ -54,16 +54,21 @@ class SettingsError(ValueError):
 class Settings:
     target: str
     values: Mapping[str, str]
+    # The one secret this deployment rotates: an event for any other secret is refused.
+    secret_arn: str
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
     target = environ.get("ROTATION_TARGET", "").strip()
     if target not in TARGETS:
         raise SettingsError(f"mv_secret_rotation: ROTATION_TARGET={target!r} is not one of {', '.join(TARGETS)}")
-    missing = [name for name in TARGETS[target] if not environ.get(name, "").strip()]
+    missing = [name for name in ("SECRET_ARN", *TARGETS[target]) if not environ.get(name, "").strip()]
     if missing:
         raise SettingsError(f"mv_secret_rotation: {target} needs environment variables {', '.join(missing)}")
-    return Settings(target=target, values={name: environ[name].strip() for name in TARGETS[target]})
+    secret_arn = environ["SECRET_ARN"].strip()
+    if not secret_arn.startswith("arn:") or ":secretsmanager:" not in secret_arn:
+        raise SettingsError(f"mv_secret_rotation: SECRET_ARN={secret_arn!r} is not a Secrets Manager secret ARN")
+    return Settings(target=target, values={name: environ[name].strip() for name in TARGETS[target]}, secret_arn=secret_arn)
 
 
 @functools.cache
@@ -92,6 +97,10 @@ def handle(event: Any, settings: Settings, client: Any | None = None) -> str:
         raise
     logger.append_keys(secret_id=rotation.secret_id, step=rotation.step, version=rotation.token, target=settings.target)
     try:
+        if rotation.secret_id != settings.secret_arn:
+            # Someone pointed another secret's rotation at this function: it would write that
+            # secret's value into the cache or the origin header.
+            raise RotationRefused(f"this function rotates only {settings.secret_arn}")
         summary: str = Rotator(SecretsManagerStore(client("secretsmanager")), build_target(settings, client)).run(rotation)
     except RotationRefused as problem:
         logger.error(f"refused: {problem}; nothing was changed")

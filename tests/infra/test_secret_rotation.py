@@ -105,6 +105,8 @@ def test_cache_token_rotates_every_30_days_after_its_function_and_the_group_exis
     )
     assert permission["Properties"]["Principal"] == "secretsmanager.amazonaws.com"
     assert permission["Properties"]["SourceAccount"] == synth.stages[environment].data.account
+    assert permission["Properties"]["SourceArn"] == {"Ref": secret_id}  # this secret only
+    assert function["Properties"]["Environment"]["Variables"]["SECRET_ARN"] == {"Ref": secret_id}
     (group_id,) = resources_of(data, "AWS::ElastiCache::ReplicationGroup")
     role = {"Ref": function["Properties"]["Role"]["Fn::GetAtt"][0]}
     (policy_id,) = [lid for lid, p in resources_of(data, "AWS::IAM::ManagedPolicy").items() if role in p["Properties"].get("Roles", [])]
@@ -179,6 +181,13 @@ def test_origin_secret_rotates_every_30_days_in_the_app_stack(synth: Synthesized
     (rule_id,) = resources_of(app, "AWS::ElasticLoadBalancingV2::ListenerRule")
     assert variables["LISTENER_RULE_ARN"] == {"Ref": rule_id}
     assert variables["HEADER_NAME"] == "X-Origin-Verify"
+    assert variables["SECRET_ARN"] == {"Ref": "OriginSecret"}
+    (permission,) = [
+        p["Properties"]
+        for p in resources_of(app, "AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    ]
+    assert (permission["Principal"], permission["SourceArn"]) == ("secretsmanager.amazonaws.com", {"Ref": "OriginSecret"})
     assert variables["DISTRIBUTION_PARAMETER"] == f"/medivault/{environment}/edge/distribution-id"
     (alb_id,) = resources_of(app, "AWS::ElasticLoadBalancingV2::LoadBalancer")
     assert variables["ORIGIN_DOMAIN"] == {"Fn::GetAtt": [alb_id, "DNSName"]}  # no domain configured: CloudFront's origin is the ALB

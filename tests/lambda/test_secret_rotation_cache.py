@@ -13,6 +13,7 @@ the version checks of Secrets Manager's rotation templates
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -31,7 +32,7 @@ from .rotation_world import SecretsWorld, clients
 pytestmark = pytest.mark.requirements("R10", "R8")
 
 GROUP = "medivault-cache"
-SETTINGS = handler.Settings(target="cache-auth-token", values={"REPLICATION_GROUP_ID": GROUP})
+SETTINGS = handler.Settings(target="cache-auth-token", values={"REPLICATION_GROUP_ID": GROUP}, secret_arn="set per test")
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -56,9 +57,10 @@ class World(SecretsWorld):
         self.elasticache = boto3.client("elasticache")
         self.stub = Stubber(self.elasticache)
         self.stub.activate()
+        self.settings = dataclasses.replace(SETTINGS, secret_arn=self.arn)
 
     def run(self, step: str, token: str) -> str:
-        return handler.handle(self.event(step, token), SETTINGS, clients(elasticache=self.elasticache, secretsmanager=self.sm))
+        return handler.handle(self.event(step, token), self.settings, clients(elasticache=self.elasticache, secretsmanager=self.sm))
 
     def describe(self, **kwargs: Any) -> None:
         self.stub.add_response("describe_replication_groups", group(**kwargs), {"ReplicationGroupId": GROUP})
@@ -167,21 +169,38 @@ def test_refuses_a_secret_without_rotation(world: World) -> None:
 )
 def test_malformed_event_is_rejected_with_a_clear_error(world: World, event: Any, caplog: pytest.LogCaptureFixture) -> None:
     with pytest.raises(RotationEventError):
-        handler.handle(event, SETTINGS, clients(elasticache=world.elasticache, secretsmanager=world.sm))
+        handler.handle(event, world.settings, clients(elasticache=world.elasticache, secretsmanager=world.sm))
     assert world.value("AWSCURRENT") == "initial-token-0123456789abcdef"
 
 
+def test_refuses_an_event_for_another_secret(world: World) -> None:
+    """Another secret pointed at this function must not get its value written into the cache."""
+    other = world.sm.create_secret(Name="someone-elses", SecretString="x" * 32)["ARN"]
+    with pytest.raises(RotationRefused, match="rotates only"):
+        handler.handle(
+            {"SecretId": other, "ClientRequestToken": world.begin(), "Step": "createSecret"},
+            world.settings,
+            clients(elasticache=world.elasticache, secretsmanager=world.sm),
+        )
+    assert world.sm.list_secret_version_ids(SecretId=other)["Versions"][0]["VersionStages"] == ["AWSCURRENT"]
+
+
 def test_settings_name_the_missing_variable() -> None:
-    with pytest.raises(handler.SettingsError, match="REPLICATION_GROUP_ID"):
+    arn = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:cache-AbCdEf"
+    with pytest.raises(handler.SettingsError, match="SECRET_ARN, REPLICATION_GROUP_ID"):
         handler.load_settings({"ROTATION_TARGET": "cache-auth-token"})
     with pytest.raises(handler.SettingsError, match="cache-auth-token, origin-header"):
         handler.load_settings({"ROTATION_TARGET": "database"})
-    assert handler.load_settings({"ROTATION_TARGET": "cache-auth-token", "REPLICATION_GROUP_ID": "g"}).values == {"REPLICATION_GROUP_ID": "g"}
+    with pytest.raises(handler.SettingsError, match="not a Secrets Manager secret ARN"):
+        handler.load_settings({"ROTATION_TARGET": "cache-auth-token", "REPLICATION_GROUP_ID": "g", "SECRET_ARN": "cache"})
+    loaded = handler.load_settings({"ROTATION_TARGET": "cache-auth-token", "REPLICATION_GROUP_ID": "g", "SECRET_ARN": arn})
+    assert (loaded.values, loaded.secret_arn) == ({"REPLICATION_GROUP_ID": "g"}, arn)
 
 
 def test_lambda_handler_runs_in_process(world: World, context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROTATION_TARGET", "cache-auth-token")
     monkeypatch.setenv("REPLICATION_GROUP_ID", GROUP)
+    monkeypatch.setenv("SECRET_ARN", world.arn)
     token = world.begin()
     monkeypatch.setattr(handler, "_client", clients(elasticache=world.elasticache, secretsmanager=world.sm))
     assert "AWSPENDING" in handler.lambda_handler(world.event("createSecret", token), context)

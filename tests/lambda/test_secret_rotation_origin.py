@@ -65,6 +65,7 @@ class World(SecretsWorld):
         self.settings = handler.Settings(
             target="origin-header",
             values={"LISTENER_RULE_ARN": self.rule_arn, "HEADER_NAME": HEADER, "ORIGIN_DOMAIN": self.domain, "DISTRIBUTION_PARAMETER": PARAMETER},
+            secret_arn=self.arn,
         )
 
     def create_distribution(self, domain: str, value: str = INITIAL) -> str:
@@ -215,5 +216,5 @@ def test_dynamic_reference_to_awsprevious_has_nothing_to_resolve_at_first_deploy
 
 
 def test_settings_name_the_missing_variables() -> None:
-    with pytest.raises(handler.SettingsError, match="LISTENER_RULE_ARN, HEADER_NAME, ORIGIN_DOMAIN, DISTRIBUTION_PARAMETER"):
+    with pytest.raises(handler.SettingsError, match="SECRET_ARN, LISTENER_RULE_ARN, HEADER_NAME, ORIGIN_DOMAIN, DISTRIBUTION_PARAMETER"):
         handler.load_settings({"ROTATION_TARGET": "origin-header"})
