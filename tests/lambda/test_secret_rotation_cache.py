@@ -1,9 +1,10 @@
 """Cache AUTH-token rotation (lambda/mv_secret_rotation, target ``cache-auth-token``), in-process.
 
-Secrets Manager runs under moto. moto has no ElastiCache replication-group modify API
-(ModifyReplicationGroup with AuthTokenUpdateStrategy, AuthTokenLastModifiedDate), so the
-ElastiCache calls go through botocore's Stubber: each test states exactly which calls it expects,
-and an unexpected one (a second ROTATE on a retry) fails the test.
+Secrets Manager runs under moto. moto 5.2's ElastiCache ModifyReplicationGroup ignores AuthToken and
+AuthTokenUpdateStrategy (it records no token change, never enters "modifying" and never moves
+AuthTokenLastModifiedDate), so it cannot show what this function depends on. The ElastiCache calls go
+through botocore's Stubber instead: each test states exactly which calls it expects and with which
+parameters, and an unexpected one (a second ROTATE on a retry) fails the test.
 
 AWS behaviour encoded: ROTATE keeps the current token valid next to the new one, SET would drop it
 (ElastiCache user guide, https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html);
