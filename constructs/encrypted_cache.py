@@ -5,7 +5,11 @@
   given AZs, Multi-AZ with automatic failover (production: 3 nodes over 3 AZs);
 - encrypted at rest with the customer-managed key, TLS required in transit;
 - AUTH token generated into Secrets Manager (encrypted with the key) and passed to ElastiCache
-  as a dynamic reference, so it never appears in the template or in code (R10);
+  as a dynamic reference, so it never appears in the template or in code (R10); rotated every
+  ``rotation_days`` by lambda/mv_secret_rotation with ElastiCache's ROTATE strategy (the group
+  accepts the current and the new token, so clients switch without an outage; the previous token
+  stays valid until the next rotation), from inside the VPC: its security group reaches only the
+  interface endpoints (Secrets Manager, ElastiCache API), HTTPS;
 - daily snapshots kept ``snapshot_retention_days``; slow log and engine log delivered as JSON to
   KMS-encrypted CloudWatch log groups with retention.
 """
@@ -17,11 +21,14 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 from constructs.compliance import acknowledge
+from constructs.egress import closed_security_group
+from constructs.secret_rotation import SecretRotation
 
 REDIS_PORT = 6379
 
@@ -33,6 +40,16 @@ class CacheSettings:
     node_type: str
     replicas: int
     snapshot_retention_days: int
+    rotation_days: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CacheRotationNetwork:
+    """Where the token-rotation function runs and the one group it may talk to (the interface
+    endpoints' security group: Secrets Manager and ElastiCache API endpoints)."""
+
+    subnets: ec2.SubnetSelection
+    endpoint_security_group: ec2.ISecurityGroup
 
 
 class EncryptedCache(Construct):
@@ -50,6 +67,9 @@ class EncryptedCache(Construct):
         logs_key: kms.IKey,
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
+        rotation_network: CacheRotationNetwork,
+        queue_key: kms.IKey,
+        powertools_layer_version: int,
     ) -> None:
         super().__init__(scope, construct_id)
         nodes = 1 + settings.replicas
@@ -66,24 +86,6 @@ class EncryptedCache(Construct):
             generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=64),
             removal_policy=removal_policy,
         )
-        secret_resource = self.auth_secret.node.default_child
-        if secret_resource is None:
-            raise RuntimeError("no CloudFormation resource to acknowledge on")
-        acknowledge(
-            secret_resource,
-            "AwsSolutions-SMG4",
-            "Secrets Manager has no rotation template for ElastiCache AUTH tokens (rotation needs ModifyReplicationGroup with "
-            "AuthTokenUpdateStrategy ROTATE then SET). The cache holds only sessions and reference data, admits only the app "
-            "tier over TLS; token rotation is a documented follow-up (docs/assumptions.md).",
-        )
-        acknowledge(
-            secret_resource,
-            "HIPAA.Security-SecretsManagerRotationEnabled",
-            "Secrets Manager has no rotation template for ElastiCache AUTH tokens (rotation needs ModifyReplicationGroup with "
-            "AuthTokenUpdateStrategy ROTATE then SET). The cache holds only sessions and reference data, admits only the app "
-            "tier over TLS; token rotation is a documented follow-up (docs/assumptions.md).",
-        )
-
         self.subnet_group = elasticache.CfnSubnetGroup(
             self,
             "SubnetGroup",
@@ -141,3 +143,43 @@ class EncryptedCache(Construct):
             )
         self.endpoint_address = self.replication_group.attr_primary_end_point_address
         self.port = REDIS_PORT
+
+        # --- AUTH-token rotation (R10) ---
+        self.rotation_security_group = closed_security_group(
+            self, "RotationSecurityGroup", vpc=vpc, description="Cache AUTH-token rotation: HTTPS to the VPC interface endpoints only"
+        )
+        self.rotation_security_group.add_egress_rule(
+            rotation_network.endpoint_security_group, ec2.Port.tcp(443), "Secrets Manager and ElastiCache APIs via their VPC endpoints"
+        )
+        stack = cdk.Stack.of(self)
+        group_arn = stack.format_arn(
+            service="elasticache", resource="replicationgroup", resource_name=self.replication_group.ref, arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
+        )
+        self.rotation = SecretRotation(
+            self,
+            "TokenRotation",
+            secret=self.auth_secret,
+            secret_key=encryption_key,
+            target="cache-auth-token",
+            environment={"REPLICATION_GROUP_ID": self.replication_group.ref},
+            description="Rotates the cache AUTH token (ElastiCache ROTATE strategy)",
+            rotation_days=settings.rotation_days,
+            vpc=vpc,
+            subnets=rotation_network.subnets,
+            security_group=self.rotation_security_group,
+            logs_key=logs_key,
+            queue_key=queue_key,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            powertools_layer_version=powertools_layer_version,
+        )
+        # Service Authorization Reference (ElastiCache): both actions take the replicationgroup ARN.
+        self.rotation.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RotateTheAuthToken",
+                actions=["elasticache:DescribeReplicationGroups", "elasticache:ModifyReplicationGroup"],
+                resources=[group_arn],
+            )
+        )
+        # The first rotation starts when the schedule is created: the group must be available by then.
+        self.rotation.schedule.node.add_dependency(self.replication_group)

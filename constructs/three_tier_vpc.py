@@ -52,6 +52,8 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "Config": ec2.InterfaceVpcEndpointAwsService.CONFIG,
     "Macie": ec2.InterfaceVpcEndpointAwsService.MACIE,
     "Backup": ec2.InterfaceVpcEndpointAwsService.BACKUP,
+    # The cache AUTH-token rotation function calls the ElastiCache API from a group without internet egress.
+    "ElastiCache": ec2.InterfaceVpcEndpointAwsService.ELASTICACHE,
 }
 # Endpoints whose callers must reach resources owned by AWS, not by us: the GuardDuty runtime agent
 # image sits in a GuardDuty-owned ECR repository, so no aws:ResourceAccount condition there.

@@ -4,9 +4,10 @@ that admits only CloudFront.
     CloudFront --HTTPS + secret origin header--> ALB (public subnets, TLS 1.2/1.3)
         --app port--> Fargate tasks (ARM64, private app subnets, 3 AZs) --TLS--> Aurora / Redis
 
-Security groups come from the Network stack (constructs/tier_security_groups.py); this stack
-adds none. The ALB listener forwards only requests carrying the origin header whose value lives in
-Secrets Manager (resolved by CloudFormation at deploy time); everything else gets 403.
+Security groups of the tiers come from the Network stack (constructs/tier_security_groups.py);
+this stack adds only the origin-header rotation function's. The ALB listener forwards only requests
+carrying the origin header whose value lives in Secrets Manager (resolved by CloudFormation at
+deploy time) and is rotated every 30 days with a two-value window; everything else gets 403.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from constructs.deploy_guard import refuse_deploy
 from constructs.evidence_protection import protect_evidence
 from constructs.log_retention import retention
 from constructs.managed_policy_role import ManagedPolicyRole
+from constructs.origin_header_rotation import OriginHeaderRotation
 from constructs.traceability import trace
 
 from stacks.base import MediVaultStack
@@ -374,21 +376,37 @@ class AppStack(MediVaultStack):
             ),
         )
         origin_secret.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
-        for rule in ("AwsSolutions-SMG4", "HIPAA.Security-SecretsManagerRotationEnabled"):
-            acknowledge(
-                origin_secret,
-                rule,
-                "A shared value between CloudFront and the ALB, not a credential to data: rotating it needs both updated together, "
-                "done by redeploying the edge and app stacks; the ALB security group still admits only CloudFront.",
-            )
         self.origin_secret: secretsmanager.ISecret = secretsmanager.Secret.from_secret_complete_arn(self, "OriginSecretRef", origin_secret.ref)
-        elbv2.ApplicationListenerRule(
+        # The template lists AWSCURRENT only: a new secret has no AWSPREVIOUS version, and a dynamic
+        # reference to it would fail the first deploy. The rotation function owns the two-value
+        # window; a later stack update that touches this rule resolves AWSCURRENT, the value
+        # CloudFront sends once a rotation has finished (constructs/origin_header_rotation.py).
+        self.origin_rule = elbv2.ApplicationListenerRule(
             self,
             "ForwardFromCloudFront",
             listener=self.listener,
             priority=1,
             conditions=[elbv2.ListenerCondition.http_header(self.origin_header_name, [self.origin_secret.secret_value.unsafe_unwrap()])],
             action=elbv2.ListenerAction.forward([self.target_group]),
+        )
+        self.origin_rotation = OriginHeaderRotation(
+            self,
+            "OriginSecretRotation",
+            secret=self.origin_secret,
+            secret_key=data_key,
+            listener_rule=self.origin_rule,
+            header_name=self.origin_header_name,
+            # CloudFront's origin: origin.<domain> with a domain, else the ALB's own name (constructs/edge_distribution.py).
+            origin_domain=config.domain.origin_domain_name if config.domain else self.load_balancer.load_balancer_dns_name,
+            distribution_parameter_name=f"/medivault/{config.name}/edge/distribution-id",
+            rotation_days=config.data.secret_rotation_days,
+            vpc=vpc,
+            subnets=app_subnets,
+            logs_key=logs_key,
+            queue_key=data_key,
+            log_retention=retention(config.log_retention_days),
+            removal_policy=config.removal_policy,
+            powertools_layer_version=config.powertools_layer_version,
         )
 
         # --- service ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from constructs.audited_aurora import AuditedAurora, AuroraSettings
 from constructs.compliance import acknowledge
 from constructs.data_classification import tag_phi
 from constructs.egress import AwsApiPaths
-from constructs.encrypted_cache import CacheSettings, EncryptedCache
+from constructs.encrypted_cache import CacheRotationNetwork, CacheSettings, EncryptedCache
 from constructs.log_retention import retention
 from constructs.macie_discovery import MacieDiscovery
 from constructs.phi_bucket import PhiBucket
@@ -172,6 +172,7 @@ class DataStack(MediVaultStack):
                 node_type=data.cache_node_type,
                 replicas=data.cache_replicas,
                 snapshot_retention_days=data.cache_snapshot_retention_days,
+                rotation_days=data.secret_rotation_days,
             ),
             vpc=vpc,
             subnets=data_subnets,
@@ -181,6 +182,9 @@ class DataStack(MediVaultStack):
             logs_key=logs_key,
             log_retention=log_retention,
             removal_policy=removal,
+            rotation_network=CacheRotationNetwork(subnets=app_subnets, endpoint_security_group=aws_apis.endpoint_security_group),
+            queue_key=data_key,
+            powertools_layer_version=config.powertools_layer_version,
         )
         self.cache_replication_group: elasticache.CfnReplicationGroup = cache.replication_group
         self.cache_auth_secret: secretsmanager.ISecret = cache.auth_secret
@@ -191,7 +195,8 @@ class DataStack(MediVaultStack):
             cache,
             ["R8", "R10"],
             ["performance-efficiency", "security", "reliability"],
-            "Valkey/Redis replication group over three AZs with failover, TLS required, AUTH token in Secrets Manager.",
+            "Valkey/Redis replication group over three AZs with failover, TLS required, AUTH token in Secrets Manager "
+            f"rotated every {data.secret_rotation_days} days (ROTATE: old and new token valid while clients switch).",
         )
 
         # --- Macie (R11): the non-PHI buckets; the audit stack's buckets join this list later ---

@@ -23,6 +23,7 @@ from constructs.compliance import acknowledge
 from constructs.deploy_guard import refuse_deploy
 from constructs.edge_distribution import EdgeDistribution
 from constructs.evidence_protection import protect_evidence
+from constructs.origin_header_rotation import OriginHeaderRotation
 from constructs.purpose_key import PurposeKey, ServicePrincipalUse
 from constructs.traceability import trace
 
@@ -44,6 +45,7 @@ class EdgeStack(MediVaultStack):
         origin_header_name: str,
         web_acl: wafv2.CfnWebACL,
         certificate: acm.ICertificate | None,
+        origin_rotation: OriginHeaderRotation,
     ) -> None:
         super().__init__(
             scope,
@@ -131,6 +133,9 @@ class EdgeStack(MediVaultStack):
             domain_name=domain.domain_name if domain else None,
             origin_domain_name=domain.origin_domain_name if domain else None,
         ).distribution
+        # The App stack's origin-header rotation updates this distribution: its id and the permission
+        # to update it (this ARN only) are added here, where the distribution exists.
+        origin_rotation.grant_distribution(self, self.distribution)
 
         if domain is None:
             refuse_deploy(self, "RequireDomain", message=NO_DOMAIN_MESSAGE)

@@ -70,6 +70,7 @@ class MediVaultStage(cdk.Stage):
             origin_header_name=self.app.origin_header_name,
             web_acl=self.edge_global.web_acl,
             certificate=self.edge_global.certificate,
+            origin_rotation=self.app.origin_rotation,
         )
         self.audit = AuditStack(
             self,

@@ -135,9 +135,12 @@ def test_secrets_injected_never_plain(app_templates: dict[str, Template], synth:
 
 
 def test_logs_kms_encrypted_with_retention(app_templates: dict[str, Template], environment: str) -> None:
-    log_group = _one(app_templates[environment], "AWS::Logs::LogGroup")
-    assert "LogsKey" in json.dumps(log_group["KmsKeyId"])
-    assert log_group["RetentionInDays"] == cfg.load(environment, None).log_retention_days
+    # The service's log group and the origin-header rotation function's.
+    groups = resources_of(app_templates[environment], "AWS::Logs::LogGroup")
+    assert len(groups) == 2 and "ServiceLogs24DEC314" in groups
+    for log_group in (g["Properties"] for g in groups.values()):
+        assert "LogsKey" in json.dumps(log_group["KmsKeyId"])
+        assert log_group["RetentionInDays"] == cfg.load(environment, None).log_retention_days
 
 
 def _statements(template: Template, role_fragment: str) -> list[dict[str, Any]]:
@@ -297,8 +300,11 @@ def test_security_group_graph_over_the_stage(synth: Synthesized, app_templates: 
     network = synth.template(environment, "network")
     data = synth.template(environment, "data")
     app = app_templates[environment]
-    # The app stack creates no security group and no rule: the chain lives in the Network stack.
-    assert resources_of(app, "AWS::EC2::SecurityGroup") == {}
+    # The tier chain lives in the Network stack; the app stack adds only its origin-header rotation
+    # function's group, which admits nothing (tests/infra/test_secret_rotation.py checks its egress).
+    groups = resources_of(app, "AWS::EC2::SecurityGroup")
+    assert [g["Properties"]["GroupDescription"].split(":")[0] for g in groups.values()] == ["Origin-header rotation"]
+    assert all("SecurityGroupIngress" not in g["Properties"] for g in groups.values())
     assert resources_of(app, "AWS::EC2::SecurityGroupIngress") == {}
     rules = ingress_rules(network) | ingress_rules(data) | ingress_rules(app)
     assert not [r for r in rules if r[1] in ("0.0.0.0/0", "::/0")], "nothing admits the whole internet"
@@ -321,7 +327,10 @@ def test_security_group_graph_over_the_stage(synth: Synthesized, app_templates: 
     # ... and, as EC2 enforces it, nothing sends to 0.0.0.0/0 or ::/0 except the table's one exception;
     # the app tier reaches only the endpoints, the S3 prefix list and the data tier.
     egress = Assembly(synth.outdir / f"assembly-{stage.stage_name}").effective_egress()
-    assert {g for g, out in egress.items() if any(r[3] in (ALL_IPV4, ALL_IPV6) for r in out)} == {"Backup/ReadinessSecurityGroup"}
+    assert {g for g, out in egress.items() if any(r[3] in (ALL_IPV4, ALL_IPV6) for r in out)} == {
+        "Backup/ReadinessSecurityGroup",
+        "App/OriginSecretRotationSecurityGroup",
+    }
     assert egress["Network/SecurityGroupsApp"] == expected_egress(environment)["Network/SecurityGroupsApp"]
 
 
@@ -346,5 +355,5 @@ def test_container_image_is_staged_not_built(synth: Synthesized) -> None:
 def test_stateful_logical_ids_pinned(app_templates: dict[str, Template]) -> None:
     template = app_templates["production"]
     assert set(resources_of(template, "AWS::S3::Bucket")) == {"AlbAccessLogsCCEDA970"}
-    assert set(resources_of(template, "AWS::Logs::LogGroup")) == {"ServiceLogs24DEC314"}
+    assert set(resources_of(template, "AWS::Logs::LogGroup")) == {"ServiceLogs24DEC314", "OriginSecretRotationFunctionLogs53A783D5"}
     assert template.to_json()["Resources"]["AlbAccessLogsCCEDA970"]["DeletionPolicy"] == "Retain"

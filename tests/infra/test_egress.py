@@ -46,8 +46,13 @@ def expected_egress(environment: str) -> dict[str, set[tuple[str, int | None, in
         "Network/NetworkEndpointSecurityGroup": set(),
         "Audit/FunctionsSecurityGroup": {_https(ENDPOINT_SG), _https(s3), _https(dynamodb)},
         "Data/MacieFunctionSecurityGroup": {_https(ENDPOINT_SG), _https(s3)},
-        # The one internet path: AWS Backup in the DR region has no endpoint reachable from this VPC.
+        # Cache AUTH-token rotation: Secrets Manager and ElastiCache through their interface endpoints.
+        "Data/CacheRotationSecurityGroup": {_https(ENDPOINT_SG)},
+        # The internet paths (through the one NAT gateway), each for an API with no endpoint reachable
+        # from this VPC: AWS Backup in the DR region (cross-region PrivateLink does not cover Backup),
+        # and the global CloudFront API the origin-header rotation updates (no CloudFront interface endpoint).
         "Backup/ReadinessSecurityGroup": {_https(ALL_IPV4)},
+        "App/OriginSecretRotationSecurityGroup": {_https(ALL_IPV4)},
     }
 
 
@@ -71,7 +76,7 @@ def test_effective_egress_is_exactly_the_table(synth: Synthesized, environment: 
 def test_internet_egress_only_where_the_table_allows(synth: Synthesized, environment: str) -> None:
     effective = _assembly(synth, environment).effective_egress()
     internet = {group for group, rules in effective.items() if any(r[3] in (ALL_IPV4, ALL_IPV6) for r in rules)}
-    assert internet == {"Backup/ReadinessSecurityGroup"}
+    assert internet == {"Backup/ReadinessSecurityGroup", "App/OriginSecretRotationSecurityGroup"}
     assert not [g for g, rules in effective.items() if any(r[0] == "all" for r in rules)], "no group sends all protocols"
 
 
