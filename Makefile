@@ -41,10 +41,16 @@ deps: $(VENV)/.installed node_modules/.installed
 # server wheels are built without TLS, so these come from Debian's packages; installed only if
 # missing (CI runs as root; elsewhere sudo is used).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# pgaudit (postgresql-NN-pgaudit, NN = the installed server's major) for the migration tests.
 service-test-deps:
 	@if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || ! command -v redis-server >/dev/null 2>&1; then \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql redis-server >/dev/null; \
+	fi
+	@major=$$(ls /usr/lib/postgresql | sort -n | tail -1); \
+	if [ ! -f /usr/lib/postgresql/$$major/lib/pgaudit.so ]; then \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql-$$major-pgaudit >/dev/null; \
 	fi
 
 synth: deps
