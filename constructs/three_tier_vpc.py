@@ -32,6 +32,8 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
     "XRay": ec2.InterfaceVpcEndpointAwsService.XRAY,
     "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+    # ECS API: the migration custom resource's function starts and watches the migration task.
+    "Ecs": ec2.InterfaceVpcEndpointAwsService.ECS,
 }
 
 

@@ -42,10 +42,13 @@ class NetworkStack(MediVaultStack):
             cloudfront_prefix_list_id=config.network.cloudfront_prefix_list_id,
             app_port=config.network.app_port,
             endpoint_security_group=net.endpoint_security_group,
+            s3_prefix_list_id=config.network.s3_prefix_list_id,
         )
         self.alb_security_group = groups.alb
         self.app_security_group = groups.app
         self.database_security_group = groups.database
         self.cache_security_group = groups.cache
         self.rotation_security_group = groups.rotation
+        self.migration_security_group = groups.migration
+        self.migration_trigger_security_group = groups.migration_trigger
         self.secrets_manager_endpoint = net.interface_endpoints["SecretsManager"]

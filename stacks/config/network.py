@@ -20,6 +20,11 @@ class NetworkConfig:
     # AWS-managed prefix list com.amazonaws.global.cloudfront.origin-facing in the primary region
     # (eu-central-1: pl-a3a144ca). Verify with: aws ec2 describe-managed-prefix-lists --region eu-central-1
     cloudfront_prefix_list_id: str = "pl-a3a144ca"
+    # AWS-managed prefix list of the S3 gateway endpoint's service, com.amazonaws.eu-central-1.s3
+    # (eu-central-1: pl-6ea54007): egress to S3 (ECR image layers, CloudFormation's custom-resource
+    # response URL) through the gateway endpoint, not to any HTTPS host. Verify with:
+    # aws ec2 describe-managed-prefix-lists --region eu-central-1 --filters Name=prefix-list-name,Values=com.amazonaws.eu-central-1.s3
+    s3_prefix_list_id: str = "pl-6ea54007"
     # The port the app container listens on (ALB -> app).
     app_port: int = 8080
 
@@ -41,6 +46,8 @@ class NetworkConfig:
             raise ConfigError(
                 "network.cloudfront_prefix_list_id", f"{self.cloudfront_prefix_list_id!r} is not a prefix list ID", "pl- followed by 8-17 hex digits"
             )
+        if not re.fullmatch(r"pl-[0-9a-f]{8,17}", self.s3_prefix_list_id):
+            raise ConfigError("network.s3_prefix_list_id", f"{self.s3_prefix_list_id!r} is not a prefix list ID", "pl- followed by 8-17 hex digits")
         require_range("network.app_port", self.app_port, 1024, 65535)
 
 
