@@ -201,7 +201,9 @@ class MigrateSettings:
     region: str
     dbname: str
     expected_hash: str | None
-    connect_timeout_seconds: float = 10.0
+    # Aurora Serverless v2 resumes from auto-pause (sandbox) on the first connection attempt, which
+    # takes about 15 seconds: the first login waits for it.
+    connect_timeout_seconds: float = 30.0
     auth_retry_seconds: float = 180.0
 
     @classmethod
