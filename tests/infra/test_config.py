@@ -30,6 +30,7 @@ def _with_network(**changes: object) -> None:
         ({"availability_zones": ("eu-west-1a", "eu-central-1b", "eu-central-1c")}, r"'eu-west-1a' is not a zone of eu-central-1"),
         ({"nat_gateways": 0}, r"network.nat_gateways: 0 is out of range; allowed: a number from 1 to 3"),
         ({"interface_endpoint_azs": 4}, r"network.interface_endpoint_azs: 4 is out of range"),
+        ({"s3_prefix_list_id": "com.amazonaws.eu-central-1.s3"}, r"network.s3_prefix_list_id: .* is not a prefix list ID"),
     ],
 )
 def test_invalid_network(changes: dict[str, object], message: str) -> None:
