@@ -8,7 +8,8 @@
 
 - The migrations are ``service/medivault_service/migrations/*.sql``, shipped in the image; the
   resource's ``MigrationsHash`` property is derived from their names and contents, so changing a
-  migration re-runs the step and nothing else does. The task refuses to run if the image's set
+  migration re-runs the step, and so does a replaced cluster (``DatabaseResourceId``); nothing
+  else does. The task refuses to run if the image's set
   is not the one whose hash the template carries.
 - The migration task definition is separate from the service's: its task role may read the master
   secret and nothing else (no S3, no rds-db:connect); the service's task role has no access to
@@ -251,6 +252,8 @@ class DatabaseMigration(Construct):
                 "Subnets": subnet_ids,
                 "SecurityGroups": [task_security_group.security_group_id],
                 "MigrationsHash": self.migrations_hash,
+                # A replaced cluster is an empty database: it gets the migrations too.
+                "DatabaseResourceId": database.cluster_resource_identifier,
                 "LogGroupName": log_group.log_group_name,
                 "LogStreamPrefix": LOG_STREAM_PREFIX,
             },

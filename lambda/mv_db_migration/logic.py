@@ -2,7 +2,8 @@
 whether it runs the migration task, and what a stopped task means.
 
 - Create: run the migration task once.
-- Update: run it again only when the migration set changed (``MigrationsHash``), or when the old
+- Update: run it again only when the migration set changed (``MigrationsHash``), when the database
+  is another one (``DatabaseResourceId``: a replaced cluster starts empty), or when the old
   properties are unreadable; any other change (a new task definition revision for a new image,
   new subnets) is answered without a run, since the migrations the database has are the same.
   A CloudFormation rollback sends the old properties back: the previous image's task then runs,
@@ -43,6 +44,7 @@ class MigrationTask:
     subnets: tuple[str, ...]
     security_groups: tuple[str, ...]
     migrations_hash: str
+    database_resource_id: str
     log_group: str
     log_stream_prefix: str
 
@@ -58,6 +60,7 @@ class MigrationTask:
                 subnets=tuple(str(s) for s in properties["Subnets"]),
                 security_groups=tuple(str(g) for g in properties["SecurityGroups"]),
                 migrations_hash=str(properties["MigrationsHash"]),
+                database_resource_id=str(properties["DatabaseResourceId"]),
                 log_group=str(properties["LogGroupName"]),
                 log_stream_prefix=str(properties["LogStreamPrefix"]),
             )
@@ -73,6 +76,8 @@ class MigrationTask:
             raise InvalidProperties("SecurityGroups must be a non-empty list of security group IDs")
         if not _HASH.match(task.migrations_hash):
             raise InvalidProperties("MigrationsHash must be a SHA-256 hex digest")
+        if not task.database_resource_id.startswith("cluster-"):
+            raise InvalidProperties(f"DatabaseResourceId {task.database_resource_id!r} is not an Aurora cluster resource ID")
         if not task.container_name:
             raise InvalidProperties("ContainerName is empty")
         return task
@@ -110,7 +115,7 @@ def needs_run(request_type: str, new: MigrationTask, old_properties: dict[str, A
             old = MigrationTask.from_properties(old_properties)
         except InvalidProperties:
             return True
-        return old.migrations_hash != new.migrations_hash
+        return (old.migrations_hash, old.database_resource_id) != (new.migrations_hash, new.database_resource_id)
     raise InvalidProperties(f"unknown RequestType {request_type!r}")
 
 

@@ -161,6 +161,10 @@ def test_custom_resource_order_and_trigger(synth: Synthesized, environment: str)
     task_id, task = _one(app, "DatabaseMigrationTask", "AWS::ECS::TaskDefinition")
     assert props["TaskDefinitionArn"] == {"Ref": task_id}
     assert props["ContainerName"] == CONTAINER_NAME and props["LogStreamPrefix"] == "migrate"
+    data_stack = synth.stages[environment].data
+    assert _exported(synth.template(environment, "data"), _output_of(props["DatabaseResourceId"])) == data_stack.resolve(
+        data_stack.database.cluster_resource_identifier
+    )
     stage = synth.stages[environment]
     network = synth.template(environment, "network")
     migration_group = stage.network.resolve(stage.network.migration_security_group.security_group_id)

@@ -35,6 +35,7 @@ PROPS = {
     "Subnets": ["subnet-0a", "subnet-0b"],
     "SecurityGroups": ["sg-0migration"],
     "MigrationsHash": HASH,
+    "DatabaseResourceId": "cluster-ABCDEFGHIJKLMNOPQRSTUVWXY0",
     "LogGroupName": "Sandbox-App-ServiceLogs",
     "LogStreamPrefix": "migrate",
 }
@@ -199,8 +200,11 @@ def test_update_with_the_same_migrations_runs_nothing(handler: ModuleType, respo
     assert responses[0]["Status"] == "SUCCESS" and "unchanged" in responses[0]["Reason"]
 
 
-def test_update_with_changed_migrations_runs_the_task(handler: ModuleType, responses: list[dict[str, Any]]) -> None:
-    old = {**PROPS, "MigrationsHash": "b" * 64}
+@pytest.mark.parametrize("changed", [{"MigrationsHash": "b" * 64}, {"DatabaseResourceId": "cluster-REPLACEDCLUSTER0000000000"}])
+def test_update_with_changed_migrations_or_a_replaced_database_runs_the_task(
+    handler: ModuleType, responses: list[dict[str, Any]], changed: dict[str, str]
+) -> None:
+    old = {**PROPS, **changed}
     with Stubber(handler.ecs) as stub:
         _expect_run(stub)
         _expect_describe(stub, "STOPPED", **_stopped(0))
@@ -240,6 +244,7 @@ def test_a_task_still_running_when_time_runs_out_is_stopped_and_fails(handler: M
         ({"ClusterArn": "Sandbox-App-Cluster"}, "ClusterArn"),
         ({"TaskDefinitionArn": "arn:aws:ecs:eu-central-1:123456789012:service/x"}, "TaskDefinitionArn"),
         ({"ContainerName": None}, "ContainerName"),
+        ({"DatabaseResourceId": "db-1234"}, "DatabaseResourceId"),
     ],
 )
 def test_malformed_properties_fail_clearly_without_calling_ecs(
