@@ -333,6 +333,8 @@ def test_container_image_is_staged_not_built(synth: Synthesized) -> None:
         assert image["source"]["platform"] == "linux/arm64"
         staged = folder / image["source"]["directory"]
         assert (staged / "Dockerfile").is_file() and (staged / "medivault_service" / "app.py").is_file()
+        # The migrations ship in the same image (the migration task runs them from there).
+        assert (staged / "medivault_service" / "migrations" / "0001_service_role_and_phi_schema.sql").is_file()
         assert not list(staged.rglob("__pycache__"))
 
 
