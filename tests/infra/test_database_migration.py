@@ -23,22 +23,20 @@ What AWS needs at deploy time, and where each point is checked:
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Template
 from constructs.database_migration import CONTAINER_NAME, MIGRATIONS_DIR, RESOURCE_TYPE, SERVICE_DB_USER, migrations_hash
+from medivault_service import database as service_database  # service/ is on pytest's pythonpath
+from medivault_service import migrate
 
 from stacks import config as cfg
 from tests.conftest import Synthesized, resources_of
 
 pytestmark = pytest.mark.requirements("R2", "R6", "R10", "R12")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "service"))
-from medivault_service import database as service_database  # noqa: E402
-from medivault_service import migrate  # noqa: E402
 
 CONCRETE = {"sandbox": "123456789012", "production": "210987654321"}
 

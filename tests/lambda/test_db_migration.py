@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -266,8 +264,7 @@ def test_events_without_a_response_url_are_dropped(handler: ModuleType, response
 
 
 def test_exit_code_meanings_match_the_migration_program() -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "service"))
-    from medivault_service import migrate
+    from medivault_service import migrate  # service/ is on pytest's pythonpath
 
     from mv_db_migration.logic import EXIT_CODES
 
