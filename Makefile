@@ -41,10 +41,16 @@ deps: $(VENV)/.installed node_modules/.installed
 # server wheels are built without TLS, so these come from Debian's packages; installed only if
 # missing (CI runs as root; elsewhere sudo is used).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# pgaudit (postgresql-NN-pgaudit, NN = the installed server's major) for the migration tests.
 service-test-deps:
 	@if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || ! command -v redis-server >/dev/null 2>&1; then \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql redis-server >/dev/null; \
+	fi
+	@major=$$(ls /usr/lib/postgresql | sort -n | tail -1); \
+	if [ ! -f /usr/lib/postgresql/$$major/lib/pgaudit.so ]; then \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql-$$major-pgaudit >/dev/null; \
 	fi
 
 synth: deps
@@ -66,7 +72,7 @@ lint: deps
 	$(VENV)/bin/ruff format --check .
 
 typecheck: deps
-	$(VENV)/bin/mypy app.py stacks constructs tools lambda/mv_macie_job lambda/mv_dr_readiness lambda/mv_findings_notifier lambda/mv_macie_quarantine lambda/mv_phi_bucket_rule service/medivault_service
+	$(VENV)/bin/mypy app.py stacks constructs tools lambda/mv_db_migration lambda/mv_macie_job lambda/mv_dr_readiness lambda/mv_findings_notifier lambda/mv_macie_quarantine lambda/mv_phi_bucket_rule service/medivault_service
 
 unit: deps service-test-deps
 	$(VENV)/bin/pytest

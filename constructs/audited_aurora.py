@@ -4,11 +4,16 @@
   a warm instance) pinned to two different AZs, in the isolated data subnets;
 - storage and Performance Insights / Database Insights encrypted with the customer-managed key;
 - TLS forced (``rds.force_ssl=1``, TLS 1.2 minimum), connections/disconnections logged, pgaudit
-  records DDL and role changes; the PostgreSQL log goes to a KMS-encrypted CloudWatch log group
+  (below); the PostgreSQL log goes to a KMS-encrypted CloudWatch log group
   created here first (with retention), so RDS never creates an unencrypted one;
-- IAM database authentication on; master credentials generated into Secrets Manager (encrypted
-  with the key) and rotated by a function inside the VPC that reaches Secrets Manager through
-  its interface endpoint;
+- IAM database authentication on: the service logs in as its own role ``medivault_service`` with
+  IAM tokens (roles and grants: service/medivault_service/migrations, docs/database.md); master
+  credentials generated into Secrets Manager (encrypted with the key) and rotated by a function
+  inside the VPC that reaches Secrets Manager through its interface endpoint. The master secret
+  is for the deploy-time migration task, rotation and break-glass only;
+- pgaudit is preloaded here (``shared_preload_libraries``) and logs DDL and role changes of every
+  session; the first migration creates the extension and audits the service role's reads and
+  writes (``ALTER ROLE medivault_service SET pgaudit.log = 'read, write'``);
 - Enhanced Monitoring with a role of our own (no AWS-managed policy);
 - deletion protection and RETAIN where the config says so (production).
 """

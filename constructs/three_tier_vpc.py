@@ -54,6 +54,8 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "Backup": ec2.InterfaceVpcEndpointAwsService.BACKUP,
     # The cache AUTH-token rotation function calls the ElastiCache API from a group without internet egress.
     "ElastiCache": ec2.InterfaceVpcEndpointAwsService.ELASTICACHE,
+    # ECS API: the migration custom resource's function starts and watches the migration task.
+    "Ecs": ec2.InterfaceVpcEndpointAwsService.ECS,
 }
 # Endpoints whose callers must reach resources owned by AWS, not by us: the GuardDuty runtime agent
 # image sits in a GuardDuty-owned ECR repository, so no aws:ResourceAccount condition there.

@@ -5,6 +5,8 @@
                                                      app --443--> interface endpoints, S3 prefix list,
                                                                   the VPC range (GuardDuty's own endpoint)
     secret rotation --5432--> database;  secret rotation --443--> interface endpoints (Secrets Manager)
+    migration task --5432--> database; --443--> interface endpoints, S3 prefix list (image layers)
+    migration trigger function --443--> interface endpoints (ECS), S3 prefix list (CloudFormation response)
 
 The ALB admits only CloudFront's origin-facing addresses (AWS-managed prefix list, given by ID in
 config because synth never looks it up). Database and cache admit only the app tier and the
@@ -47,6 +49,24 @@ class TierSecurityGroups(Construct):
         self.rotation = closed_security_group(
             self, "SecretRotation", vpc=vpc, description="Secret rotation function: to Aurora 5432 and the VPC endpoints 443 only"
         )
+
+        # The deploy-time schema migration (constructs/database_migration.py): the one-off ECS task
+        # that logs in as the master user, and the custom-resource function that starts it.
+        self.migration = closed_security_group(
+            self, "Migration", vpc=vpc, description="Schema migration task: to Aurora 5432, the VPC endpoints 443 and S3 (gateway) 443 only"
+        )
+        self.migration_trigger = closed_security_group(
+            self,
+            "MigrationTrigger",
+            vpc=vpc,
+            description="Migration custom-resource function: to the VPC endpoints 443 (ECS) and S3 (gateway) 443 only",
+        )
+        self.migration.add_egress_rule(self.database, ec2.Port.tcp(POSTGRES_PORT), "to Aurora, as the master user")
+        # Secrets Manager, ECR and CloudWatch Logs endpoints; S3 for the ECR image layers.
+        aws_apis.allow(self.migration, s3=True)
+        self.database.add_ingress_rule(self.migration, ec2.Port.tcp(POSTGRES_PORT), "from the schema migration task")
+        # The ECS API endpoint; S3 for CloudFormation's custom-resource response URL.
+        aws_apis.allow(self.migration_trigger, s3=True)
 
         self.alb.add_ingress_rule(ec2.Peer.prefix_list(cloudfront_prefix_list_id), ec2.Port.tcp(443), "HTTPS from CloudFront")
         self.alb.add_egress_rule(self.app, ec2.Port.tcp(app_port), "to the app tasks")

@@ -27,6 +27,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 from constructs.compliance import acknowledge
+from constructs.database_migration import DatabaseMigration, MigrationSettings
 from constructs.deploy_guard import refuse_deploy
 from constructs.evidence_protection import protect_evidence
 from constructs.log_retention import retention
@@ -80,6 +81,8 @@ class AppStack(MediVaultStack):
         app_subnets: ec2.SubnetSelection,
         alb_security_group: ec2.ISecurityGroup,
         app_security_group: ec2.ISecurityGroup,
+        migration_security_group: ec2.ISecurityGroup,
+        migration_trigger_security_group: ec2.ISecurityGroup,
         database: rds.IDatabaseCluster,
         database_secret: secretsmanager.ISecret,
         cache_auth_secret: secretsmanager.ISecret,
@@ -111,19 +114,41 @@ class AppStack(MediVaultStack):
             self,
             "TaskRole",
             assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-            description="MediVault app tasks: PHI buckets, DB secret, X-Ray",
+            description="MediVault app tasks: PHI buckets, rds-db:connect as medivault_service, X-Ray",
         )
-        # Read at runtime by the readiness check and the app (R10); decrypt through Secrets Manager only.
-        # Explicit statements, not grant_read: that would add the role to the key policy in the Keys stack
-        # (a dependency cycle); the key policy already admits account principals via Secrets Manager.
-        task_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="DatabaseSecret",
-                actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                resources=[database_secret.secret_arn],
+        # The same image runs the service and, at deploy, the schema migration (as the master user,
+        # in its own task definition). The service's task role never reads the master secret: it
+        # logs in as medivault_service with an IAM token (rds-db:connect on exactly that user).
+        image = ecs.ContainerImage.from_docker_image_asset(
+            # Synth only stages service/ into cdk.out; the image is built (linux/arm64) at deploy.
+            ecr_assets.DockerImageAsset(
+                self,
+                "ServiceImage",
+                directory=SERVICE_DIR,
+                platform=ecr_assets.Platform.LINUX_ARM64,
+                exclude=["**/__pycache__", "**/*.pyc", SIDECAR_DIR],
             )
         )
-        secret_keys = [database_secret.encryption_key.key_arn] if database_secret.encryption_key is not None else []
+        self.migration = DatabaseMigration(
+            self,
+            "DatabaseMigration",
+            settings=MigrationSettings(ca_file=DB_CA_FILE, container_user=CONTAINER_USER, powertools_layer_version=config.powertools_layer_version),
+            cluster=self.cluster,
+            image=image,
+            log_group=log_group,
+            vpc=vpc,
+            subnets=app_subnets,
+            task_security_group=migration_security_group,
+            trigger_security_group=migration_trigger_security_group,
+            database=database,
+            master_secret=database_secret,
+            master_secret_key=data_key,
+            logs_key=logs_key,
+            queue_key=data_key,
+            log_retention=retention(config.log_retention_days),
+            removal_policy=config.removal_policy,
+        )
+        self.migration.grant_service_connect(task_role)
         # PHI objects: read and write only, no delete (Object Lock keeps versions anyway), no bucket admin.
         object_arns = [self._objects_arn(bucket, index) for index, bucket in enumerate(phi_buckets)]
         task_role.add_to_principal_policy(
@@ -134,9 +159,7 @@ class AppStack(MediVaultStack):
         )
         # SSE-KMS objects in the PHI buckets; the key policy admits this only via S3 / Secrets Manager.
         task_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="DataKey", actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[data_key.key_arn, *secret_keys]
-            )
+            iam.PolicyStatement(sid="DataKey", actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[data_key.key_arn])
         )
         task_role.add_to_principal_policy(iam.PolicyStatement(sid="XRay", actions=XRAY_ACTIONS, resources=["*"]))
         for _, finding in object_arns:
@@ -186,17 +209,15 @@ class AppStack(MediVaultStack):
         )
         app = task_definition.add_container(
             APP_CONTAINER,
-            # Synth only stages service/ into cdk.out; the image is built (linux/arm64) at deploy.
-            image=ecs.ContainerImage.from_asset(
-                SERVICE_DIR, platform=ecr_assets.Platform.LINUX_ARM64, exclude=["**/__pycache__", "**/*.pyc", SIDECAR_DIR]
-            ),
+            image=image,
             essential=True,
             readonly_root_filesystem=True,
             user=CONTAINER_USER,
             port_mappings=[ecs.PortMapping(container_port=port, protocol=ecs.Protocol.TCP)],
             environment={
-                # Names and addresses only; every credential comes from Secrets Manager.
-                "DB_SECRET_ARN": database_secret.secret_arn,
+                # Names and addresses only: no database password exists for the service (IAM token), and
+                # the cache token comes from Secrets Manager.
+                **self.migration.service_environment(),
                 "DB_CA_FILE": DB_CA_FILE,
                 "REDIS_HOST": cache_endpoint_address,
                 "REDIS_PORT": cache_endpoint_port,
@@ -249,8 +270,9 @@ class AppStack(MediVaultStack):
         acknowledge(
             task_definition,
             "AwsSolutions-ECS2",
-            "The environment holds only non-secret settings (secret ARN, cache host and port, CA path, sidecar config); "
-            "the Redis token is injected from Secrets Manager and the DB credentials are read from it at runtime.",
+            "The environment holds only non-secret settings (database host, port, name and user, cache host and port, CA path, "
+            "sidecar config); the Redis token is injected from Secrets Manager and the database login is a 15-minute IAM token "
+            "the task signs itself: there is no database password in or behind the task definition.",
         )
         acknowledge(
             execution_role,
@@ -429,6 +451,8 @@ class AppStack(MediVaultStack):
             enable_ecs_managed_tags=True,
         )
         self.target_group.add_target(self.service.load_balancer_target(container_name=APP_CONTAINER, container_port=port))
+        # New service code starts only on a migrated schema; a failed migration stops the deploy here.
+        self.service.node.add_dependency(self.migration.resource)
 
         scaling = self.service.auto_scale_task_count(min_capacity=settings.min_tasks, max_capacity=settings.max_tasks)
         scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=settings.cpu_target_percent)

@@ -2,7 +2,9 @@
 
 Public attributes (what other stacks use): ``records_bucket``, ``imaging_bucket``, ``phi_buckets``,
 ``access_log_bucket``, ``database``, ``database_secret``, ``cache_replication_group``,
-``cache_auth_secret``, ``cache_endpoint_address``, ``cache_port``.
+``cache_auth_secret``, ``cache_endpoint_address``, ``cache_port``. ``database_secret`` is the Aurora
+master secret: only the deploy-time migration task may read it (docs/database.md); the service
+connects with IAM database authentication as its own role.
 """
 
 from __future__ import annotations

@@ -52,4 +52,6 @@ class NetworkStack(MediVaultStack):
         self.database_security_group = groups.database
         self.cache_security_group = groups.cache
         self.rotation_security_group = groups.rotation
+        self.migration_security_group = groups.migration
+        self.migration_trigger_security_group = groups.migration_trigger
         self.secrets_manager_endpoint = net.interface_endpoints["SecretsManager"]

@@ -51,6 +51,8 @@ class MediVaultStage(cdk.Stage):
             app_subnets=self.network.app_subnets,
             alb_security_group=self.network.alb_security_group,
             app_security_group=self.network.app_security_group,
+            migration_security_group=self.network.migration_security_group,
+            migration_trigger_security_group=self.network.migration_trigger_security_group,
             database=self.data.database,
             database_secret=self.data.database_secret,
             cache_auth_secret=self.data.cache_auth_secret,

@@ -1,5 +1,5 @@
 """The ASGI application: ``GET /healthz`` (liveness: the process answers) and ``GET /readyz``
-(readiness: secret readable, TLS to Aurora and Redis). Served by uvicorn (``python -m medivault_service``)."""
+(readiness: IAM-authenticated TLS login to Aurora as the service role, TLS to Redis). Served by uvicorn (``python -m medivault_service``)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from medivault_service.database import IamAuthToken, TokenSource
 from medivault_service.readiness import OK, ReadinessChecker
 from medivault_service.settings import Settings, SettingsError
 from medivault_service.tracing import XRayMiddleware, configure_recorder
@@ -38,7 +39,8 @@ async def readyz(request: Request) -> JSONResponse:
 def create_app(
     *,
     settings: Settings | None = None,
-    secrets_client: Any = None,
+    rds_client: Any = None,
+    db_token: TokenSource | None = None,
     recorder: AsyncAWSXRayRecorder = xray_recorder,
 ) -> Starlette:
     @contextlib.asynccontextmanager
@@ -49,9 +51,13 @@ def create_app(
         except SettingsError as error:
             log.critical("invalid configuration, not starting", extra={"error": str(error)})
             raise
-        client = secrets_client or boto3.client("secretsmanager")
-        app.state.checker = ReadinessChecker(resolved, client, recorder)
-        log.info("started", extra={"redis_host": resolved.redis_host})
+        token = db_token
+        if token is None:
+            client = rds_client or boto3.client("rds", region_name=resolved.db_region)
+            endpoint = ReadinessChecker.endpoint_of(resolved)
+            token = IamAuthToken(client, endpoint, resolved.db_region, refresh_seconds=resolved.token_refresh_seconds)
+        app.state.checker = ReadinessChecker(resolved, token, recorder)
+        log.info("started", extra={"redis_host": resolved.redis_host, "db_host": resolved.db_host, "db_user": resolved.db_user})
         yield
 
     return Starlette(

@@ -1,19 +1,14 @@
-"""Readiness: the task can serve only if it can read its database credentials from Secrets
-Manager and open TLS connections (server certificate and host name verified) to Aurora
-PostgreSQL and to Redis. Each dependency is reported as ok or failed; details go to the log,
-never to the response."""
+"""Readiness: the task can serve only if it can log in to Aurora PostgreSQL as its own role
+(``medivault_service``) with an IAM authentication token, and open a TLS connection to Redis,
+both with the server certificate and host name verified. Each dependency is reported as ok or
+failed; details go to the log, never to the response. The task holds no database password at
+all (no master secret): see medivault_service.database."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import ssl
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 from aws_xray_sdk.core import AsyncAWSXRayRecorder
@@ -22,6 +17,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from starlette.concurrency import run_in_threadpool
 
+from medivault_service.database import DatabaseEndpoint, TokenSource, connect, tls_context
 from medivault_service.settings import Settings
 
 log = logging.getLogger("medivault.readiness")
@@ -30,90 +26,10 @@ OK = "ok"
 FAILED = "failed"
 
 
-class SecretFormatError(ValueError):
-    """The database secret is not the JSON object RDS writes (host, port, username, password, dbname)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class DatabaseCredentials:
-    host: str
-    port: int
-    username: str
-    password: str
-    dbname: str
-
-    @classmethod
-    def from_secret_string(cls, raw: str) -> DatabaseCredentials:
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise SecretFormatError("the database secret is not JSON") from None
-        if not isinstance(data, dict):
-            raise SecretFormatError("the database secret is not a JSON object")
-        missing = [k for k in ("host", "port", "username", "password") if not data.get(k)]
-        if missing:
-            raise SecretFormatError(f"the database secret lacks {', '.join(missing)}")
-        return cls(
-            host=str(data["host"]),
-            port=int(data["port"]),
-            username=str(data["username"]),
-            password=str(data["password"]),
-            dbname=str(data.get("dbname") or "postgres"),
-        )
-
-
-class DatabaseSecret:
-    """Reads the secret at runtime and keeps it for ``ttl`` seconds (rotation replaces it within 30
-    days; a failed login drops the cached copy so the next check reads the rotated value)."""
-
-    def __init__(self, client: Any, arn: str, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._client = client
-        self._arn = arn
-        self._ttl = ttl
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._cached: tuple[float, DatabaseCredentials] | None = None
-
-    def get(self) -> DatabaseCredentials:
-        with self._lock:
-            now = self._clock()
-            if self._cached is not None and now - self._cached[0] < self._ttl:
-                return self._cached[1]
-            value = self._client.get_secret_value(SecretId=self._arn, VersionStage="AWSCURRENT")["SecretString"]
-            credentials = DatabaseCredentials.from_secret_string(value)
-            self._cached = (now, credentials)
-            return credentials
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._cached = None
-
-
-def tls_context(ca_file: str | None) -> ssl.SSLContext:
-    """Verify the server certificate against ``ca_file`` (or the system store) and its host name; TLS 1.2+."""
-    context = ssl.create_default_context(cafile=ca_file)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.check_hostname = True
-    context.verify_mode = ssl.CERT_REQUIRED
-    return context
-
-
-async def check_database(credentials: DatabaseCredentials, context: ssl.SSLContext, timeout: float) -> None:
-    connection = await asyncpg.connect(
-        host=credentials.host,
-        port=credentials.port,
-        user=credentials.username,
-        password=credentials.password,
-        database=credentials.dbname,
-        ssl=context,
-        timeout=timeout,
-    )
-    try:
-        encrypted = await connection.fetchval("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", timeout=timeout)
-        if encrypted is not True:
-            raise ConnectionError("the database session is not encrypted")
-    finally:
-        await connection.close(timeout=timeout)
+async def check_database(endpoint: DatabaseEndpoint, token: str, context: ssl.SSLContext, timeout: float) -> None:
+    """Log in as the service role with its IAM token over verified TLS and confirm the session is encrypted."""
+    connection = await connect(endpoint, token, context, timeout)
+    await connection.close(timeout=timeout)
 
 
 async def check_cache(settings: Settings) -> None:
@@ -138,35 +54,34 @@ async def check_cache(settings: Settings) -> None:
 
 
 class ReadinessChecker:
-    def __init__(self, settings: Settings, secrets_client: Any, recorder: AsyncAWSXRayRecorder) -> None:
+    def __init__(self, settings: Settings, token: TokenSource, recorder: AsyncAWSXRayRecorder) -> None:
         self.settings = settings
-        self.secret = DatabaseSecret(secrets_client, settings.db_secret_arn, settings.secret_cache_seconds)
+        self.endpoint = self.endpoint_of(settings)
+        self.token = token
         self.recorder = recorder
         self._db_tls: ssl.SSLContext | None = None
+
+    @staticmethod
+    def endpoint_of(settings: Settings) -> DatabaseEndpoint:
+        return DatabaseEndpoint(host=settings.db_host, port=settings.db_port, dbname=settings.db_name, user=settings.db_user)
 
     async def check(self) -> dict[str, str]:
         database, cache = await asyncio.gather(self._database(), self._cache())
         return {"database": database, "cache": cache}
 
     async def _database(self) -> str:
-        async with self.recorder.in_subsegment_async("secretsmanager") as sub:
-            if sub is not None:
-                sub.namespace = "aws"
-            try:
-                credentials = await run_in_threadpool(self.secret.get)
-            except Exception as error:
-                log.error("database secret unavailable", extra={"check": "database", "error": type(error).__name__, "detail": str(error)[:200]})
-                return FAILED
         async with self.recorder.in_subsegment_async("postgresql") as sub:
             if sub is not None:
                 sub.namespace = "remote"
             try:
+                # Signed locally, but resolving the task role's credentials may block: off the event loop.
+                token = await run_in_threadpool(self.token.get)
                 if self._db_tls is None:  # built on first use: a missing CA bundle fails readiness, not liveness
                     self._db_tls = tls_context(self.settings.db_ca_file)
-                await check_database(credentials, self._db_tls, self.settings.connect_timeout_seconds)
+                await check_database(self.endpoint, token, self._db_tls, self.settings.connect_timeout_seconds)
             except Exception as error:
                 if isinstance(error, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError):
-                    self.secret.invalidate()  # rotated: read the new version next time
+                    self.token.invalidate()  # refused (expired, or the role lost rds_iam): sign a new one next time
                 log.error("database check failed", extra={"check": "database", "error": type(error).__name__, "detail": str(error)[:200]})
                 return FAILED
         return OK

@@ -18,9 +18,14 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    # ARN of the Aurora master-credentials secret (JSON: host, port, username, password, dbname).
-    # The ARN is not secret; the credentials are read from Secrets Manager at runtime.
-    db_secret_arn: str
+    # Aurora writer endpoint and the service's own database role. No password: the service logs in
+    # with an IAM authentication token (medivault_service.database); it never sees the master secret.
+    db_host: str
+    db_port: int
+    db_name: str
+    db_user: str
+    # Region the token is signed for (the cluster's).
+    db_region: str
     # CA bundle that signs the database server certificate (the RDS bundle in the image).
     db_ca_file: str
     redis_host: str
@@ -30,7 +35,7 @@ class Settings:
     # None: the system trust store (ElastiCache certificates are publicly trusted).
     redis_ca_file: str | None
     connect_timeout_seconds: float = 3.0
-    secret_cache_seconds: float = 300.0
+    token_refresh_seconds: float = 600.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -42,15 +47,21 @@ class Settings:
                 raise SettingsError(f"environment variable {name} is required")
             return value
 
-        db_secret_arn, db_ca_file, redis_host = required("DB_SECRET_ARN"), required("DB_CA_FILE"), required("REDIS_HOST")
-        port_text = required("REDIS_PORT")
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise SettingsError(f"environment variable REDIS_PORT must be a TCP port, got {port_text!r}")
+        def port(name: str) -> int:
+            text = required(name)
+            if not text.isdigit() or not 0 < int(text) < 65536:
+                raise SettingsError(f"environment variable {name} must be a TCP port, got {text!r}")
+            return int(text)
+
         return cls(
-            db_secret_arn=db_secret_arn,
-            db_ca_file=db_ca_file,
-            redis_host=redis_host,
-            redis_port=int(port_text),
+            db_host=required("DB_HOST"),
+            db_port=port("DB_PORT"),
+            db_name=required("DB_NAME"),
+            db_user=required("DB_USER"),
+            db_region=required("DB_REGION"),
+            db_ca_file=required("DB_CA_FILE"),
+            redis_host=required("REDIS_HOST"),
+            redis_port=port("REDIS_PORT"),
             redis_auth_token=auth_token(required("REDIS_AUTH_TOKEN")),
             redis_ca_file=env.get("REDIS_CA_FILE") or None,
         )

@@ -1,5 +1,5 @@
 """X-Ray tracing for the ASGI app: one segment per request, continuing the trace the ALB started
-(``X-Amzn-Trace-Id``), with subsegments for Secrets Manager, PostgreSQL and Redis. Segments go by
+(``X-Amzn-Trace-Id``), with subsegments for PostgreSQL and Redis. Segments go by
 UDP to the X-Ray/ADOT sidecar in the same task (``AWS_XRAY_DAEMON_ADDRESS``, default 127.0.0.1:2000)."""
 
 from __future__ import annotations

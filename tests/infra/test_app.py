@@ -39,8 +39,14 @@ def _one(template: Template, resource_type: str) -> dict[str, Any]:
     return resource["Properties"]  # type: ignore[no-any-return]
 
 
+def _service_task(template: Template) -> dict[str, Any]:
+    """The service's task definition (the stack also holds the schema migration's)."""
+    (task,) = [r["Properties"] for lid, r in resources_of(template, "AWS::ECS::TaskDefinition").items() if lid.startswith("Task")]
+    return task  # type: ignore[no-any-return]
+
+
 def _containers(template: Template) -> dict[str, dict[str, Any]]:
-    return {c["Name"]: c for c in _one(template, "AWS::ECS::TaskDefinition")["ContainerDefinitions"]}
+    return {c["Name"]: c for c in _service_task(template)["ContainerDefinitions"]}
 
 
 def test_cluster_has_container_insights(app_templates: dict[str, Template], environment: str) -> None:
@@ -78,7 +84,7 @@ def test_service_deployment_safety(app_templates: dict[str, Template], environme
 
 
 def test_task_definition_arm64_read_only_non_root(app_templates: dict[str, Template], environment: str) -> None:
-    task = _one(app_templates[environment], "AWS::ECS::TaskDefinition")
+    task = _service_task(app_templates[environment])
     assert task["RuntimePlatform"] == {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"}
     assert task["RequiresCompatibilities"] == ["FARGATE"]
     assert task["NetworkMode"] == "awsvpc"
@@ -121,23 +127,39 @@ def test_secrets_injected_never_plain(app_templates: dict[str, Template], synth:
     app = _containers(app_templates[environment])["app"]
     data = synth.stages[environment].data
     env = {e["Name"]: e["Value"] for e in app["Environment"]}
-    assert set(env) == {"DB_SECRET_ARN", "DB_CA_FILE", "REDIS_HOST", "REDIS_PORT", "PORT", "AWS_XRAY_DAEMON_ADDRESS", "LOG_LEVEL"}
-    # Cross-stack references to the data tier's secret and cache endpoint: names, never values.
-    assert _logical_id(data, data.database_secret.secret_arn) in json.dumps(env["DB_SECRET_ARN"])
+    assert set(env) == {
+        "DB_HOST",
+        "DB_PORT",
+        "DB_NAME",
+        "DB_USER",
+        "DB_REGION",
+        "DB_CA_FILE",
+        "REDIS_HOST",
+        "REDIS_PORT",
+        "PORT",
+        "AWS_XRAY_DAEMON_ADDRESS",
+        "LOG_LEVEL",
+    }
+    # Cross-stack references to the data tier's cluster endpoint and cache endpoint: names, never values.
+    cluster_id = _logical_id(data, data.database.cluster_endpoint.hostname)
+    assert cluster_id in json.dumps(env["DB_HOST"]) and "EndpointAddress" in json.dumps(env["DB_HOST"])
+    assert "EndpointPort" in json.dumps(env["DB_PORT"])
+    assert (env["DB_USER"], env["DB_NAME"], env["DB_REGION"]) == ("medivault_service", "postgres", "eu-central-1")
     cache_id = _logical_id(data, data.cache_replication_group.attr_primary_end_point_address)
     assert cache_id in json.dumps(env["REDIS_HOST"]) and "PrimaryEndPointAddress" in json.dumps(env["REDIS_HOST"])
     assert "PrimaryEndPointPort" in json.dumps(env["REDIS_PORT"])
     assert env["AWS_XRAY_DAEMON_ADDRESS"] == "127.0.0.1:2000"
     assert env["DB_CA_FILE"] == "/etc/ssl/certs/rds-global-bundle.pem"
+    # The only injected secret is the cache token: the service task has no database credential at all.
     (secret,) = app["Secrets"]
     assert secret["Name"] == "REDIS_AUTH_TOKEN"
     assert _logical_id(data, data.cache_auth_secret.secret_arn) in json.dumps(secret["ValueFrom"])
 
 
 def test_logs_kms_encrypted_with_retention(app_templates: dict[str, Template], environment: str) -> None:
-    # The service's log group and the origin-header rotation function's.
+    # The service's log group, the origin-header rotation function's and the migration trigger's.
     groups = resources_of(app_templates[environment], "AWS::Logs::LogGroup")
-    assert len(groups) == 2 and "ServiceLogs24DEC314" in groups
+    assert len(groups) == 3 and "ServiceLogs24DEC314" in groups
     for log_group in (g["Properties"] for g in groups.values()):
         assert "LogsKey" in json.dumps(log_group["KmsKeyId"])
         assert log_group["RetentionInDays"] == cfg.load(environment, None).log_retention_days
@@ -147,7 +169,7 @@ def _statements(template: Template, role_fragment: str) -> list[dict[str, Any]]:
     policies = [
         p["Properties"]
         for p in resources_of(template, "AWS::IAM::ManagedPolicy").values()
-        if any(role_fragment in r["Ref"] for r in p["Properties"].get("Roles", []))
+        if any(r["Ref"].startswith(role_fragment) for r in p["Properties"].get("Roles", []))
     ]
     assert len(policies) == 1, role_fragment
     return policies[0]["PolicyDocument"]["Statement"]  # type: ignore[no-any-return]
@@ -169,9 +191,10 @@ def test_task_role_least_privilege(app_templates: dict[str, Template], synth: Sy
     assert "DataKey" in json.dumps(statements["DataKey"]["Resource"])
     assert statements["XRay"]["Resource"] == "*"
     assert all(a.startswith("xray:") for a in _actions(statements["XRay"]))
-    assert _actions(statements["DatabaseSecret"]) == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
     data = synth.stages[environment].data
-    assert _logical_id(data, data.database_secret.secret_arn) in json.dumps(statements["DatabaseSecret"]["Resource"])
+    # The database: rds-db:connect as medivault_service, never the master secret (tests/infra/test_database_migration.py).
+    assert _actions(statements["DatabaseConnect"]) == {"rds-db:connect"}
+    assert not [a for a in set().union(*(_actions(s) for s in statements.values())) if a.startswith("secretsmanager:")]
     for bucket in data.phi_buckets:
         assert _logical_id(data, bucket.bucket_arn) in json.dumps(statements["PhiList"]["Resource"])
     every_action = set().union(*(_actions(s) for s in statements.values()))
@@ -320,9 +343,11 @@ def test_security_group_graph_over_the_stage(synth: Synthesized, app_templates: 
         by_group.setdefault(group, set()).add((source, port))
     assert by_group[ids["alb"]] == {(prefix_list, 443)}  # CloudFront only, HTTPS only (port 80 is not admitted)
     assert by_group[ids["app"]] == {(ids["alb"], 8080)}
-    # The data tier is reachable only from the app tier (and the database from its own secret-rotation function).
+    # The data tier is reachable only from the app tier (and the database from its own secret-rotation function and
+    # the deploy-time schema migration task).
     rotation = stage.network.resolve(stage.network.rotation_security_group.security_group_id)["Fn::GetAtt"][0]
-    assert by_group[ids["database"]] == {(ids["app"], 5432), (rotation, 5432)}
+    migration = stage.network.resolve(stage.network.migration_security_group.security_group_id)["Fn::GetAtt"][0]
+    assert by_group[ids["database"]] == {(ids["app"], 5432), (rotation, 5432), (migration, 5432)}
     assert by_group[ids["cache"]] == {(ids["app"], 6379)}
     # ... and, as EC2 enforces it, nothing sends to 0.0.0.0/0 or ::/0 except the table's one exception;
     # the app tier reaches only the endpoints, the S3 prefix list and the data tier.
@@ -349,11 +374,17 @@ def test_container_image_is_staged_not_built(synth: Synthesized) -> None:
             continue
         assert (staged / "medivault_service" / "app.py").is_file()
         assert not (staged / "tracing_sidecar").exists(), "the sidecar mirror is not part of the service image's context"
+        # The migrations ship in the same image (the migration task runs them from there).
+        assert (staged / "medivault_service" / "migrations" / "0001_service_role_and_phi_schema.sql").is_file()
         assert not list(staged.rglob("__pycache__"))
 
 
 def test_stateful_logical_ids_pinned(app_templates: dict[str, Template]) -> None:
     template = app_templates["production"]
     assert set(resources_of(template, "AWS::S3::Bucket")) == {"AlbAccessLogsCCEDA970"}
-    assert set(resources_of(template, "AWS::Logs::LogGroup")) == {"ServiceLogs24DEC314", "OriginSecretRotationFunctionLogs53A783D5"}
+    assert set(resources_of(template, "AWS::Logs::LogGroup")) == {
+        "ServiceLogs24DEC314",
+        "OriginSecretRotationFunctionLogs53A783D5",
+        "DatabaseMigrationTriggerFunctionLogs724CEF16",
+    }
     assert template.to_json()["Resources"]["AlbAccessLogsCCEDA970"]["DeletionPolicy"] == "Retain"

@@ -12,7 +12,22 @@ from tests.conftest import Synthesized, ingress_rules, resources_of
 
 pytestmark = pytest.mark.requirements("R1", "R2")
 
-INTERFACE_SERVICES = ("kms", "secretsmanager", "ecr.api", "ecr.dkr", "logs", "sts", "xray", "monitoring", "sns", "config", "macie2", "backup")
+INTERFACE_SERVICES = (
+    "kms",
+    "secretsmanager",
+    "ecr.api",
+    "ecr.dkr",
+    "logs",
+    "sts",
+    "xray",
+    "monitoring",
+    "sns",
+    "config",
+    "macie2",
+    "backup",
+    "elasticache",
+    "ecs",
+)
 
 
 def _subnets_by_tier(synth: Synthesized, environment: str) -> dict[str, list[dict[str, Any]]]:
@@ -140,12 +155,13 @@ def test_security_group_chain(synth: Synthesized, environment: str) -> None:
     ids = _group_ids(template)
     rules = ingress_rules(template)
     port = cfg.load(environment, None).network.app_port
-    tier_groups = {ids[n] for n in ("ALB", "Fargate tasks", "Aurora PostgreSQL", "Redis", "Secret rotation function")}
+    tier_groups = {ids[n] for n in ("ALB", "Fargate tasks", "Aurora PostgreSQL", "Redis", "Secret rotation function", "Schema migration task")}
     assert {r for r in rules if r[0] in tier_groups} == {
         (ids["ALB"], "pl-a3a144ca", 443),  # CloudFront origin-facing only
         (ids["Fargate tasks"], ids["ALB"], port),
         (ids["Aurora PostgreSQL"], ids["Fargate tasks"], 5432),
         (ids["Aurora PostgreSQL"], ids["Secret rotation function"], 5432),  # R10: master-secret rotation
+        (ids["Aurora PostgreSQL"], ids["Schema migration task"], 5432),  # R6: deploy-time migrations (master user)
         (ids["Redis"], ids["Fargate tasks"], 6379),
     }
     # Nothing anywhere admits the whole internet.

@@ -4,6 +4,18 @@ The servers come from Debian's ``postgresql`` and ``redis-server`` packages (``m
 them: ``make service-test-deps``); PyPI's server wheels are built without TLS, which the readiness
 check must exercise. A throwaway CA and server certificate (``localhost`` only) are generated here
 with ``cryptography``. PostgreSQL refuses to run as root, so under root it runs as ``nobody``.
+
+Aurora stand-ins (vanilla PostgreSQL has none of RDS's roles; each stand-in is named so):
+- ``rds_iam`` is a plain NOLOGIN role created here. ``pg_hba.conf`` lets a role other than the
+  bootstrap superuser and the master user log in only if it is a member of ``rds_iam`` (the
+  ``+rds_iam`` line), as Aurora admits only IAM tokens for such roles. Vanilla PostgreSQL cannot
+  check an IAM token, so a test sets the role's password to the stand-in token it then presents.
+- ``mvadmin`` plays the Aurora master user: not a superuser, CREATEROLE, owner of the test
+  databases, ADMIN of ``rds_iam`` and allowed to set ``pgaudit.log`` (on Aurora the master user's
+  ``rds_superuser`` membership gives both). The ``pgaudit`` library is preloaded (Debian package
+  postgresql-NN-pgaudit, as the cluster parameter group preloads it on Aurora); creating the
+  extension needs a superuser here, so each test database gets it from the bootstrap superuser
+  (on Aurora the master user creates it: the migration's CREATE EXTENSION IF NOT EXISTS).
 """
 
 from __future__ import annotations
@@ -30,6 +42,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 DB_USER = "medivault"
 DB_PASSWORD = "correct-horse-battery-staple-42"
 DB_NAME = "records"
+MASTER_USER = "mvadmin"  # the Aurora master user's name (constructs/audited_aurora.py)
+MASTER_PASSWORD = "master-password-for-tests-0123456789"
 REDIS_TOKEN = "redis-auth-token-for-tests-0123456789"
 
 
@@ -57,6 +71,7 @@ class Tls:
 class Server:
     host: str
     port: int
+    log: Path | None = None  # the server's log (PostgreSQL: where pgaudit writes its AUDIT lines)
 
 
 def _key() -> ec.EllipticCurvePrivateKey:
@@ -150,7 +165,10 @@ def _postgres_bin() -> Path:
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=lambda p: int(Path(p).parts[-3]))
     if not candidates:
         pytest.fail("PostgreSQL server not installed: run `make service-test-deps` (Debian package postgresql)")
-    return Path(candidates[-1]).parent
+    bindir = Path(candidates[-1]).parent
+    if not (bindir.parent / "lib" / "pgaudit.so").is_file():
+        pytest.fail(f"pgaudit not installed for PostgreSQL {bindir.parts[-2]}: run `make service-test-deps` (postgresql-{bindir.parts[-2]}-pgaudit)")
+    return bindir
 
 
 @pytest.fixture(scope="session")
@@ -184,8 +202,13 @@ def postgres(tls: Tls) -> Iterator[Server]:
     assert init.returncode == 0, init.stderr.decode(errors="replace")
     (data / "server.crt").write_bytes(tls.cert_pem)
     (data / "server.key").write_bytes(tls.key_pem)
-    # TLS only: no plain `host` line, so an unencrypted client is refused.
-    (data / "pg_hba.conf").write_text("hostssl all all 127.0.0.1/32 scram-sha-256\n")
+    # TLS only: no plain `host` line, so an unencrypted client is refused. Besides the bootstrap
+    # superuser and the master user, only members of the rds_iam stand-in may log in.
+    (data / "pg_hba.conf").write_text(
+        f"hostssl all {DB_USER} 127.0.0.1/32 scram-sha-256\n"
+        f"hostssl all {MASTER_USER} 127.0.0.1/32 scram-sha-256\n"
+        "hostssl all +rds_iam 127.0.0.1/32 scram-sha-256\n"
+    )
     for name in ("server.crt", "server.key", "pg_hba.conf"):
         if account:
             os.chown(data / name, account.pw_uid, account.pw_gid)
@@ -214,6 +237,8 @@ def postgres(tls: Tls) -> Iterator[Server]:
                 "ssl_key_file=server.key",
                 "-c",
                 "fsync=off",
+                "-c",
+                "shared_preload_libraries=pgaudit",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -232,10 +257,49 @@ def postgres(tls: Tls) -> Iterator[Server]:
             timeout=60,
         )
         assert created.returncode == 0, created.stderr.decode(errors="replace")
-        yield Server("localhost", port)
+        _psql(bindir, port, tls, DB_NAME, RDS_STAND_IN)
+        yield Server("localhost", port, log)
     finally:
         _stop(process)
         shutil.rmtree(base, ignore_errors=True)
+
+
+RDS_STAND_IN = f"""
+CREATE ROLE rds_iam NOLOGIN;
+CREATE ROLE {MASTER_USER} LOGIN CREATEROLE PASSWORD '{MASTER_PASSWORD}';
+GRANT rds_iam TO {MASTER_USER} WITH ADMIN OPTION;
+GRANT SET ON PARAMETER pgaudit.log TO {MASTER_USER};
+"""
+
+
+def _psql(bindir: Path, port: int, tls: Tls, database: str, sql: str) -> None:
+    """Run ``sql`` as the bootstrap superuser (test set-up only; the code under test never is one)."""
+    done = subprocess.run(
+        [str(bindir / "psql"), "-h", "localhost", "-p", str(port), "-U", DB_USER, "-d", database, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql],
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "PGPASSWORD": DB_PASSWORD,
+            "PGSSLMODE": "verify-full",
+            "PGSSLROOTCERT": tls.ca_file,
+        },
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+
+
+_databases = iter(range(1, 10_000))
+
+
+@pytest.fixture
+def empty_database(postgres: Server, tls: Tls) -> str:
+    """A new, empty database owned by the master-user stand-in, with pgaudit created (see above)."""
+    name = f"migrations_{next(_databases)}"
+    bindir = _postgres_bin()
+    _psql(bindir, postgres.port, tls, DB_NAME, f"CREATE DATABASE {name} OWNER {MASTER_USER}")
+    _psql(bindir, postgres.port, tls, name, "CREATE EXTENSION pgaudit")
+    return name
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,11 @@ from tests.service.test_readiness import CapturingEmitter
 pytestmark = pytest.mark.requirements("R4", "R5", "R10", "R13")
 
 ENV = {
-    "DB_SECRET_ARN": "arn:aws:secretsmanager:eu-central-1:123456789012:secret:db-AbCdEf",
+    "DB_HOST": "medivault-sandbox-records.cluster-abc.eu-central-1.rds.amazonaws.com",
+    "DB_PORT": "5432",
+    "DB_NAME": "postgres",
+    "DB_USER": "medivault_service",
+    "DB_REGION": "eu-central-1",
     "DB_CA_FILE": "/etc/ssl/certs/rds-global-bundle.pem",
     "REDIS_HOST": "master.cache.example",
     "REDIS_PORT": "6379",
@@ -34,7 +38,7 @@ def test_healthz_answers_without_touching_dependencies() -> None:
     recorder = AsyncAWSXRayRecorder()
     emitter = CapturingEmitter()
     recorder.configure(emitter=emitter)
-    with TestClient(create_app(settings=_unreachable_settings(), secrets_client=object(), recorder=recorder)) as http:
+    with TestClient(create_app(settings=_unreachable_settings(), rds_client=object(), recorder=recorder)) as http:
         response = http.get("/healthz", headers={"X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"})
         assert http.post("/healthz").status_code == 405
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
@@ -47,7 +51,7 @@ def test_unsampled_requests_send_no_segment() -> None:
     recorder = AsyncAWSXRayRecorder()
     emitter = CapturingEmitter()
     recorder.configure(emitter=emitter)
-    with TestClient(create_app(settings=_unreachable_settings(), secrets_client=object(), recorder=recorder)) as http:
+    with TestClient(create_app(settings=_unreachable_settings(), rds_client=object(), recorder=recorder)) as http:
         http.get("/healthz", headers={"X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0"})
     assert emitter.segments == []
 
@@ -55,12 +59,15 @@ def test_unsampled_requests_send_no_segment() -> None:
 def test_settings_from_env() -> None:
     settings = Settings.from_env(ENV)
     assert (settings.redis_port, settings.redis_ca_file, settings.redis_auth_token) == (6379, None, "token")
+    assert (settings.db_port, settings.db_user, settings.db_name, settings.db_region) == (5432, "medivault_service", "postgres", "eu-central-1")
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"DB_SECRET_ARN": ""}, "DB_SECRET_ARN is required"),
+        ({"DB_HOST": ""}, "DB_HOST is required"),
+        ({"DB_USER": " "}, "DB_USER is required"),
+        ({"DB_PORT": "postgres"}, "DB_PORT must be a TCP port"),
         ({"REDIS_PORT": "http"}, "REDIS_PORT must be a TCP port"),
         ({"REDIS_PORT": "70000"}, "REDIS_PORT must be a TCP port"),
         ({"REDIS_AUTH_TOKEN": '{"user": "x"}'}, "without any of authToken"),
@@ -80,7 +87,7 @@ def test_auth_token_plain_or_json() -> None:
 def test_app_refuses_to_start_with_invalid_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ENV:
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(SettingsError, match="DB_SECRET_ARN is required"), TestClient(create_app(secrets_client=object())):
+    with pytest.raises(SettingsError, match="DB_HOST is required"), TestClient(create_app(rds_client=object())):
         pass
 
 
@@ -109,7 +116,7 @@ def test_json_log_lines_carry_fields_and_trace_id() -> None:
 
         original = jsonlog.xray_recorder
         jsonlog.xray_recorder = recorder  # type: ignore[assignment]
-        with TestClient(create_app(settings=_unreachable_settings(), secrets_client=object(), recorder=recorder)) as http:
+        with TestClient(create_app(settings=_unreachable_settings(), rds_client=object(), recorder=recorder)) as http:
             http.get("/healthz", headers={"X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"})
     finally:
         jsonlog.xray_recorder = original

@@ -1,25 +1,29 @@
-"""Readiness against real PostgreSQL and Redis over verified TLS; the DB secret from Secrets
-Manager (moto). Each failure mode must turn exactly its dependency to "failed"."""
+"""Readiness against real PostgreSQL and Redis over verified TLS, logging in as the service role
+created by the migrations (with a stand-in for the IAM token: see StandInToken). Each failure
+mode must turn exactly its dependency to "failed"."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import boto3
 import pytest
 from aws_xray_sdk.core import AsyncAWSXRayRecorder
+from medivault_service import migrate
 from medivault_service.app import create_app
-from medivault_service.readiness import DatabaseCredentials, DatabaseSecret, SecretFormatError, check_database, tls_context
+from medivault_service.database import SERVICE_DB_USER, DatabaseEndpoint, IamAuthToken, connect, tls_context
+from medivault_service.readiness import check_database
 from medivault_service.settings import Settings
-from moto import mock_aws
 from starlette.testclient import TestClient
 
-from tests.service.conftest import DB_NAME, DB_PASSWORD, DB_USER, REDIS_TOKEN, Server, Tls
+from tests.service.conftest import MASTER_PASSWORD, MASTER_USER, REDIS_TOKEN, Server, Tls
+
+STAND_IN_TOKEN = "stand-in-for-an-iam-token-for-readiness"
 
 pytestmark = pytest.mark.requirements("R6", "R8", "R10", "R13")
 
@@ -37,26 +41,49 @@ class CapturingEmitter:
         pass
 
 
+class StandInToken:
+    """Aurora checks an IAM token; vanilla PostgreSQL cannot. This token source hands out the
+    stand-in password the test sets on the service role (IamAuthToken is tested on its own below)."""
+
+    def __init__(self, value: str = STAND_IN_TOKEN) -> None:
+        self.value = value
+        self.invalidated = 0
+
+    def get(self) -> str:
+        return self.value
+
+    def invalidate(self) -> None:
+        self.invalidated += 1
+
+
 @pytest.fixture
-def secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {"AWS_DEFAULT_REGION": "eu-central-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
-        yield boto3.client("secretsmanager", region_name="eu-central-1")
+def service_database(postgres: Server, tls: Tls, empty_database: str) -> str:
+    """A database migrated by the master-user stand-in; the service role's stand-in token set."""
+
+    async def prepare() -> None:
+        master = await connect(
+            DatabaseEndpoint(host=postgres.host, port=postgres.port, dbname=empty_database, user=MASTER_USER),
+            MASTER_PASSWORD,
+            tls_context(tls.ca_file),
+            10,
+        )
+        try:
+            await migrate.apply(master, migrate.load())
+            await master.execute(f"ALTER ROLE {SERVICE_DB_USER} PASSWORD '{STAND_IN_TOKEN}'")
+        finally:
+            await master.close()
+
+    asyncio.run(prepare())
+    return empty_database
 
 
-def _db_secret(client: Any, postgres: Server, *, password: str = DB_PASSWORD, host: str | None = None, raw: str | None = None) -> str:
-    value = raw or json.dumps(
-        {"engine": "postgres", "host": host or postgres.host, "port": postgres.port, "username": DB_USER, "password": password, "dbname": DB_NAME}
-    )
-    arn: str = client.create_secret(Name="medivault/db", SecretString=value)["ARN"]
-    return arn
-
-
-def _settings(arn: str, tls: Tls, redis_server: Server, **changes: Any) -> Settings:
+def _settings(postgres: Server, database: str, tls: Tls, redis_server: Server, **changes: Any) -> Settings:
     base = Settings(
-        db_secret_arn=arn,
+        db_host=postgres.host,
+        db_port=postgres.port,
+        db_name=database,
+        db_user=SERVICE_DB_USER,
+        db_region="eu-central-1",
         db_ca_file=tls.ca_file,
         redis_host=redis_server.host,
         redis_port=redis_server.port,
@@ -66,17 +93,19 @@ def _settings(arn: str, tls: Tls, redis_server: Server, **changes: Any) -> Setti
     return replace(base, **changes)
 
 
-def _readyz(settings: Settings, client: Any, emitter: CapturingEmitter | None = None) -> tuple[int, dict[str, Any], dict[str, str]]:
+def _readyz(settings: Settings, token: Any = None, emitter: CapturingEmitter | None = None) -> tuple[int, dict[str, Any], dict[str, str]]:
     recorder = AsyncAWSXRayRecorder()
     recorder.configure(emitter=emitter or CapturingEmitter())
-    with TestClient(create_app(settings=settings, secrets_client=client, recorder=recorder)) as http:
+    with TestClient(create_app(settings=settings, db_token=token or StandInToken(), recorder=recorder)) as http:
         response = http.get("/readyz", headers={"X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"})
     return response.status_code, response.json(), dict(response.headers)
 
 
-def test_ready_when_secret_database_and_cache_are_reachable_over_tls(secrets: Any, postgres: Server, redis_server: Server, tls: Tls) -> None:
+def test_ready_when_the_service_role_and_cache_are_reachable_over_tls(
+    postgres: Server, service_database: str, redis_server: Server, tls: Tls
+) -> None:
     emitter = CapturingEmitter()
-    status, body, headers = _readyz(_settings(_db_secret(secrets, postgres), tls, redis_server), secrets, emitter)
+    status, body, headers = _readyz(_settings(postgres, service_database, tls, redis_server), emitter=emitter)
     assert (status, body) == (200, {"status": "ready", "checks": {"database": "ok", "cache": "ok"}})
     # The trace the ALB started is continued, and the dependencies appear as subsegments.
     assert headers["x-amzn-trace-id"].startswith("Root=1-5759e988-bd862e3fe1be46a994272793")
@@ -84,59 +113,50 @@ def test_ready_when_secret_database_and_cache_are_reachable_over_tls(secrets: An
     assert segment["trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
     assert segment["name"] == "medivault-app"
     assert segment["http"]["response"]["status"] == 200
-    assert {s["name"] for s in segment["subsegments"]} == {"secretsmanager", "postgresql", "redis"}
+    assert {s["name"] for s in segment["subsegments"]} == {"postgresql", "redis"}
 
 
-def test_wrong_database_password_fails_only_the_database(secrets: Any, postgres: Server, redis_server: Server, tls: Tls) -> None:
-    status, body, _ = _readyz(_settings(_db_secret(secrets, postgres, password="wrong"), tls, redis_server), secrets)
+def test_refused_token_fails_only_the_database_and_drops_the_token(postgres: Server, service_database: str, redis_server: Server, tls: Tls) -> None:
+    token = StandInToken("expired-or-forged")
+    status, body, _ = _readyz(_settings(postgres, service_database, tls, redis_server), token)
     assert (status, body["checks"]) == (503, {"database": "failed", "cache": "ok"})
     assert body["status"] == "not ready"
+    assert token.invalidated == 1
 
 
-def test_missing_secret_fails_the_database(secrets: Any, redis_server: Server, tls: Tls) -> None:
-    arn = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:medivault/absent-AbCdEf"
-    status, body, _ = _readyz(_settings(arn, tls, redis_server), secrets)
-    assert (status, body["checks"]) == (503, {"database": "failed", "cache": "ok"})
-
-
-def test_malformed_secret_fails_the_database(secrets: Any, postgres: Server, redis_server: Server, tls: Tls) -> None:
-    arn = _db_secret(secrets, postgres, raw=json.dumps({"host": "localhost"}))
-    status, body, _ = _readyz(_settings(arn, tls, redis_server), secrets)
-    assert (status, body["checks"]) == (503, {"database": "failed", "cache": "ok"})
-
-
-def test_untrusted_certificate_is_refused(secrets: Any, postgres: Server, redis_server: Server, tls: Tls) -> None:
-    settings = _settings(_db_secret(secrets, postgres), tls, redis_server, db_ca_file=tls.other_ca_file, redis_ca_file=tls.other_ca_file)
-    status, body, _ = _readyz(settings, secrets)
+def test_untrusted_certificate_is_refused(postgres: Server, service_database: str, redis_server: Server, tls: Tls) -> None:
+    settings = _settings(postgres, service_database, tls, redis_server, db_ca_file=tls.other_ca_file, redis_ca_file=tls.other_ca_file)
+    status, body, _ = _readyz(settings)
     assert (status, body["checks"]) == (503, {"database": "failed", "cache": "failed"})
 
 
-def test_host_name_mismatch_is_refused(secrets: Any, postgres: Server, redis_server: Server, tls: Tls) -> None:
+def test_host_name_mismatch_is_refused(postgres: Server, service_database: str, redis_server: Server, tls: Tls) -> None:
     # The certificate names only "localhost"; the same servers reached as 127.0.0.1 must be refused.
-    settings = _settings(_db_secret(secrets, postgres, host="127.0.0.1"), tls, redis_server, redis_host="127.0.0.1")
-    status, body, _ = _readyz(settings, secrets)
+    settings = _settings(postgres, service_database, tls, redis_server, db_host="127.0.0.1", redis_host="127.0.0.1")
+    status, body, _ = _readyz(settings)
     assert (status, body["checks"]) == (503, {"database": "failed", "cache": "failed"})
 
 
-def test_wrong_cache_token_fails_only_the_cache(secrets: Any, postgres: Server, redis_server: Server, tls: Tls) -> None:
-    settings = _settings(_db_secret(secrets, postgres), tls, redis_server, redis_auth_token="not-the-token")
-    status, body, _ = _readyz(settings, secrets)
+def test_wrong_cache_token_fails_only_the_cache(postgres: Server, service_database: str, redis_server: Server, tls: Tls) -> None:
+    settings = _settings(postgres, service_database, tls, redis_server, redis_auth_token="not-the-token")
+    status, body, _ = _readyz(settings)
     assert (status, body["checks"]) == (503, {"database": "ok", "cache": "failed"})
 
 
-def test_database_refuses_plaintext_and_check_confirms_encryption(postgres: Server, tls: Tls) -> None:
+def test_database_refuses_plaintext_and_check_confirms_encryption(postgres: Server, service_database: str, tls: Tls) -> None:
+    endpoint = DatabaseEndpoint(host=postgres.host, port=postgres.port, dbname=service_database, user=SERVICE_DB_USER)
+
     # The server admits TLS only, so the "ok" above was an encrypted session...
     async def plaintext() -> None:
         connection = await asyncpg.connect(
-            host=postgres.host, port=postgres.port, user=DB_USER, password=DB_PASSWORD, database=DB_NAME, ssl=False, timeout=5
+            host=endpoint.host, port=endpoint.port, user=endpoint.user, password=STAND_IN_TOKEN, database=endpoint.dbname, ssl=False, timeout=5
         )
         await connection.close()
 
     with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError, match="no encryption"):
         asyncio.run(plaintext())
     # ...and the check itself passes over verified TLS.
-    credentials = DatabaseCredentials(host=postgres.host, port=postgres.port, username=DB_USER, password=DB_PASSWORD, dbname=DB_NAME)
-    asyncio.run(check_database(credentials, tls_context(tls.ca_file), 5))
+    asyncio.run(check_database(endpoint, STAND_IN_TOKEN, tls_context(tls.ca_file), 5))
 
 
 def test_tls_context_requires_verification_and_tls12() -> None:
@@ -148,35 +168,51 @@ def test_tls_context_requires_verification_and_tls12() -> None:
     assert context.minimum_version == ssl.TLSVersion.TLSv1_2
 
 
-def test_secret_is_cached_then_reread_and_dropped_on_invalidate(secrets: Any, postgres: Server) -> None:
-    arn = _db_secret(secrets, postgres)
-    now = [0.0]
-    secret = DatabaseSecret(secrets, arn, ttl=300, clock=lambda: now[0])
-    assert secret.get().password == DB_PASSWORD
-    rotated = json.dumps({"host": "db.internal", "port": 5432, "username": DB_USER, "password": "rotated", "dbname": DB_NAME})
-    secrets.put_secret_value(SecretId=arn, SecretString=rotated, VersionStages=["AWSCURRENT"])
-    now[0] = 299
-    assert secret.get().password == DB_PASSWORD  # cached
-    now[0] = 301
-    assert secret.get().password == "rotated"  # re-read after the TTL
-    secrets.put_secret_value(SecretId=arn, SecretString=rotated.replace("rotated", "again"), VersionStages=["AWSCURRENT"])
-    secret.invalidate()
-    assert secret.get().password == "again"
+# --- the IAM token itself: botocore signs it locally (no AWS call, no moto needed) ---------------------
 
 
-@pytest.mark.parametrize(
-    ("raw", "message"),
-    [
-        ("not json", "not JSON"),
-        ("[1, 2]", "not a JSON object"),
-        (json.dumps({"host": "h", "port": 5432, "username": "u"}), "lacks password"),
-    ],
+@pytest.fixture
+def rds_client(monkeypatch: pytest.MonkeyPatch) -> Any:
+    for name, value in {"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    return boto3.client("rds", region_name="eu-central-1")
+
+
+ENDPOINT = DatabaseEndpoint(
+    host="medivault-sandbox-records.cluster-abc.eu-central-1.rds.amazonaws.com", port=5432, dbname="postgres", user="medivault_service"
 )
-def test_secret_format_errors(raw: str, message: str) -> None:
-    with pytest.raises(SecretFormatError, match=message):
-        DatabaseCredentials.from_secret_string(raw)
 
 
-def test_secret_defaults_database_name() -> None:
-    creds = DatabaseCredentials.from_secret_string(json.dumps({"host": "h", "port": "5432", "username": "u", "password": "p"}))
-    assert (creds.port, creds.dbname) == (5432, "postgres")
+def test_iam_token_is_a_presigned_connect_for_the_service_user_valid_15_minutes(rds_client: Any) -> None:
+    """https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.IAMDBAuth.Connecting.html"""
+    token = IamAuthToken(rds_client, ENDPOINT, "eu-central-1").get()
+    url = urlsplit(f"https://{token}")
+    query = parse_qs(url.query)
+    assert (url.hostname, url.port) == (ENDPOINT.host, 5432)
+    assert query["Action"] == ["connect"] and query["DBUser"] == ["medivault_service"]
+    assert query["X-Amz-Expires"] == ["900"]
+    assert query["X-Amz-Credential"][0].split("/")[2:4] == ["eu-central-1", "rds-db"]
+
+
+def test_iam_token_is_kept_then_refreshed_before_expiry_and_dropped_on_refusal(rds_client: Any) -> None:
+    now = [0.0]
+    calls: list[dict[str, Any]] = []
+
+    class Counting:
+        def generate_db_auth_token(self, **kwargs: Any) -> str:
+            calls.append(kwargs)
+            return f"token-{len(calls)}"
+
+    token = IamAuthToken(Counting(), ENDPOINT, "eu-central-1", refresh_seconds=600, clock=lambda: now[0])
+    assert token.get() == "token-1"
+    now[0] = 599
+    assert token.get() == "token-1"
+    now[0] = 600  # well before the 900 s validity
+    assert token.get() == "token-2"
+    token.invalidate()
+    assert token.get() == "token-3"
+    assert calls[0] == {"DBHostname": ENDPOINT.host, "Port": 5432, "DBUsername": "medivault_service", "Region": "eu-central-1"}
+    with pytest.raises(ValueError, match="refresh_seconds"):
+        IamAuthToken(Counting(), ENDPOINT, "eu-central-1", refresh_seconds=900)
