@@ -8,6 +8,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from constructs.compliance import add_compliance_gates, write_acknowledgments_to_templates
+from constructs.deploy_guard import refuse_deploy
 
 from stacks.config import EnvironmentConfig
 from stacks.config.organization import OrganizationConfig
@@ -37,7 +38,33 @@ def populate(app: cdk.App, configs: list[EnvironmentConfig]) -> dict[str, MediVa
     stages = {config.name: MediVaultStage(app, config=config) for config in configs}
     for stage in stages.values():
         write_acknowledgments_to_templates(stage)
+        guard_placeholders(stage, stage.config)
     return stages
+
+
+def placeholder_message(config: EnvironmentConfig) -> str | None:
+    """Why a stage built from ``config`` must not be deployed, or None when nothing is a placeholder."""
+    settings = [f"{config.name}_{setting}" for setting, _ in config.placeholders()]
+    if not settings:
+        return None
+    return (
+        f"MediVault {config.name}: review placeholders left ({', '.join(settings)}). Set each with -c <setting>=... or "
+        f"MEDIVAULT_<SETTING> and deploy with `make deploy-{config.name}` (docs/deploy.md), which refuses placeholders at synth."
+    )
+
+
+def guard_placeholders(stage: cdk.Stage, config: EnvironmentConfig) -> list[cdk.CfnRule]:
+    """Every stack of a stage with review placeholders refuses to deploy, the first (Keys) included.
+
+    ``app.py -c deploy=true`` (``make deploy-sandbox``) already refuses such a synth. This rule is
+    the backstop for a plain ``cdk deploy`` of the review assembly: CloudFormation evaluates rules
+    when it creates the change set, so the first stack fails before any resource of any stack
+    exists (a guard in the App or Edge stack would let Keys, Network and Data deploy first).
+    """
+    message = placeholder_message(config)
+    if message is None:
+        return []
+    return [refuse_deploy(stack, "RefusePlaceholders", message=message) for stack in stage.node.children if isinstance(stack, cdk.Stack)]
 
 
 def add_pipeline(app: cdk.App, *, config: PipelineConfig, sandbox: EnvironmentConfig, production: EnvironmentConfig) -> PipelineStack:
