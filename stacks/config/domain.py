@@ -18,7 +18,6 @@ _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z
 _ZONE_ID = re.compile(r"^Z[A-Z0-9]{5,31}$")
 # RFC 2606 / RFC 6761 reserved names: nothing under them can be a real, delegated hosted zone.
 RESERVED_SUFFIXES = (".example", ".test", ".invalid", ".localhost", ".example.com", ".example.net", ".example.org")
-RESERVED_SUFFIXES_BARE = ("example.com", "example.net", "example.org")
 PLACEHOLDER_ZONE_ID = "Z0PLACEHOLDER0000000"
 
 
@@ -36,11 +35,7 @@ class DomainConfig:
 
     @property
     def is_placeholder(self) -> bool:
-        return (
-            self.hosted_zone_id == PLACEHOLDER_ZONE_ID
-            or self.hosted_zone_name.endswith(RESERVED_SUFFIXES)
-            or self.hosted_zone_name in (RESERVED_SUFFIXES_BARE)
-        )
+        return self.hosted_zone_id == PLACEHOLDER_ZONE_ID or ("." + self.hosted_zone_name).endswith(RESERVED_SUFFIXES)
 
     def validate(self) -> None:
         for key, value in (("domain.domain_name", self.domain_name), ("domain.hosted_zone_name", self.hosted_zone_name)):
