@@ -92,7 +92,8 @@ def write_assembly(outdir: Path, stacks: dict[str, tuple[str, list[str], dict[st
             "displayName": f"Sandbox/{artifact_id.removeprefix('Sandbox')}",
         }
     (nested / "manifest.json").write_text(json.dumps({"version": "48.0.0", "artifacts": artifacts}))
-    top = {"assembly-Sandbox": {"type": "cdk:cloud-assembly", "properties": {"directoryName": "assembly-Sandbox"}, "displayName": "Sandbox"}}
+    # As `cdk synth` writes it: the nested stage assembly has no displayName.
+    top = {"assembly-Sandbox": {"type": "cdk:cloud-assembly", "properties": {"directoryName": "assembly-Sandbox"}}}
     (outdir / "manifest.json").write_text(json.dumps({"version": "48.0.0", "artifacts": top}))
     return outdir
 

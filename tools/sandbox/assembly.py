@@ -34,9 +34,14 @@ def stage_stacks(outdir: Path, stage: str) -> list[Stack]:
     """The stacks of ``stage`` (e.g. ``Sandbox``) in the cloud assembly at ``outdir``."""
     manifest = json.loads((outdir / "manifest.json").read_text())
     for artifact_id, artifact in manifest.get("artifacts", {}).items():
-        if artifact.get("type") == "cdk:cloud-assembly" and artifact.get("displayName", artifact_id) == stage:
+        if is_stage(artifact_id, artifact, stage):
             return _stacks(outdir / artifact["properties"]["directoryName"])
     raise SystemExit(f"no stage {stage!r} in {outdir}/manifest.json: synthesize it first (make synth-sandbox)")
+
+
+def is_stage(artifact_id: str, artifact: dict[str, Any], stage: str) -> bool:
+    """A nested stage assembly is ``assembly-<Stage>`` (``cdk synth`` writes no displayName for it)."""
+    return artifact.get("type") == "cdk:cloud-assembly" and stage in (artifact.get("displayName"), artifact_id.removeprefix("assembly-"))
 
 
 def _stacks(directory: Path) -> list[Stack]:

@@ -384,8 +384,8 @@ class Preflight:
 
 def docker_assets(outdir: Path, stage: str) -> list[dict[str, Any]]:
     manifest = json.loads((outdir / "manifest.json").read_text())
-    for artifact in manifest.get("artifacts", {}).values():
-        if artifact.get("type") == "cdk:cloud-assembly" and artifact.get("displayName") == stage:
+    for artifact_id, artifact in manifest.get("artifacts", {}).items():
+        if assembly.is_stage(artifact_id, artifact, stage):
             nested = outdir / artifact["properties"]["directoryName"]
             return [json.loads(p.read_text()) for p in sorted(nested.glob("*.assets.json"))]
     return []
