@@ -204,7 +204,11 @@ def test_listeners_tls_redirect_and_default_deny(app_templates: dict[str, Templa
     https = listeners[443]
     assert https["Protocol"] == "HTTPS"
     assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
-    assert https["Certificates"] == [{"CertificateArn": cfg.load(environment, None).app.certificate_arn}]
+    if cfg.load(environment, None).domain is None:
+        assert https["Certificates"] == [{"CertificateArn": cfg.load(environment, None).app.certificate_arn}]
+    else:  # production always has a domain: its own DNS-validated certificate
+        [certificate_id] = resources_of(app_templates[environment], "AWS::CertificateManager::Certificate")
+        assert https["Certificates"] == [{"CertificateArn": {"Ref": certificate_id}}]
     assert https["DefaultActions"] == [
         {"FixedResponseConfig": {"ContentType": "text/plain", "MessageBody": "Forbidden", "StatusCode": "403"}, "Type": "fixed-response"}
     ]
