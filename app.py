@@ -173,8 +173,7 @@ def main() -> None:
         given = {name: _given_account(app, name) for name in cfg.ENVIRONMENT_NAMES}
         if given["sandbox"] and given["sandbox"] == given["production"]:
             cfg.require_separate_singletons(_both(app, configs))
-        if _switch(app, "deploy", default=False) and (refusals := deploy_refusals(configs)):
-            sys.exit("\n".join(f"medivault: invalid configuration: {error}" for error in refusals))
+        deploying = _switch(app, "deploy", default=False)
         organization = None
         if _switch(app, "organization"):
             organization = org_cfg.organization(
@@ -192,6 +191,20 @@ def main() -> None:
                 _environment(app, "sandbox"),
                 _environment(app, "production"),
             )
+        if deploying:
+            # The pipeline deploys both stages: deploying it needs both free of placeholders, and its own.
+            stages = {c.name: c for c in [*configs, *(pipeline[1:] if pipeline else ())]}
+            refusals = deploy_refusals(list(stages.values()))
+            if pipeline is not None and pipeline[0].is_placeholder:
+                refusals.append(
+                    cfg.ConfigError(
+                        "tooling_account/pipeline_connection_arn",
+                        "the pipeline's account or connection is the review placeholder",
+                        "-c tooling_account=... -c pipeline_connection_arn=..., or -c pipeline=false",
+                    )
+                )
+            if refusals:
+                sys.exit("\n".join(f"medivault: invalid configuration: {error}" for error in refusals))
     except cfg.ConfigError as error:
         sys.exit(f"medivault: invalid configuration: {error}")
     populate(app, configs)

@@ -200,3 +200,19 @@ def test_review_stage_refuses_deploy_in_every_stack_including_the_first() -> Non
     message = placeholder_message(_sandbox(**REAL))
     assert message is None
     assert guard_placeholders(cdk.Stage(app, "Real"), _sandbox(**REAL)) == []
+
+
+def test_deploying_with_the_pipeline_needs_both_stages_and_the_pipeline_real(tmp_path: Path) -> None:
+    """The pipeline deploys sandbox and production: -c deploy=true with the pipeline refuses placeholders in
+    both (production's placeholder domain included) and the placeholder connection."""
+    context = {"deploy": "true", "environments": "sandbox", "organization": "false", **REAL}
+    result = _run_app(context, tmp_path)
+    assert result.returncode != 0
+    keys = [line.split(":")[2].strip() for line in result.stderr.splitlines() if line.startswith("medivault:")]
+    assert keys == [
+        "production_account",
+        "production_domain",
+        "production_alarm_email",
+        "production_security_email",
+        "tooling_account/pipeline_connection_arn",
+    ]
