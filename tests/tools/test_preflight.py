@@ -236,3 +236,12 @@ def test_docker_missing_and_no_image_to_build() -> None:
     check.assets = [{"dockerImages": {}}]
     [result] = list(check.docker())
     assert result.ok and result.detail == "the stage builds no container image"
+
+
+@mock_aws
+def test_main_exits_non_zero_on_any_fail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, outdir, aws = _ready(tmp_path, opted_in=False)
+    assert preflight.main(["--account", ACCOUNT, "--assembly", str(outdir)], aws=aws, run=_docker(True)) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  backup opt-in eu-central-1" in out and "      fix: aws backup update-region-settings" in out
+    assert out.rstrip().endswith("failed") and ", 2 failed" in out

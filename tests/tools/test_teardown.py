@@ -256,3 +256,12 @@ def test_deletion_order_is_the_reverse_of_the_deploy_order(tmp_path: Path) -> No
             assert names.index(stack.replace("Sandbox", "Sandbox-")) < names.index(dep.replace("Sandbox", "Sandbox-")), (stack, dep)
     assert json.dumps(names)  # every stack is listed once
     assert len(names) == len(set(names)) == len(FULL)
+
+
+@mock_aws
+def test_main_refuses_a_production_account_with_exit_code_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run, world = _world(tmp_path)
+    outdir = tmp_path / "cdk.out.sandbox"
+    code = teardown.main(["--account", ACCOUNT, "--assembly", str(outdir), "--production-account", ACCOUNT], aws=run.aws)
+    assert code == 2 and "is the production account" in capsys.readouterr().err
+    assert world["primary"].deleted == []
