@@ -15,7 +15,8 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := node_modules/.bin/cdk --no-notices
 OUT ?= cdk.out
 
-.PHONY: help deps service-test-deps synth test lint typecheck unit bench report diagram lock clean deploy-sandbox destroy-sandbox
+.PHONY: help deps service-test-deps synth test lint typecheck unit bench report diagram lock clean \
+	synth-sandbox preflight deploy-sandbox smoke-sandbox destroy-sandbox
 
 help:
 	@echo "make synth    install what is missing, synthesize every stack of every environment into $(OUT)/ (compliance gates on)"
@@ -23,7 +24,12 @@ help:
 	@echo "make report   write $(OUT)/report/ (requirements matrix, pillars, cost estimate; HTML + Markdown) from the last synth"
 	@echo "make diagram  synthesize, then regenerate docs/architecture.svg (commit it; a test checks it is current)"
 	@echo "make bench    print synth wall time and resources per stack"
-	@echo "make deploy-sandbox ACCOUNT=123456789012   deploy the sandbox stage (needs AWS credentials)"
+	@echo "Sandbox lifecycle (docs/deploy.md; AWS credentials of the sandbox account; settings as -c key=value in EXTRA or MEDIVAULT_*):"
+	@echo "make synth-sandbox ACCOUNT=…    synthesize only the sandbox stage for deploy into $(SANDBOX_OUT)/ (refuses placeholders)"
+	@echo "make preflight ACCOUNT=…        synth-sandbox, then read-only checks of the account (PASS/FAIL with the fix)"
+	@echo "make deploy-sandbox ACCOUNT=…   preflight, then deploy the sandbox stage; outputs to $(SANDBOX_OUT)/outputs.json"
+	@echo "make smoke-sandbox              end-to-end checks of the deployed sandbox (reads the outputs file)"
+	@echo "make destroy-sandbox ACCOUNT=…  empty buckets and vaults, clean the VPC, delete every sandbox stack, report what remains"
 
 $(VENV)/.installed: requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 14) else "Python 3.11 to 3.13 is needed (pyproject.toml), found " + sys.version)'
@@ -86,13 +92,46 @@ lock: $(VENV)/.installed
 	$(VENV)/bin/python -m pip install --quiet uv
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
 
-deploy-sandbox: deps
-	@test -n "$(ACCOUNT)" || { echo "usage: make deploy-sandbox ACCOUNT=123456789012"; exit 2; }
-	$(CDK) deploy 'Sandbox/*' -c environments=sandbox -c sandbox_account=$(ACCOUNT) --require-approval broadening
+# ---- sandbox lifecycle (docs/deploy.md) ---------------------------------------------------------
+# Only the sandbox stage is synthesized (no pipeline, no organisation), with deploy=true: app.py refuses
+# any review placeholder (account, domain, e-mails) before a single template exists. Settings go in
+# EXTRA (e.g. EXTRA='-c sandbox_domain=app.example.org -c sandbox_hosted_zone_id=Z0…') or MEDIVAULT_*.
+# The deploy uses that same assembly (--app), so what the preflight checked is what is deployed.
+SANDBOX_OUT ?= cdk.out.sandbox
+SANDBOX_CONTEXT = -c environments=sandbox -c pipeline=false -c organization=false -c deploy=true -c sandbox_account=$(ACCOUNT) $(EXTRA)
+# CI has no one to answer prompts: never ask there; ask on a terminal when IAM/security groups broaden.
+APPROVAL ?= $(if $(CI),never,broadening)
+# At most this many independent stacks deploy at once (Keys and EdgeGlobal/DrVault have no dependency).
+CONCURRENCY ?= 3
+
+define require_account
+@test -n "$(ACCOUNT)" || { echo "usage: make $@ ACCOUNT=123456789012 [EXTRA='-c sandbox_domain=… …']"; exit 2; }
+endef
+
+synth-sandbox: deps
+	$(require_account)
+	@rm -rf $(SANDBOX_OUT)
+	@echo "[1/1] synthesizing the sandbox stage for $(ACCOUNT) into $(SANDBOX_OUT)/"
+	$(CDK) synth --quiet --output $(SANDBOX_OUT) $(SANDBOX_CONTEXT)
+
+preflight: synth-sandbox
+	@echo "preflight: read-only checks of $(ACCOUNT) against $(SANDBOX_OUT)/"
+	$(VENV)/bin/python -m tools.sandbox.preflight --account $(ACCOUNT) --assembly $(SANDBOX_OUT)
+
+deploy-sandbox: preflight
+	@echo "deploy: the sandbox stage to $(ACCOUNT) (about 45-60 minutes on a first deploy; docs/deploy.md)"
+	@start=$$(date +%s); \
+	  $(CDK) deploy --app $(SANDBOX_OUT) 'Sandbox/*' --require-approval $(APPROVAL) --concurrency $(CONCURRENCY) \
+	    --progress events --outputs-file $(SANDBOX_OUT)/outputs.json; rc=$$?; \
+	  echo "deploy: finished with exit code $$rc after $$(( ($$(date +%s) - start) / 60 )) minutes; outputs in $(SANDBOX_OUT)/outputs.json"; exit $$rc
+
+smoke-sandbox: deps
+	$(VENV)/bin/python -m tools.sandbox.smoke --outputs $(SANDBOX_OUT)/outputs.json
 
 destroy-sandbox: deps
-	@test -n "$(ACCOUNT)" || { echo "usage: make destroy-sandbox ACCOUNT=123456789012"; exit 2; }
-	$(CDK) destroy 'Sandbox/*' -c environments=sandbox -c sandbox_account=$(ACCOUNT)
+	$(require_account)
+	@test -f $(SANDBOX_OUT)/manifest.json || $(MAKE) --no-print-directory synth-sandbox ACCOUNT=$(ACCOUNT) EXTRA="$(EXTRA)"
+	$(VENV)/bin/python -m tools.sandbox.teardown --account $(ACCOUNT) --assembly $(SANDBOX_OUT) $(if $(DRY_RUN),--dry-run)
 
 clean:
-	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(OUT) $(SANDBOX_OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -7,12 +7,17 @@ recovery points (R15). Used for the primary vault (eu-central-1) and the DR vaul
   Every backup/copy whose retention is outside [min, max] is refused by the vault.
 - Access policy: ``backup:DeleteRecoveryPoint`` and ``backup:UpdateRecoveryPointLifecycle`` are
   denied to every principal, so a stolen admin role cannot shorten or delete history either.
+  ``teardown_principal_arns`` (sandbox only) exempts the principals that tear the environment
+  down (ArnNotLike on aws:PrincipalArn); production passes none and gets the deny for everyone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aws_cdk as cdk
 from aws_cdk import aws_backup as backup
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
@@ -29,14 +34,31 @@ class LockedVault(Construct):
         max_retention_days: int,
         changeable_for_days: int | None,
         removal_policy: cdk.RemovalPolicy,
+        teardown_principal_arns: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
+        if teardown_principal_arns and changeable_for_days is not None:
+            raise ValueError("LockedVault: a COMPLIANCE-mode vault cannot be torn down; teardown principals are for GOVERNANCE vaults")
+        access_policy = None
+        if teardown_principal_arns:
+            access_policy = iam.PolicyDocument(
+                statements=[
+                    iam.PolicyStatement(
+                        effect=iam.Effect.DENY,
+                        principals=[iam.AnyPrincipal()],
+                        actions=["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"],
+                        resources=["*"],
+                        conditions={"ArnNotLike": {"aws:PrincipalArn": list(teardown_principal_arns)}},
+                    )
+                ]
+            )
         self.vault = backup.BackupVault(
             self,
             "Vault",
             backup_vault_name=vault_name,
             encryption_key=key,
-            block_recovery_point_deletion=True,
+            block_recovery_point_deletion=not teardown_principal_arns,
+            access_policy=access_policy,
             lock_configuration=backup.LockConfiguration(
                 min_retention=cdk.Duration.days(min_retention_days),
                 max_retention=cdk.Duration.days(max_retention_days),

@@ -8,6 +8,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from constructs.compliance import add_compliance_gates, write_acknowledgments_to_templates
+from constructs.deploy_guard import refuse_deploy
 
 from stacks.config import EnvironmentConfig
 from stacks.config.organization import OrganizationConfig
@@ -37,7 +38,56 @@ def populate(app: cdk.App, configs: list[EnvironmentConfig]) -> dict[str, MediVa
     stages = {config.name: MediVaultStage(app, config=config) for config in configs}
     for stage in stages.values():
         write_acknowledgments_to_templates(stage)
+        guard_placeholders(stage, stage.config)
+        add_deploy_outputs(stage)
     return stages
+
+
+def add_deploy_outputs(stage: MediVaultStage) -> dict[str, cdk.CfnOutput]:
+    """Named outputs ``cdk deploy --outputs-file`` writes and tools/sandbox/smoke.py reads: the URL,
+    the ALB, the PHI buckets, the trail, the topics, the dashboard and the backup plan. Each sits in
+    the stack that owns the resource, so no output adds a cross-stack reference."""
+    domain = stage.config.domain
+    site = f"https://{domain.domain_name}/" if domain else f"https://{stage.edge.distribution.distribution_domain_name}/"
+    values: dict[str, tuple[cdk.Stack, str, str]] = {
+        "SiteUrl": (stage.edge, site, "the site, through CloudFront"),
+        "DistributionId": (stage.edge, stage.edge.distribution.distribution_id, "the CloudFront distribution"),
+        "AlbDnsName": (stage.app, stage.app.load_balancer.load_balancer_dns_name, "the ALB (refuses requests without the origin header)"),
+        "PhiBucketNames": (stage.data, cdk.Fn.join(",", [b.bucket_name for b in stage.data.phi_buckets]), "the PHI buckets"),
+        "TrailName": (stage.audit, stage.audit.trail_name, "the CloudTrail trail"),
+        "SecurityTopicArn": (stage.audit, stage.audit.security_topic.topic_arn, "security findings (e-mail)"),
+        "AlarmTopicArn": (stage.observability, stage.observability.ops_topic.topic_arn, "operational alarms (e-mail)"),
+        "DashboardName": (stage.observability, stage.observability.dashboard.dashboard_name, "the CloudWatch dashboard"),
+        "BackupPlanId": (stage.backup, stage.backup.plan.backup_plan_id, "the AWS Backup plan"),
+        "PrimaryVaultName": (stage.backup, stage.backup.vault.backup_vault_name, "the primary backup vault (eu-central-1)"),
+        "DrVaultName": (stage.dr_vault, stage.dr_vault.vault.backup_vault_name, "the DR backup vault (eu-west-1)"),
+    }
+    return {key: cdk.CfnOutput(stack, key, value=value, description=description) for key, (stack, value, description) in values.items()}
+
+
+def placeholder_message(config: EnvironmentConfig) -> str | None:
+    """Why a stage built from ``config`` must not be deployed, or None when nothing is a placeholder."""
+    settings = [f"{config.name}_{setting}" for setting, _ in config.placeholders()]
+    if not settings:
+        return None
+    return (
+        f"MediVault {config.name}: review placeholders left ({', '.join(settings)}). Set each with -c <setting>=... or "
+        f"MEDIVAULT_<SETTING> and deploy with `make deploy-{config.name}` (docs/deploy.md), which refuses placeholders at synth."
+    )
+
+
+def guard_placeholders(stage: cdk.Stage, config: EnvironmentConfig) -> list[cdk.CfnRule]:
+    """Every stack of a stage with review placeholders refuses to deploy, the first (Keys) included.
+
+    ``app.py -c deploy=true`` (``make deploy-sandbox``) already refuses such a synth. This rule is
+    the backstop for a plain ``cdk deploy`` of the review assembly: CloudFormation evaluates rules
+    when it creates the change set, so the first stack fails before any resource of any stack
+    exists (a guard in the App or Edge stack would let Keys, Network and Data deploy first).
+    """
+    message = placeholder_message(config)
+    if message is None:
+        return []
+    return [refuse_deploy(stack, "RefusePlaceholders", message=message) for stack in stage.node.children if isinstance(stack, cdk.Stack)]
 
 
 def add_pipeline(app: cdk.App, *, config: PipelineConfig, sandbox: EnvironmentConfig, production: EnvironmentConfig) -> PipelineStack:

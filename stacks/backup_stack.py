@@ -97,6 +97,7 @@ class BackupStack(MediVaultStack):
             max_retention_days=settings.vault_lock_max_retention_days,
             changeable_for_days=settings.vault_lock_changeable_for_days,
             removal_policy=removal,
+            teardown_principal_arns=[f"arn:{self.partition}:iam::{self.account}:{p}" for p in settings.teardown_principals],
         ).vault
         trace(self.vault, ["R15"], ["reliability", "security"], "Recovery points in Frankfurt are KMS-encrypted and locked against deletion.")
 

@@ -47,6 +47,7 @@ class DrVaultStack(MediVaultStack):
             max_retention_days=config.backup.vault_lock_max_retention_days,
             changeable_for_days=config.backup.vault_lock_changeable_for_days,
             removal_policy=config.removal_policy,
+            teardown_principal_arns=[f"arn:{self.partition}:iam::{self.account}:{p}" for p in config.backup.teardown_principals],
         )
         self.vault = locked.vault
         trace(

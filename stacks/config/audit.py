@@ -14,8 +14,6 @@ LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
 HIPAA_RETENTION_DAYS = 6 * 365
 # The switches that adopt an existing security baseline instead of creating it.
 BASELINE_SWITCHES = ("use_existing_config_recorder", "use_existing_guardduty_detector", "use_existing_macie_session")
-# The command-line context key of each switch (app.py): `-c existing_config_recorder=true`.
-BASELINE_CONTEXT_KEYS = {switch.removeprefix("use_"): switch for switch in BASELINE_SWITCHES}
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -23,13 +21,6 @@ def require_switch(key: str, value: object) -> None:
     """A switch is exactly True or False (1, "yes" or None are refused, not guessed)."""
     if not isinstance(value, bool):
         raise ConfigError(key, f"{value!r} is not a switch", "True or False")
-
-
-def parse_switch(key: str, value: object) -> bool:
-    """A command-line switch: exactly ``true`` or ``false`` (any case), else a one-line ConfigError."""
-    text = str(value).strip().lower()
-    require_one_of(key, text, ("true", "false"))
-    return text == "true"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -21,6 +21,7 @@ VAULT_LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
 CONTINUOUS_BACKUP_MAX_DAYS = 35  # AWS Backup: continuous backups are kept for 1 to 35 days
 MIN_CHANGEABLE_FOR_DAYS = 3  # AWS Backup: the compliance-mode cooling-off period is at least 3 days
 _CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
+_PRINCIPAL = re.compile(r"^role/[A-Za-z0-9+=,.@_*/-]{1,500}$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +51,10 @@ class BackupConfig:
     # (hours) the restored cluster may live before AWS Backup deletes it.
     restore_testing_schedule: str
     restore_testing_retain_hours: int = 4
+    # Principals (IAM ARN paths after ``arn:<partition>:iam::<account>:``, wildcards allowed) the vault
+    # access policy lets delete recovery points, so a sandbox can be torn down (tools/sandbox/teardown.py).
+    # Production: none - the deny applies to everyone, and its COMPLIANCE lock would refuse anyway.
+    teardown_principals: tuple[str, ...] = ()
 
     def validate(self, is_production: bool) -> None:
         for key, value in (
@@ -111,6 +116,15 @@ class BackupConfig:
                 f"at least {self.primary_max_age_hours}",
             )
         require_range("backup.restore_testing_retain_hours", self.restore_testing_retain_hours, 1, 168)
+        if self.teardown_principals and (is_production or self.vault_lock_mode != "GOVERNANCE"):
+            raise ConfigError(
+                "backup.teardown_principals",
+                "recovery points may only be deletable in a GOVERNANCE-mode sandbox vault",
+                "() in production or with a COMPLIANCE lock",
+            )
+        for principal in self.teardown_principals:
+            if not _PRINCIPAL.match(principal):
+                raise ConfigError("backup.teardown_principals", f"{principal!r} is not an IAM role path", "role/<path>/<name>, * allowed")
 
 
 PRODUCTION = BackupConfig(
@@ -137,4 +151,8 @@ SANDBOX = BackupConfig(
     vault_lock_max_retention_days=60,
     vault_lock_changeable_for_days=None,
     restore_testing_schedule="cron(0 5 1 * ? *)",  # monthly
+    # Who tears a sandbox down: people signed in through IAM Identity Center (R3), or the role AWS
+    # Organizations creates in a new member account. Trade-off: in the sandbox a person with such a
+    # role can delete (synthetic) recovery points; the lock is GOVERNANCE for the same reason.
+    teardown_principals=("role/aws-reserved/sso.amazonaws.com/*", "role/OrganizationAccountAccessRole"),
 )

@@ -1,4 +1,11 @@
-"""The optional public domain. Without one, the review synth still works (see docs/assumptions.md)."""
+"""The public domain. Production always has one; the sandbox may go without for a review synth only.
+
+The production review config carries ``PLACEHOLDER`` (a name under the reserved ``.example`` TLD and a
+zone ID no Route 53 zone has), so the reviewed production template is the production design: a
+DNS-validated certificate, CloudFront on TLSv1.2_2021, the Route 53 aliases. It is guarded until
+set: ``EnvironmentConfig.placeholders()`` names it, ``app.py -c deploy=true`` refuses it at synth and
+every stack of a stage built with it carries a deploy-refusing rule (``stacks/app_factory.py``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,9 @@ from stacks.config.errors import ConfigError
 
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _ZONE_ID = re.compile(r"^Z[A-Z0-9]{5,31}$")
+# RFC 2606 / RFC 6761 reserved names: nothing under them can be a real, delegated hosted zone.
+RESERVED_SUFFIXES = (".example", ".test", ".invalid", ".localhost", ".example.com", ".example.net", ".example.org")
+PLACEHOLDER_ZONE_ID = "Z0PLACEHOLDER0000000"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,6 +33,10 @@ class DomainConfig:
         """The name CloudFront connects to: a Route 53 alias of the ALB, covered by the ALB's certificate."""
         return f"origin.{self.domain_name}"
 
+    @property
+    def is_placeholder(self) -> bool:
+        return self.hosted_zone_id == PLACEHOLDER_ZONE_ID or ("." + self.hosted_zone_name).endswith(RESERVED_SUFFIXES)
+
     def validate(self) -> None:
         for key, value in (("domain.domain_name", self.domain_name), ("domain.hosted_zone_name", self.hosted_zone_name)):
             if not _DOMAIN.match(value):
@@ -35,3 +49,7 @@ class DomainConfig:
             raise ConfigError(
                 "domain.domain_name", f"{self.domain_name} is outside {self.hosted_zone_name}", f"a name ending in .{self.hosted_zone_name}"
             )
+
+
+# The documented production review domain (docs/assumptions.md, docs/deploy.md); never deployable.
+PLACEHOLDER = DomainConfig(domain_name="app.medivault.example", hosted_zone_id=PLACEHOLDER_ZONE_ID, hosted_zone_name="medivault.example")

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 
 from stacks.config import app, audit, backup, data, edge, evidence, network, observability
+from stacks.config import domain as domain_cfg
 from stacks.config.app import AppConfig
 from stacks.config.audit import AuditConfig
 from stacks.config.backup import BackupConfig
 from stacks.config.data import DataConfig
-from stacks.config.domain import DomainConfig
+from stacks.config.domain import RESERVED_SUFFIXES, DomainConfig
 from stacks.config.edge import EdgeConfig
 from stacks.config.errors import ConfigError, require_account, require_email, require_log_retention, require_one_of, require_range
 from stacks.config.evidence import EvidenceConfig
@@ -26,6 +27,46 @@ EDGE_REGION = "us-east-1"  # only what CloudFront forces there (WAF web ACL, cer
 # Documented review placeholders (docs/assumptions.md). They are never real accounts; a deploy
 # passes the real one with `-c sandbox_account=...` or MEDIVAULT_SANDBOX_ACCOUNT (see app.py).
 PLACEHOLDER_ACCOUNTS = {"sandbox": "111111111111", "production": "222222222222"}
+
+# One-per-account-per-region resources the Audit stack creates unless told to use the account's own
+# (an existing security baseline, e.g. Control Tower). (AuditConfig field, context key, what it is.)
+# The fields are stacks/config/audit.py's BASELINE_SWITCHES (a test keeps the two lists equal).
+ACCOUNT_SINGLETONS: tuple[tuple[str, str, str], ...] = (
+    ("use_existing_config_recorder", "existing_config_recorder", "AWS Config configuration recorder and delivery channel"),
+    ("use_existing_guardduty_detector", "existing_guardduty_detector", "GuardDuty detector"),
+    ("use_existing_macie_session", "existing_macie_session", "Macie session"),
+)
+
+
+def creates_singleton(config: EnvironmentConfig, field: str) -> bool:
+    """Whether the stage creates this one-per-account-per-region resource itself."""
+    return not bool(getattr(config.audit, field))
+
+
+def require_separate_singletons(configs: list[EnvironmentConfig]) -> None:
+    """Two stages in one account may not both create a one-per-account-per-region resource.
+
+    AWS Config allows one configuration recorder and one delivery channel per account and region,
+    GuardDuty one detector, Macie one session: the second stage's Audit stack would fail to create
+    them. Such a pair works only when, for each singleton, at most one stage creates it and the other
+    uses it (``-c existing_config_recorder=true`` ... applied to that stage).
+    """
+    by_account: dict[str, list[EnvironmentConfig]] = {}
+    for config in configs:
+        if config.account is not None:
+            by_account.setdefault(config.account, []).append(config)
+    for account, sharing in by_account.items():
+        if len(sharing) < 2:
+            continue
+        names = " and ".join(c.name for c in sharing)
+        for field, key, what in ACCOUNT_SINGLETONS:
+            creators = [c.name for c in sharing if creates_singleton(c, field)]
+            if len(creators) > 1:
+                raise ConfigError(
+                    key,
+                    f"{names} share account {account} and both would create its {what} (one per account and region)",
+                    f"separate accounts, or {key}=true for one of them (-c {sharing[-1].name}_{key}=true)",
+                )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +110,8 @@ class EnvironmentConfig:
         require_email("alarm_email", self.alarm_email)
         if self.domain is not None:
             self.domain.validate()
+        elif self.is_production:
+            raise ConfigError("domain", "production has no domain", "a DomainConfig (CloudFront needs its own certificate for TLSv1.2_2021)")
         self.network.validate(self.primary_region)
         self.data.validate(self.is_production)
         self.backup.validate(self.is_production)
@@ -92,6 +135,23 @@ class EnvironmentConfig:
         self.evidence.validate(self.is_production)
         self.observability.validate()
         self.app.validate(self.is_production)
+
+    def placeholders(self) -> list[tuple[str, str]]:
+        """What is still a review placeholder, as (setting, problem): a deploy must set each of these.
+
+        Settings are the names app.py reads (``<stage>_<setting>`` context keys, MEDIVAULT_* variables).
+        """
+        found: list[tuple[str, str]] = []
+        if self.account is None or self.account in PLACEHOLDER_ACCOUNTS.values():
+            found.append(("account", f"{self.account or 'no account'} is a review placeholder"))
+        if self.domain is None:
+            found.append(("domain", "no domain: CloudFront would serve *.cloudfront.net (TLSv1) and could not verify the ALB's certificate"))
+        elif self.domain.is_placeholder:
+            found.append(("domain", f"{self.domain.domain_name} in zone {self.domain.hosted_zone_id} is the review placeholder domain"))
+        for setting, email in (("alarm_email", self.alarm_email), ("security_email", self.audit.security_email)):
+            if email.lower().endswith(RESERVED_SUFFIXES):
+                found.append((setting, f"{email} is a reserved example address nobody receives"))
+        return found
 
     @property
     def is_production(self) -> bool:
@@ -134,6 +194,8 @@ def production(account: str | None = PLACEHOLDER_ACCOUNTS["production"]) -> Envi
         log_retention_days=731,
         retain_stateful=True,
         alarm_email="ops@medivault.example",
+        # Production always has a domain; the review carries the documented placeholder (guarded).
+        domain=domain_cfg.PLACEHOLDER,
         network=network.PRODUCTION,
         data=data.PRODUCTION,
         backup=backup.PRODUCTION,

@@ -252,7 +252,11 @@ def test_listeners_tls_redirect_and_default_deny(app_templates: dict[str, Templa
     https = listeners[443]
     assert https["Protocol"] == "HTTPS"
     assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
-    assert https["Certificates"] == [{"CertificateArn": cfg.load(environment, None).app.certificate_arn}]
+    if cfg.load(environment, None).domain is None:
+        assert https["Certificates"] == [{"CertificateArn": cfg.load(environment, None).app.certificate_arn}]
+    else:  # production always has a domain: its own DNS-validated certificate
+        [certificate_id] = resources_of(app_templates[environment], "AWS::CertificateManager::Certificate")
+        assert https["Certificates"] == [{"CertificateArn": {"Ref": certificate_id}}]
     assert https["DefaultActions"] == [
         {"FixedResponseConfig": {"ContentType": "text/plain", "MessageBody": "Forbidden", "StatusCode": "403"}, "Type": "fixed-response"}
     ]
@@ -286,6 +290,10 @@ def test_target_group_health_checks(app_templates: dict[str, Template], environm
 
 
 def test_placeholder_certificate_refuses_deploy(app_templates: dict[str, Template], environment: str) -> None:
+    if environment == "production":
+        # Production always has a domain (its review placeholder is guarded by RefusePlaceholders instead).
+        assert "RequireCertificate" not in app_templates[environment].to_json()["Rules"]
+        return
     rules = app_templates[environment].to_json()["Rules"]
     assertion = rules["RequireCertificate"]["Assertions"][0]
     assert assertion["Assert"] == {"Fn::Equals": ["review-placeholder", "configured"]}

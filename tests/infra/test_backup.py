@@ -54,6 +54,20 @@ DENY_DELETE = {
 }
 
 
+def _deny_delete(synth: Synthesized, environment: str) -> dict[str, object]:
+    """Production: the deny applies to everyone. Sandbox: the teardown principals are exempt
+    (backup.teardown_principals), so tools/sandbox/teardown.py can remove recovery points."""
+    principals = cfg.load(environment, None).backup.teardown_principals
+    if not principals:
+        return DENY_DELETE
+    account = synth.stack(environment, "backup").account
+    statement = {
+        **DENY_DELETE["Statement"][0],
+        "Condition": {"ArnNotLike": {"aws:PrincipalArn": [f"arn:aws:iam::{account}:{p}" for p in principals]}},
+    }  # type: ignore[index]
+    return {**DENY_DELETE, "Statement": [statement]}
+
+
 # ---- DR vault (wired into the stage) --------------------------------------------------------
 
 
@@ -65,7 +79,7 @@ def test_dr_vault_is_locked_encrypted_with_its_own_key_and_denies_deletion(synth
     props = vault["Properties"]
     assert props["BackupVaultName"] == f"medivault-{environment}-dr"
     assert props["LockConfiguration"] == _lock(environment)
-    assert props["AccessPolicy"] == DENY_DELETE
+    assert props["AccessPolicy"] == _deny_delete(synth, environment)
     key_id = next(iter(resources_of(template, "AWS::KMS::Key")))
     assert props["EncryptionKeyArn"] == {"Fn::GetAtt": [key_id, "Arn"]}
 
@@ -104,7 +118,7 @@ def test_primary_vault_locked_and_encrypted_with_the_backup_key(synth: Synthesiz
     props = vaults[PINNED_PRIMARY_VAULT]["Properties"]
     assert props["BackupVaultName"] == f"medivault-{environment}-primary"
     assert props["LockConfiguration"] == _lock(environment)
-    assert props["AccessPolicy"] == DENY_DELETE
+    assert props["AccessPolicy"] == _deny_delete(synth, environment)
     assert props["EncryptionKeyArn"]["Fn::GetStackOutput"]["StackName"] == f"{environment.capitalize()}-Keys"
     assert "BackupKey" in props["EncryptionKeyArn"]["Fn::GetStackOutput"]["OutputName"]
     expected = "Retain" if environment == "production" else "Delete"

@@ -9,13 +9,11 @@ import pytest
 
 from stacks import config as cfg
 from stacks.config.audit import (
-    BASELINE_CONTEXT_KEYS,
     BASELINE_SWITCHES,
     HIPAA_RETENTION_DAYS,
     PRODUCTION,
     SANDBOX,
     AuditConfig,
-    parse_switch,
 )
 
 pytestmark = pytest.mark.requirements("R12", "R14")
@@ -103,27 +101,6 @@ def test_baseline_switches_refuse_anything_but_a_bool(switch: str, value: object
         _check(SANDBOX, False, **{switch: value})
     with pytest.raises(cfg.ConfigError, match=rf"^audit\.{switch}: "):
         dataclasses.replace(cfg.production(), audit=dataclasses.replace(PRODUCTION, **{switch: value}))
-
-
-def test_context_keys_name_the_switches() -> None:
-    assert BASELINE_CONTEXT_KEYS == {
-        "existing_config_recorder": "use_existing_config_recorder",
-        "existing_guardduty_detector": "use_existing_guardduty_detector",
-        "existing_macie_session": "use_existing_macie_session",
-    }
-
-
-@pytest.mark.parametrize(("text", "expected"), [("true", True), ("TRUE", True), (" false ", False), (True, True), (False, False)])
-def test_context_switch_parsing(text: object, expected: bool) -> None:
-    assert parse_switch("existing_config_recorder", text) is expected
-
-
-@pytest.mark.parametrize("text", ["yes", "1", "", "on"])
-def test_context_switch_refuses_other_words(text: str) -> None:
-    with pytest.raises(
-        cfg.ConfigError, match=rf"^existing_config_recorder: {re.escape(repr(text.strip().lower()))} is not allowed; allowed: true, false$"
-    ):
-        parse_switch("existing_config_recorder", text)
 
 
 def test_app_applies_the_context_switches_to_every_environment() -> None:

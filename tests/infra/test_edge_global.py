@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
+from stacks import config as cfg
 from stacks.config import edge
 from tests.conftest import Synthesized, resources_of
 
@@ -145,7 +146,27 @@ def test_stateful_logical_ids_are_pinned(synth: Synthesized, environment: str) -
 
 def test_without_a_domain_no_certificate_and_deploy_is_refused(synth: Synthesized, environment: str) -> None:
     template = synth.template(environment, "edge_global")
+    if environment == "production":  # production always has a domain: see the next test
+        return
     assert resources_of(template, "AWS::CertificateManager::Certificate") == {}
     assertion = template.to_json()["Rules"]["RequireDomain"]["Assertions"][0]
     assert assertion["Assert"] == {"Fn::Equals": ["review-placeholder", "configured"]}
     assert "no domain is configured" in assertion["AssertDescription"]
+
+
+def test_reviewed_production_is_the_production_design_on_its_guarded_placeholder_domain(synth: Synthesized) -> None:
+    """Issue 14 defect 7: production's review template has the custom certificate and TLSv1.2_2021, no
+    default-certificate acknowledgment; the placeholder domain is refused by every stack's rule."""
+    placeholder = cfg.production().domain
+    assert placeholder is not None and placeholder.is_placeholder
+    edge_global = synth.template("production", "edge_global").to_json()
+    [certificate] = resources_of(synth.template("production", "edge_global"), "AWS::CertificateManager::Certificate").values()
+    assert certificate["Properties"]["DomainName"] == placeholder.domain_name
+    assert "RequireDomain" not in edge_global["Rules"]
+    assert "review placeholders" in edge_global["Rules"]["RefusePlaceholders"]["Assertions"][0]["AssertDescription"]
+    edge = synth.template("production", "edge").to_json()
+    [distribution] = [r for r in edge["Resources"].values() if r["Type"] == "AWS::CloudFront::Distribution"]
+    viewer = distribution["Properties"]["DistributionConfig"]["ViewerCertificate"]
+    assert (viewer["MinimumProtocolVersion"], viewer["SslSupportMethod"]) == ("TLSv1.2_2021", "sni-only")
+    assert "cdk_nag" not in distribution.get("Metadata", {})  # no AwsSolutions-CFR4 acknowledgment
+    assert "RefusePlaceholders" in edge["Rules"]

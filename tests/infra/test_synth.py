@@ -108,7 +108,8 @@ def test_unknown_environment_fails_with_one_clear_line(tmp_path: Path) -> None:
 def test_bad_account_fails_with_one_clear_line(tmp_path: Path) -> None:
     result = _run_app({"environments": "sandbox", "sandbox_account": "12345"}, tmp_path)
     assert result.returncode != 0
-    assert "sandbox.account: '12345' is not an AWS account ID; allowed: 12 digits" in result.stderr
+    # The error names the setting the user passed (-c sandbox_account), not the config field.
+    assert "medivault: invalid configuration: sandbox_account: '12345' is not an AWS account ID; allowed: 12 digits" in result.stderr
     assert "Traceback" not in result.stderr
 
 

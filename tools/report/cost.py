@@ -511,3 +511,54 @@ def estimate(
         if not rule(context):
             result.not_estimated.append(name)
     return result
+
+
+# Usage that stays while nobody uses the sandbox: data at rest. Everything else in the usage
+# assumptions (traffic, requests, events, evaluations, ACU above the minimum, tasks above the
+# minimum) is what "in use" adds; an idle day has none of it.
+AT_REST_USAGE = frozenset(
+    {
+        "aurora_storage_gb",
+        "cache_serverless_gb",
+        "backup_s3_gb",
+        "backup_aurora_gb",
+        "s3_standard_gb",
+        "s3_records_gb",
+        "s3_records_objects_thousand",
+        "s3_records_tier_split",
+        "logs_stored_gb",
+    }
+)
+
+
+def idle_usage(usage: dict[str, Any]) -> dict[str, Any]:
+    """The usage assumptions of an idle environment: data at rest kept, every other quantity zero."""
+    idle = json.loads(json.dumps(usage))
+    for entries in idle["environments"].values():
+        for key, entry in entries.items():
+            if key not in AT_REST_USAGE:
+                entry["value"] = 0
+    result: dict[str, Any] = idle
+    return result
+
+
+def per_day(stacks: list[StackArtifact], stage: str, *, prices: dict[str, Any] | None = None) -> dict[str, float]:
+    """The stage's cost per day, idle and in use (the month's estimate over the price table's days)."""
+    prices = prices or load_prices()
+    days = float(prices["hours_per_month"]) / 24
+    in_use = estimate(stacks, stage, prices=prices).total
+    idle = estimate(stacks, stage, prices=prices, usage=idle_usage(load_usage())).total
+    return {"idle": round(idle / days, 2), "in_use": round(in_use / days, 2), "idle_month": idle, "in_use_month": in_use}
+
+
+if __name__ == "__main__":  # python -m tools.report.cost cdk.out Sandbox
+    import sys
+
+    from tools.assembly import stacks as _stacks
+
+    outdir, stage = Path(sys.argv[1] if len(sys.argv) > 1 else "cdk.out"), sys.argv[2] if len(sys.argv) > 2 else "Sandbox"
+    figures = per_day(_stacks(outdir), stage)
+    print(
+        f"{stage}: USD {figures['idle']:.2f}/day idle, {figures['in_use']:.2f}/day in use "
+        f"(USD {figures['idle_month']:.2f} / {figures['in_use_month']:.2f} per month; eu-central-1 list prices, tools/report/)"
+    )

@@ -1,0 +1,260 @@
+"""End-to-end smoke check of a deployed sandbox, from the deploy's outputs file.
+
+    python -m tools.sandbox.smoke [--outputs cdk.out.sandbox/outputs.json] [--login-requests 120]
+
+HTTP half: the site over HTTPS via CloudFront (TLS 1.2+, the security headers); the ALB refusing a
+direct request without the origin header; WAF blocking a SQL-injection probe and rate-limiting the
+login path (a bounded number of requests). AWS half: a PHI bucket refusing an upload without SSE-KMS
+and one over plain HTTP, and refusing to delete a locked version; CloudTrail logging, Config
+recording, GuardDuty enabled, the backup plan present; every alarm of the stage in OK or
+INSUFFICIENT_DATA. Prints PASS/FAIL per check; exits 1 on any FAIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import ssl
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tools.sandbox.aws import Aws, error_code
+from tools.sandbox.preflight import Result
+
+REGION = "eu-central-1"
+# What the response-headers policy adds (constructs/edge_distribution.py), lower-case.
+SECURITY_HEADERS = {
+    "strict-transport-security": "max-age=",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+    "content-security-policy": "default-src 'self'",
+}
+SQL_INJECTION_PROBE = "/?id=1%27%20OR%20%271%27%3D%271"
+TLS_1_2_OR_LATER = ("TLSv1.2", "TLSv1.3")
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: dict[str, str]
+    tls_version: str | None
+
+
+Fetch = Callable[[str, float], Response]
+
+
+def https_fetcher(context: ssl.SSLContext | None = None, *, check_hostname: bool = True) -> Fetch:
+    """GET over HTTPS with the given trust; records the negotiated TLS version."""
+
+    def fetch(url: str, timeout: float) -> Response:
+        parts = urlsplit(url)
+        ctx = context or ssl.create_default_context()
+        if not check_hostname:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        connection = http.client.HTTPSConnection(parts.hostname or "", parts.port or 443, timeout=timeout, context=ctx)
+        try:
+            connection.request("GET", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), headers={"User-Agent": "medivault-smoke"})
+            sock = connection.sock  # read before the response: the server may close the connection
+            version = sock.version() if isinstance(sock, ssl.SSLSocket) else None
+            answer = connection.getresponse()
+            answer.read()
+            return Response(answer.status, {k.lower(): v for k, v in answer.getheaders()}, version)
+        finally:
+            connection.close()
+
+    return fetch
+
+
+@dataclass
+class Smoke:
+    outputs: dict[str, dict[str, str]]
+    aws: Aws
+    fetch: Fetch = field(default_factory=https_fetcher)
+    fetch_alb: Fetch = field(default_factory=lambda: https_fetcher(check_hostname=False))
+    login_requests: int = 120
+    login_interval: float = 1.0
+    timeout: float = 10.0
+    sleep: Callable[[float], None] = time.sleep
+
+    def output(self, key: str) -> str:
+        for values in self.outputs.values():
+            if key in values:
+                return values[key]
+        raise KeyError(f"output {key!r} is not in the outputs file (deploy with make deploy-sandbox)")
+
+    # -- HTTP ---------------------------------------------------------------------------------
+    def site(self) -> Iterator[Result]:
+        url = self.output("SiteUrl")
+        answer = self.fetch(url, self.timeout)
+        yield Result("site over HTTPS", answer.status < 500, f"{url} answered {answer.status}", "check the ECS service and the ALB target health")
+        yield Result(
+            "TLS 1.2 or later",
+            answer.tls_version in TLS_1_2_OR_LATER,
+            f"negotiated {answer.tls_version}",
+            "the distribution needs the custom certificate with TLSv1.2_2021 (a domain)",
+        )
+        missing = [h for h, v in SECURITY_HEADERS.items() if v.lower() not in answer.headers.get(h, "").lower()]
+        yield Result(
+            "security headers",
+            not missing,
+            "all present" if not missing else "missing or wrong: " + ", ".join(missing),
+            "the response-headers policy (constructs/edge_distribution.py)",
+        )
+
+    def alb_direct(self) -> Iterator[Result]:
+        url = f"https://{self.output('AlbDnsName')}/"
+        try:
+            answer = self.fetch_alb(url, self.timeout)
+        except (OSError, http.client.HTTPException) as error:  # the ALB admits only CloudFront's prefix list
+            yield Result("ALB refuses direct requests", True, f"no connection from here ({type(error).__name__})")
+            return
+        yield Result(
+            "ALB refuses direct requests",
+            answer.status == 403,
+            f"answered {answer.status} without the origin header",
+            "the ALB listener must forward only with the origin header (stacks/app_stack.py)",
+        )
+
+    def waf_sql_injection(self) -> Iterator[Result]:
+        url = self.output("SiteUrl").rstrip("/") + SQL_INJECTION_PROBE
+        status = self.fetch(url, self.timeout).status
+        yield Result(
+            "WAF blocks SQL injection", status == 403, f"probe answered {status}", "the AWSManagedRulesSQLiRuleSet rule group of the web ACL"
+        )
+
+    def waf_login_rate(self) -> Iterator[Result]:
+        url = self.output("SiteUrl").rstrip("/") + "/login"
+        for sent in range(1, self.login_requests + 1):
+            status = self.fetch(url, self.timeout).status
+            if status in (403, 429):
+                yield Result("WAF rate-limits the login path", True, f"blocked after {sent} requests")
+                return
+            self.sleep(self.login_interval)
+        yield Result(
+            "WAF rate-limits the login path",
+            False,
+            f"{self.login_requests} requests in about {self.login_requests * self.login_interval:.0f} s were never blocked",
+            "the login rate-based rule (stacks/config/edge.py login_rate_limit); WAF may need up to a minute to act",
+        )
+
+    # -- AWS ----------------------------------------------------------------------------------
+    def phi_bucket(self) -> Iterator[Result]:
+        bucket = self.output("PhiBucketNames").split(",")[0]
+        s3 = self.aws.client("s3", REGION)
+        key = f"smoke/{uuid.uuid4()}.txt"
+        for name, call in (
+            (
+                "PHI bucket refuses an upload without SSE-KMS",
+                lambda: s3.put_object(Bucket=bucket, Key=key, Body=b"smoke", ServerSideEncryption="AES256"),
+            ),
+            ("PHI bucket refuses an upload without encryption", lambda: s3.put_object(Bucket=bucket, Key=key, Body=b"smoke")),
+            (
+                "PHI bucket refuses plain HTTP",
+                lambda: self._plain_http_s3().put_object(Bucket=bucket, Key=key, Body=b"smoke", ServerSideEncryption="aws:kms"),
+            ),
+        ):
+            yield self._refused(name, call)
+        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+        key_id = rules[0]["ApplyServerSideEncryptionByDefault"].get("KMSMasterKeyID")
+        extra = {"SSEKMSKeyId": key_id} if key_id else {}
+        version = s3.put_object(Bucket=bucket, Key=key, Body=b"smoke", ServerSideEncryption="aws:kms", **extra)["VersionId"]
+        yield self._refused("PHI bucket refuses deleting a locked version", lambda: s3.delete_object(Bucket=bucket, Key=key, VersionId=version))
+
+    def _plain_http_s3(self) -> Any:
+        return self.aws.session.client("s3", region_name=REGION, use_ssl=False, config=Config(s3={"addressing_style": "virtual"}))
+
+    @staticmethod
+    def _refused(name: str, call: Callable[[], Any]) -> Result:
+        try:
+            call()
+        except ClientError as error:
+            code = error_code(error)
+            return Result(name, code in ("AccessDenied", "403"), f"refused ({code})", "the bucket policy / Object Lock of the PHI bucket")
+        return Result(name, False, "accepted", "the bucket policy / Object Lock of the PHI bucket (constructs/phi_bucket.py)")
+
+    def audit(self) -> Iterator[Result]:
+        trail = self.aws.client("cloudtrail", REGION).get_trail_status(Name=self.output("TrailName"))
+        yield Result("CloudTrail logging", bool(trail.get("IsLogging")), f"IsLogging={trail.get('IsLogging')}", "aws cloudtrail start-logging")
+        statuses = self.aws.client("config", REGION).describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
+        recording = [s["name"] for s in statuses if s.get("recording")]
+        yield Result(
+            "Config recording",
+            bool(recording),
+            f"recording: {', '.join(recording) or 'none'}",
+            "aws configservice start-configuration-recorder --configuration-recorder-name <name>",
+        )
+        guardduty = self.aws.client("guardduty", REGION)
+        detectors = guardduty.list_detectors()["DetectorIds"]
+        enabled = [d for d in detectors if guardduty.get_detector(DetectorId=d).get("Status") == "ENABLED"]
+        yield Result("GuardDuty enabled", bool(enabled), f"enabled detectors: {len(enabled)} of {len(detectors)}", "enable GuardDuty in eu-central-1")
+        backup = self.aws.client("backup", REGION)
+        plan_id = self.output("BackupPlanId")
+        try:
+            plan = backup.get_backup_plan(BackupPlanId=plan_id)["BackupPlan"]
+            selections = backup.list_backup_selections(BackupPlanId=plan_id)["BackupSelectionsList"]
+            ok, detail = bool(selections), f"{plan['BackupPlanName']}: {len(plan.get('Rules', []))} rules, {len(selections)} selections"
+        except ClientError as error:
+            ok, detail = False, error_code(error)
+        yield Result("backup plan", ok, detail, "redeploy the Backup stack")
+
+    def alarms(self) -> Iterator[Result]:
+        topics = {self.output(k) for k in ("AlarmTopicArn", "SecurityTopicArn") if self._has(k)}
+        cloudwatch = self.aws.client("cloudwatch", REGION)
+        found: list[dict[str, Any]] = []
+        for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm", "CompositeAlarm"]):
+            found += [a for a in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])] if topics & set(a.get("AlarmActions", []))]
+        alarming = sorted(a["AlarmName"] for a in found if a["StateValue"] not in ("OK", "INSUFFICIENT_DATA"))
+        yield Result(
+            "alarms",
+            bool(found) and not alarming,
+            f"{len(found)} alarms, in ALARM: {', '.join(alarming) or 'none'}" if found else "no alarm acts on the stage's topics",
+            "look at the alarm's metric on the dashboard (DashboardName in the outputs)",
+        )
+
+    def _has(self, key: str) -> bool:
+        return any(key in values for values in self.outputs.values())
+
+    CHECKS = ("site", "alb_direct", "waf_sql_injection", "waf_login_rate", "phi_bucket", "audit", "alarms")
+
+    def results(self) -> list[Result]:
+        found: list[Result] = []
+        for name in self.CHECKS:
+            try:
+                found.extend(getattr(self, name)())
+            except (ClientError, BotoCoreError, OSError, http.client.HTTPException, KeyError) as error:
+                found.append(Result(name.replace("_", " "), False, f"could not check: {error}", "see the message"))
+        return found
+
+
+def main(argv: list[str] | None = None, aws: Aws | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--outputs", type=Path, default=Path("cdk.out.sandbox/outputs.json"))
+    parser.add_argument("--login-requests", type=int, default=120, help="upper bound of requests to the login path")
+    args = parser.parse_args(argv)
+    if not args.outputs.exists():
+        print(f"smoke: {args.outputs} not found: deploy first (make deploy-sandbox ACCOUNT=...)", file=sys.stderr)
+        return 2
+    smoke = Smoke(json.loads(args.outputs.read_text()), aws or Aws(), login_requests=args.login_requests)
+    results = smoke.results()
+    for result in results:
+        print(result.line())
+    failed = [r for r in results if not r.ok]
+    print(f"smoke: {len(results) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
