@@ -225,6 +225,17 @@ def test_the_phi_data_key_is_never_destroyed_by_a_deploy(synth: Synthesized) -> 
     requests = [r for r in gm.deploy_requests(stack, context["aws:PrincipalArn"]) if r.logical_id == data_keys[0]]
     assert {r.action for r in requests} >= {"kms:CreateKey", "kms:PutKeyPolicy"}
     assert not {r.action for r in requests} & {"kms:ScheduleKeyDeletion", "kms:DisableKey"}
+    # The sandbox is torn down: its data key is not retained, CloudFormation schedules its deletion,
+    # and no SCP stops that (the sandbox OU does not get MediVault-ProtectPhiStorage).
+    sandbox = next(s for s in gm.stacks_of(synth.outdir) if s.name == "Sandbox-Keys")
+    sandbox_key = next(lid for lid in sandbox.resources if "alias/medivault/sandbox/data" in gm.key_aliases(sandbox, lid))
+    assert not gm.retained(sandbox.resources[sandbox_key])
+    teardown = [
+        r
+        for r in gm.deploy_requests(sandbox, gm.cdk_exec_role(sandbox.account, sandbox.region))
+        if r.logical_id == sandbox_key and r.action == "kms:ScheduleKeyDeletion"
+    ]
+    assert teardown and all(gm.denials(scps, sandbox.account, r) == [] for r in teardown)
 
 
 def test_the_model_finds_todays_versioning_blocker(synth: Synthesized) -> None:
