@@ -58,13 +58,8 @@ DIRECT_DATA_PATHS: tuple[str, ...] = (
     "ssm:StartSession",
 )
 
-# Observability a developer needs without touching records (logs carry no PHI by convention).
+# Observability a developer needs without touching records: metrics and traces everywhere.
 DEVELOPER_OBSERVE_ACTIONS: tuple[str, ...] = (
-    "logs:GetLogEvents",
-    "logs:FilterLogEvents",
-    "logs:StartQuery",
-    "logs:StopQuery",
-    "logs:GetQueryResults",
     "cloudwatch:GetMetricData",
     "cloudwatch:GetMetricStatistics",
     "xray:GetTraceSummaries",
@@ -72,6 +67,14 @@ DEVELOPER_OBSERVE_ACTIONS: tuple[str, ...] = (
     "xray:GetServiceGraph",
     "xray:GetTraceGraph",
 )
+# Reading log events: on log groups (resource-level), and the query calls that take no resource.
+LOG_READ_ACTIONS: tuple[str, ...] = ("logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "logs:StartLiveTail", "logs:GetLogRecord")
+LOG_QUERY_ACTIONS: tuple[str, ...] = ("logs:StopQuery", "logs:GetQueryResults")
+
+
+def log_group_arns(accounts: Sequence[str], patterns: Sequence[str]) -> list[str]:
+    """Log-group ARNs (streams included: the patterns end in ``*``) in these accounts, any region."""
+    return [f"arn:aws:logs:*:{account}:log-group:{pattern}" for account in accounts for pattern in patterns]
 
 
 def sso_role_arn_pattern(permission_set_name: str) -> str:
@@ -143,6 +146,16 @@ class PermissionSetSpec:
 def permission_set_specs(config: OrganizationConfig) -> dict[str, PermissionSetSpec]:
     """Every permission set as data, keyed by its config key."""
     sandbox_accounts = config.accounts_of(("sandbox",))
+    production_accounts = config.accounts_of(("production",))
+    # Security evidence and personal data in production logs (CloudTrail data events, WAF logs with
+    # client IPs, flow logs, database audit logs): explicitly denied to every set but security audit
+    # and break-glass, so no later Allow opens them.
+    deny_evidence_logs = {
+        "Sid": "DenyProductionEvidenceLogs",
+        "Effect": "Deny",
+        "Action": list(LOG_READ_ACTIONS),
+        "Resource": log_group_arns(production_accounts, config.evidence_log_group_patterns),
+    }
     phi_accounts = config.accounts_of(("production", "sandbox"))
     deny_phi = deny_phi_data_plane(config)
     durations = config.session_durations
@@ -153,7 +166,7 @@ def permission_set_specs(config: OrganizationConfig) -> dict[str, PermissionSetS
             "List and describe resources; no data reads, no PHI.",
             durations["read_only"],
             (VIEW_ONLY_ACCESS,),
-            _policy(deny_phi),
+            _policy([*deny_phi, deny_evidence_logs]),
         ),
         PermissionSetSpec(
             "developer",
@@ -164,6 +177,18 @@ def permission_set_specs(config: OrganizationConfig) -> dict[str, PermissionSetS
             _policy(
                 [
                     {"Sid": "ObserveWorkloads", "Effect": "Allow", "Action": list(DEVELOPER_OBSERVE_ACTIONS), "Resource": "*"},
+                    # Logs: every log group of the sandbox; in production only the workload's own
+                    # (service and function logs), never the evidence logs (denied below).
+                    {
+                        "Sid": "ReadWorkloadLogs",
+                        "Effect": "Allow",
+                        "Action": list(LOG_READ_ACTIONS),
+                        "Resource": [
+                            *log_group_arns(sandbox_accounts, ["*"]),
+                            *log_group_arns(production_accounts, config.developer_log_group_patterns),
+                        ],
+                    },
+                    {"Sid": "ReadOwnQueryResults", "Effect": "Allow", "Action": list(LOG_QUERY_ACTIONS), "Resource": "*"},
                     {
                         "Sid": "DeploySandboxThroughCdkRoles",
                         "Effect": "Allow",
@@ -171,6 +196,7 @@ def permission_set_specs(config: OrganizationConfig) -> dict[str, PermissionSetS
                         "Resource": [f"arn:aws:iam::{account}:role/cdk-hnb659fds-*" for account in sandbox_accounts],
                     },
                     *deny_phi,
+                    deny_evidence_logs,
                 ]
             ),
         ),
@@ -190,6 +216,7 @@ def permission_set_specs(config: OrganizationConfig) -> dict[str, PermissionSetS
                         "Condition": {"Null": {"sts:SourceIdentity": "false"}},
                     },
                     *deny_phi,
+                    deny_evidence_logs,
                 ]
             ),
         ),

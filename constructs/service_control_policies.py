@@ -53,43 +53,64 @@ GLOBAL_SERVICE_ACTIONS: tuple[str, ...] = (
     "ec2:DescribeRegions",  # the console's region picker
 )
 
-# Allowed in us-east-1 only, because CloudFront forces the edge stack's resources there: the
-# CLOUDFRONT-scoped WAF web ACL and its logs (+ key), the CloudFront ACM certificate, and what
-# deploying a CDK stack there needs (CloudFormation, the bootstrap bucket/repository/parameters,
-# the cross-region reference custom resource, CloudFront alarms).
-EDGE_REGION_ACTIONS: tuple[str, ...] = (
+# Edge services: allowed in us-east-1 to every principal, because CloudFront forces the edge
+# stack's resources there and they hold no customer data: the CLOUDFRONT-scoped WAF web ACL, the
+# CloudFront ACM certificate, CloudFront's metrics and alarms (CloudWatch). CloudFront, Route 53 and
+# Shield are global services above.
+EDGE_SERVICE_ACTIONS: tuple[str, ...] = (
     "acm:*",
     "wafv2:*",
+    "cloudwatch:*",
+)
+
+# Deployment services: allowed in us-east-1 only to the CDK bootstrap roles, the delivery pipeline's
+# own roles and break-glass. Deploying a CDK stack there needs them (CloudFormation, the bootstrap
+# bucket, repository and version parameter, the WAF log group and its key, the pipeline's artifact
+# replication bucket and key); a developer must not be able to put a function, a bucket, a key or
+# a log group with data in us-east-1 (R1: no customer data outside the EU).
+EDGE_DEPLOYMENT_ACTIONS: tuple[str, ...] = (
+    "cloudformation:*",
+    "s3:*",
     "kms:*",
     "logs:*",
-    "cloudformation:*",
     "ssm:*",
     "lambda:*",
-    "s3:*",
     "ecr:*",
-    "cloudwatch:*",
     "sns:*",
+    # Calls CloudFormation's handlers list for the WAF logging resources (AWS::Logs::LogGroup,
+    # AWS::WAFv2::LoggingConfiguration) and the web ACL (AWS::WAFv2::WebACL): reads and tags only.
+    "firehose:ListDeliveryStreams",
+    "firehose:TagDeliveryStream",
+    "payments:GetConnectedAccount",
+    # The edge region's detection stack (<Stage>-DetectionEdge): Config recorder, delivery channel and
+    # rules, the GuardDuty detector, and the EventBridge rules that forward findings to eu-central-1,
+    # where people read them. (Config and GuardDuty record through their service-linked roles, which
+    # SCPs do not restrict.)
+    "config:*",
+    "guardduty:*",
+    "events:*",
 )
 
 # The only buckets that may be created in us-east-1: the CDK bootstrap assets bucket and the WAF
 # log destination (AWS requires the aws-waf-logs- prefix). No customer data goes there (R1).
-EDGE_REGION_BUCKETS: tuple[str, ...] = ("arn:aws:s3:::cdk-*-assets-*", "arn:aws:s3:::aws-waf-logs-*")
+EDGE_REGION_BUCKETS: tuple[str, ...] = (
+    "arn:aws:s3:::cdk-*-assets-*",
+    "arn:aws:s3:::aws-waf-logs-*",
+    # The delivery pipeline's artifact replication bucket there and its access-log bucket (stack
+    # MediVault-Pipeline-Replication-us-east-1): pipeline artifacts, no customer data.
+    "arn:aws:s3:::medivault-pipeline-replic*",
+)
 
 SECURITY_SERVICE_ACTIONS: tuple[str, ...] = (
     "cloudtrail:StopLogging",
-    "cloudtrail:DeleteTrail",
     "cloudtrail:DeleteEventDataStore",
     "cloudtrail:StopEventDataStoreIngestion",
     "config:StopConfigurationRecorder",
-    "config:DeleteConfigurationRecorder",
-    "config:DeleteDeliveryChannel",
     "config:DeleteRetentionConfiguration",
-    "guardduty:DeleteDetector",
     "guardduty:DisassociateFromAdministratorAccount",
     "guardduty:DisassociateFromMasterAccount",
     "guardduty:StopMonitoringMembers",
     "macie2:DisableMacie",
-    "macie2:UpdateMacieSession",
     "macie2:DisassociateFromAdministratorAccount",
     "macie2:DisassociateFromMasterAccount",
     "securityhub:DisableSecurityHub",
@@ -101,6 +122,17 @@ SECURITY_SERVICE_ACTIONS: tuple[str, ...] = (
     "backup:DeleteRecoveryPoint",
     "backup:DeleteBackupVaultAccessPolicy",
 )
+# What CloudFormation calls to roll back, replace or update the security resources our stacks own
+# (their delete handlers, and the Macie session's update handler): denied to people, allowed to the
+# deployment role, so a failed first deploy rolls back instead of ending in ROLLBACK_FAILED. Only a
+# reviewed, approved template change can make CloudFormation call them (docs/identity.md).
+SECURITY_SERVICE_REPLACE_ACTIONS: tuple[str, ...] = (
+    "cloudtrail:DeleteTrail",
+    "config:DeleteConfigurationRecorder",
+    "config:DeleteDeliveryChannel",
+    "guardduty:DeleteDetector",
+    "macie2:UpdateMacieSession",
+)
 
 IAM_USER_ACTIONS: tuple[str, ...] = (
     "iam:CreateUser",
@@ -110,11 +142,63 @@ IAM_USER_ACTIONS: tuple[str, ...] = (
 )
 
 OBJECT_LOCK_ACTIONS: tuple[str, ...] = ("s3:PutBucketObjectLockConfiguration", "s3:BypassGovernanceRetention")
-PHI_BUCKET_DELETE_ACTIONS: tuple[str, ...] = ("s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:PutBucketVersioning")
+PHI_BUCKET_DELETE_ACTIONS: tuple[str, ...] = ("s3:DeleteBucket",)
+# The bucket policy resource is not retained: CloudFormation deletes it on a rolled-back create or a
+# replacement, so only the deployment role (and break-glass) may.
+PHI_BUCKET_POLICY_ACTIONS: tuple[str, ...] = ("s3:DeleteBucketPolicy",)
+# CloudFormation calls PutBucketVersioning whenever it creates (or re-creates) a versioned bucket.
+# S3 has no condition key for the requested versioning status, so the deployment role stays allowed
+# and everyone else but break-glass is denied. On an Object Lock bucket (the production PHI buckets)
+# S3 refuses to suspend versioning to anybody, so the exemption cannot weaken them.
+PHI_BUCKET_VERSIONING_ACTIONS: tuple[str, ...] = ("s3:PutBucketVersioning",)
 
-# The CloudFormation execution role CDK bootstraps (default qualifier): the reviewed pipeline must
-# still be able to create a new Object Lock bucket, which sets the lock configuration once.
+# Destroying or disabling a PHI data key makes every record unreadable: break-glass only, and never
+# the deployment role (the production data key is retained, CloudFormation never deletes it).
+PHI_KEY_DESTRUCTIVE_ACTIONS: tuple[str, ...] = (
+    "kms:ScheduleKeyDeletion",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:DeleteImportedKeyMaterial",
+)
+# Key policy and tags of a PHI key change only on a reviewed deploy (the deployment role) or break-glass.
+PHI_KEY_POLICY_ACTIONS: tuple[str, ...] = ("kms:PutKeyPolicy", "kms:TagResource", "kms:UntagResource")
+# Re-pointing or deleting the data-key alias would take the key out of the alias-based PHI denies;
+# CloudFormation deletes the (not retained) alias resource on a rollback or replacement.
+PHI_KEY_ALIAS_ACTIONS: tuple[str, ...] = ("kms:DeleteAlias", "kms:UpdateAlias")
+
+# Changes to a role: whoever can make them to an exempt role (break-glass, a CDK bootstrap role, a
+# delivery role) takes over its exemption, so the SCPs that name those roles protect them too.
+ROLE_CHANGE_ACTIONS: tuple[str, ...] = (
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:TagRole",
+    "iam:UntagRole",
+)
+# Handing a protected role to a service (a function, an instance profile) would give its rights to
+# whoever controls that service's code.
+ROLE_HANDOVER_ACTIONS: tuple[str, ...] = ("iam:PassRole", "iam:AddRoleToInstanceProfile")
+
+# The CDK bootstrap roles (default qualifier hnb659fds): deploy, CloudFormation execution, file and
+# image publishing, lookup (https://docs.aws.amazon.com/cdk/v2/guide/bootstrapping-env.html).
+CDK_BOOTSTRAP_ROLES_ARN = "arn:aws:iam::*:role/cdk-hnb659fds-*"
+# The CloudFormation execution role CDK bootstraps: the reviewed pipeline must still be able to
+# create a new Object Lock bucket (which sets the lock configuration and versioning once) and
+# update a PHI key's policy.
 DEPLOYMENT_ROLE_ARN = "arn:aws:iam::*:role/cdk-hnb659fds-cfn-exec-role-*"
+# The role that service-managed CloudFormation StackSets create in each member account (through the
+# StackSets service-linked role, which SCPs do not restrict); the management account provisions the
+# break-glass role through it (CloudFormationStackSetsOrgAdminServiceRolePolicy assumes exactly
+# arn:aws:iam::*:role/stacksets-exec-*).
+PROVISIONING_ROLE_ARN = "arn:aws:iam::*:role/stacksets-exec-*"
 
 
 @dataclass(frozen=True)
@@ -159,8 +243,20 @@ def scp_documents(config: OrganizationConfig, break_glass_principals: Sequence[s
     """Every SCP, keyed by its config key. ``break_glass_principals`` are IAM ARN patterns exempt
     (by an ``ArnNotLike aws:PrincipalARN`` condition) from the region and protection SCPs."""
     exempt = {"ArnNotLike": {"aws:PrincipalArn": list(break_glass_principals)}}
+    deployer_exempt = {"ArnNotLike": {"aws:PrincipalArn": [*break_glass_principals, DEPLOYMENT_ROLE_ARN]}}
+    delivery_roles = f"arn:aws:iam::*:role{config.delivery_role_path}*"
+    edge_deployers = {"ArnNotLike": {"aws:PrincipalArn": [*break_glass_principals, CDK_BOOTSTRAP_ROLES_ARN, delivery_roles]}}
+    in_edge_region = {"StringEquals": {"aws:RequestedRegion": EDGE_REGION}}
     phi_tag = {f"aws:ResourceTag/{config.phi_tag_key}": config.phi_tag_value}
     phi_buckets = [f"arn:aws:s3:::{pattern}" for pattern in config.phi_bucket_name_patterns]
+    phi_key = {"ForAnyValue:StringLike": {"kms:ResourceAliases": config.phi_key_alias_pattern}}
+    break_glass_roles = [
+        f"arn:aws:iam::*:role{config.break_glass_role_path}*",
+        f"arn:aws:iam::*:role/*{config.break_glass_role_name}*",
+        # Identity Center's roles (the break-glass permission set's among them) are created and
+        # changed by its service-linked role only, which SCPs do not restrict.
+        "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*",
+    ]
     documents = [
         ScpDocument(
             "deny_leaving_organization",
@@ -183,7 +279,7 @@ def scp_documents(config: OrganizationConfig, break_glass_principals: Sequence[s
         ScpDocument(
             "deny_outside_eu_regions",
             "MediVault-DenyOutsideEuRegions",
-            "Only eu-central-1 and eu-west-1; us-east-1 only for the CloudFront edge; global services exempt (R1).",
+            "Only eu-central-1 and eu-west-1; us-east-1 only for the CloudFront edge and the CDK deploy roles there; global services exempt (R1).",
             _policy(
                 _statement(
                     "DenyOutsideEuAndEdgeRegions",
@@ -192,14 +288,19 @@ def scp_documents(config: OrganizationConfig, break_glass_principals: Sequence[s
                 ),
                 _statement(
                     "DenyEdgeRegionExceptEdgeServices",
-                    not_actions=[*GLOBAL_SERVICE_ACTIONS, *EDGE_REGION_ACTIONS],
-                    condition={"StringEquals": {"aws:RequestedRegion": EDGE_REGION}, **exempt},
+                    not_actions=[*GLOBAL_SERVICE_ACTIONS, *EDGE_SERVICE_ACTIONS, *EDGE_DEPLOYMENT_ACTIONS],
+                    condition={**in_edge_region, **exempt},
+                ),
+                _statement(
+                    "DenyEdgeRegionDeploymentServicesExceptDeployRoles",
+                    actions=EDGE_DEPLOYMENT_ACTIONS,
+                    condition={**in_edge_region, **edge_deployers},
                 ),
                 _statement(
                     "DenyEdgeRegionBucketsExceptCdkAndWafLogs",
                     actions=["s3:CreateBucket"],
                     not_resources=EDGE_REGION_BUCKETS,
-                    condition={"StringEquals": {"aws:RequestedRegion": EDGE_REGION}, **exempt},
+                    condition={**in_edge_region, **exempt},
                 ),
             ),
         ),
@@ -207,26 +308,72 @@ def scp_documents(config: OrganizationConfig, break_glass_principals: Sequence[s
             "protect_security_services",
             "MediVault-ProtectSecurityServices",
             "Nobody but break-glass stops or deletes CloudTrail, Config, GuardDuty, Macie, Security Hub or Backup vault locks (R12, R14, R15).",
-            _policy(_statement("DenyStoppingSecurityServices", actions=SECURITY_SERVICE_ACTIONS, condition=exempt)),
+            _policy(
+                _statement("DenyStoppingSecurityServices", actions=SECURITY_SERVICE_ACTIONS, condition=exempt),
+                _statement("DenyDeletingSecurityServicesExceptDeployRole", actions=SECURITY_SERVICE_REPLACE_ACTIONS, condition=deployer_exempt),
+            ),
         ),
         ScpDocument(
             "protect_phi_storage",
             "MediVault-ProtectPhiStorage",
-            "Object Lock settings of PHI buckets change only through the deployment role; PHI buckets are never deleted (R7).",
+            "PHI buckets and keys: never deleted or disabled; Object Lock, versioning and key policies change only through the deployment role (R7).",
             _policy(
+                _statement("DenyObjectLockChangesOnPhiBuckets", actions=OBJECT_LOCK_ACTIONS, resources=phi_buckets, condition=deployer_exempt),
                 _statement(
-                    "DenyObjectLockChangesOnPhiBuckets",
-                    actions=OBJECT_LOCK_ACTIONS,
-                    resources=phi_buckets,
-                    condition={"ArnNotLike": {"aws:PrincipalArn": [*break_glass_principals, DEPLOYMENT_ROLE_ARN]}},
-                ),
-                _statement(
-                    "DenyObjectLockChangesOnTaggedBuckets",
-                    actions=OBJECT_LOCK_ACTIONS,
-                    condition={"StringEquals": phi_tag, "ArnNotLike": {"aws:PrincipalArn": [*break_glass_principals, DEPLOYMENT_ROLE_ARN]}},
+                    "DenyObjectLockChangesOnTaggedBuckets", actions=OBJECT_LOCK_ACTIONS, condition={"StringEquals": phi_tag, **deployer_exempt}
                 ),
                 _statement("DenyDeletingPhiBuckets", actions=PHI_BUCKET_DELETE_ACTIONS, resources=phi_buckets, condition=exempt),
                 _statement("DenyDeletingTaggedBuckets", actions=PHI_BUCKET_DELETE_ACTIONS, condition={"StringEquals": phi_tag, **exempt}),
+                _statement(
+                    "DenyVersioningChangesOnPhiBuckets",
+                    actions=[*PHI_BUCKET_VERSIONING_ACTIONS, *PHI_BUCKET_POLICY_ACTIONS],
+                    resources=phi_buckets,
+                    condition=deployer_exempt,
+                ),
+                _statement(
+                    "DenyVersioningChangesOnTaggedBuckets",
+                    actions=[*PHI_BUCKET_VERSIONING_ACTIONS, *PHI_BUCKET_POLICY_ACTIONS],
+                    condition={"StringEquals": phi_tag, **deployer_exempt},
+                ),
+                _statement("DenyDestroyingPhiKeys", actions=PHI_KEY_DESTRUCTIVE_ACTIONS, condition={**phi_key, **exempt}),
+                _statement("DenyPhiKeyPolicyChanges", actions=PHI_KEY_POLICY_ACTIONS, condition={**phi_key, **deployer_exempt}),
+                _statement(
+                    "DenyMovingPhiKeyAlias",
+                    actions=PHI_KEY_ALIAS_ACTIONS,
+                    resources=[f"arn:aws:kms:*:*:{config.phi_key_alias_pattern}"],
+                    condition=deployer_exempt,
+                ),
+            ),
+        ),
+        ScpDocument(
+            "protect_privileged_roles",
+            "MediVault-ProtectPrivilegedRoles",
+            "Roles the other SCPs exempt (break-glass, CDK bootstrap, delivery) are created, changed, tagged, "
+            "deleted or passed only by their provisioning path (R3).",
+            _policy(
+                _statement(
+                    "ProtectBreakGlassRole",
+                    actions=[*ROLE_CHANGE_ACTIONS, *ROLE_HANDOVER_ACTIONS],
+                    resources=break_glass_roles,
+                    condition={"ArnNotLike": {"aws:PrincipalArn": PROVISIONING_ROLE_ARN}},
+                ),
+                _statement(
+                    "ProtectProvisioningRole",
+                    actions=[*ROLE_CHANGE_ACTIONS, *ROLE_HANDOVER_ACTIONS],
+                    resources=[PROVISIONING_ROLE_ARN],
+                ),
+                _statement(
+                    "ProtectCdkBootstrapRoles",
+                    actions=ROLE_CHANGE_ACTIONS,
+                    resources=[CDK_BOOTSTRAP_ROLES_ARN],
+                    condition={"ArnNotLike": {"aws:PrincipalArn": [*break_glass_principals, PROVISIONING_ROLE_ARN]}},
+                ),
+                _statement(
+                    "ProtectDeliveryRoles",
+                    actions=[*ROLE_CHANGE_ACTIONS, *ROLE_HANDOVER_ACTIONS],
+                    resources=[delivery_roles],
+                    condition=deployer_exempt,
+                ),
             ),
         ),
     ]

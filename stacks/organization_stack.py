@@ -84,7 +84,13 @@ class GuardrailsStack(OrganizationBaseStack):
             self.scps.policies["protect_phi_storage"],
             ["R7"],
             ["security"],
-            "PHI buckets cannot be deleted nor their Object Lock settings changed by people.",
+            "PHI buckets and keys cannot be deleted or disabled, nor their Object Lock, versioning or key policy changed by people.",
+        )
+        trace(
+            self.scps.policies["protect_privileged_roles"],
+            ["R3"],
+            ["security"],
+            "The break-glass, CDK bootstrap and delivery roles the SCPs exempt cannot be created, re-trusted or passed by anyone else.",
         )
 
 

@@ -19,13 +19,22 @@ from constructs.traceability import trace
 from stacks.config.pipeline import PipelineConfig
 
 
+def replication_stack_name(region: str) -> str:
+    return f"MediVault-Pipeline-Replication-{region}"
+
+
+def replication_key_alias(region: str) -> str:
+    """The alias of the replication key in ``region``, by which the pipeline (another region) names it."""
+    return f"alias/medivault/delivery/artifacts-{region}"
+
+
 class PipelineReplicationStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: PipelineConfig, region: str) -> None:
         super().__init__(
             scope,
             construct_id,
             env=cdk.Environment(account=config.account, region=region),
-            stack_name=f"MediVault-Pipeline-Replication-{region}",
+            stack_name=replication_stack_name(region),
             description=f"MediVault EU (delivery): pipeline artifact replication bucket in {region}",
         )
         cdk.Tags.of(self).add("project", "medivault-eu")
@@ -40,7 +49,7 @@ class PipelineReplicationStack(cdk.Stack):
             pending_window=cdk.Duration.days(30),
         )
         # The pipeline (another region) names the key by this alias ARN.
-        self.alias = kms.Alias(self, "ReplicationKeyAlias", alias_name=f"alias/medivault/delivery/artifacts-{region}", target_key=key)
+        self.alias = kms.Alias(self, "ReplicationKeyAlias", alias_name=replication_key_alias(region), target_key=key)
         artifacts = ArtifactBucket(
             self,
             "Replication",

@@ -38,10 +38,12 @@ from constructs.deploy_guard import refuse_deploy
 from constructs.log_retention import retention
 from constructs.managed_policy_role import ManagedPolicyRole
 from constructs.purpose_key import PurposeKey, ServicePrincipalUse
+from constructs.scoped_policy import Statement, actions_of, resources_of, scope_statements
 from constructs.traceability import trace
 
 from stacks.config import EnvironmentConfig
-from stacks.config.pipeline import PipelineConfig
+from stacks.config.pipeline import DELIVERY_ROLE_PATH, PipelineConfig
+from stacks.pipeline_replication_stack import replication_key_alias
 from stacks.stage import MediVaultStage
 
 # The README's two commands: the test command first (lint, types, unit tests, synth behind the
@@ -49,6 +51,14 @@ from stacks.stage import MediVaultStage
 TEST_COMMAND = "make test"
 SYNTH_COMMAND = "make synth"
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
+# Asset publishing builds the service image, which is linux/arm64 with RUN steps: on an x86 build
+# image those steps fail with "exec format error" (aws-cdk #28863), so assets publish on ARM
+# (CodeBuild's Amazon Linux 2023 aarch64 standard image; ARM containers offer SMALL and LARGE).
+ASSET_BUILD_IMAGE = codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_3_0
+ASSET_COMPUTE_TYPE = codebuild.ComputeType.LARGE
+# The asset buildspec runs `npm install -g cdk-assets@<version>`; CDK Pipelines defaults to "latest",
+# which would let an unreviewed publisher release decide how our assets are published.
+CDK_ASSETS_VERSION = "4.7.3"
 # CodePipeline events that page the ops address (CodeStar Notifications event type ids).
 NOTIFY_ON = (
     "codepipeline-pipeline-pipeline-execution-failed",
@@ -186,6 +196,9 @@ class PipelineStack(cdk.Stack):
         self.pipeline_role = ManagedPolicyRole(
             self,
             "PipelineRole",
+            # Under the delivery path: the organisation's region SCP lets only these roles (and the CDK
+            # bootstrap roles) write the us-east-1 artifact replication bucket (docs/identity.md).
+            path=DELIVERY_ROLE_PATH,
             assumed_by=iam.ServicePrincipal("codepipeline.amazonaws.com"),
             description="CodePipeline: MediVault delivery pipeline (assumes only the target accounts' CDK deploy roles)",
         )
@@ -202,6 +215,10 @@ class PipelineStack(cdk.Stack):
             enable_key_rotation=True,
             self_mutation=True,
             cli_version=CDK_CLI_VERSION,
+            cdk_assets_cli_version=CDK_ASSETS_VERSION,
+            asset_publishing_code_build_defaults=pipelines.CodeBuildOptions(
+                build_environment=codebuild.BuildEnvironment(build_image=ASSET_BUILD_IMAGE, compute_type=ASSET_COMPUTE_TYPE)
+            ),
             use_change_sets=True,
             publish_assets_in_parallel=False,
             docker_enabled_for_synth=False,
@@ -224,6 +241,7 @@ class PipelineStack(cdk.Stack):
         )
         self.pipeline.add_stage(self.production_stage, pre=[self.approval])
         self.pipeline.build_pipeline()
+        self._scope_generated_policies()
 
         # --- notifications on failure (and approvals waiting) to an encrypted topic. The L1 rule, so
         # that the topic and key policies are exactly the two below (the L2 target binding would add an
@@ -275,6 +293,84 @@ class PipelineStack(cdk.Stack):
         trace(self.topic, ["R13", "R16"], ["operational-excellence"], "Pipeline failures and waiting approvals are sent to the ops address.")
         self._acknowledge_generated()
 
+    def _scope_generated_policies(self) -> None:
+        """Narrow what CDK Pipelines grants on Resource '*' to the resources it is for (issue 15, item 9)."""
+        replication_regions = sorted(self._replication_buckets)
+
+        # Pipeline role: CodePipeline names each other-region replication key by its alias, so its grant
+        # reads Resource '*'. Keys of this account in those regions, only if they carry that alias.
+        def pipeline_rewrite(statement: Statement) -> list[Statement]:
+            resources = resources_of(statement)
+            if "*" not in resources or not all(a.startswith("kms:") for a in actions_of(statement)):
+                return [statement]
+            kept = [r for r in resources if r != "*"]
+            narrowed = {
+                **statement,
+                "Resource": f"arn:aws:kms:*:{self.account}:key/*",
+                "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [replication_key_alias(r) for r in replication_regions]}},
+            }
+            return ([{**statement, "Resource": kept}] if kept else []) + ([narrowed] if replication_regions else [])
+
+        grants = self.pipeline_role.grants_policy
+        assert grants is not None
+        scope_statements(grants, pipeline_rewrite)
+
+        # Self-mutation: CDK Pipelines adds cloudformation:DescribeStacks and s3:ListBucket on '*' for the
+        # CDK CLI's look-ups: the bootstrap stack and its assets bucket, and this pipeline's own stacks.
+        regions = [self.region, *replication_regions]
+        buckets = [self.artifact_bucket, *[self._replication_buckets[r] for r in replication_regions]]
+
+        def mutation_rewrite(statement: Statement) -> list[Statement]:
+            actions = actions_of(statement)
+            if resources_of(statement) != ["*"] or not set(actions) <= {"cloudformation:DescribeStacks", "s3:ListBucket"}:
+                return [statement]
+            narrowed: list[Statement] = []
+            if "cloudformation:DescribeStacks" in actions:
+                narrowed.append(
+                    {
+                        **statement,
+                        "Action": "cloudformation:DescribeStacks",
+                        "Resource": self._mutation_lookup_stacks(),
+                    }
+                )
+            if "s3:ListBucket" in actions:
+                narrowed.append(
+                    {
+                        **statement,
+                        "Action": "s3:ListBucket",
+                        "Resource": [
+                            *[self.resolve(bucket.bucket_arn) for bucket in buckets],
+                            *[f"arn:aws:s3:::cdk-hnb659fds-assets-{self.account}-{region}" for region in regions],
+                        ],
+                    }
+                )
+            return narrowed
+
+        mutation_role = self.pipeline.self_mutation_project.role
+        assert isinstance(mutation_role, iam.Role)
+        scope_statements(mutation_role.node.find_child("DefaultPolicy"), mutation_rewrite)  # type: ignore[arg-type]
+        # Its role is generated too: give it the delivery path, like the pipeline role.
+        cfn_role = mutation_role.node.default_child
+        assert isinstance(cfn_role, iam.CfnRole)
+        cfn_role.path = DELIVERY_ROLE_PATH
+        # CodeBuild resolves a role *name* (CDK's Ref) without its path: name the role by ARN (cfn-lint E3050).
+        cfn_project = self.pipeline.self_mutation_project.node.default_child
+        assert isinstance(cfn_project, codebuild.CfnProject)
+        cfn_project.add_property_override("ServiceRole", mutation_role.role_arn)
+        acknowledge(
+            cfn_project,
+            "CloudFormation-Validate::E3050",
+            "False positive: the synthesized template names the role by Fn::GetAtt <role>.Arn (the override above, asserted by "
+            "tests/infra/test_pipeline.py); cfn-lint itself, run over cdk.out by make test, passes it, but aws-cdk-lib 2.275's "
+            "built-in validator still reports the Ref that CDK Pipelines first wrote.",
+        )
+
+    def _mutation_lookup_stacks(self) -> list[str]:
+        """The stacks the self-mutation's CDK CLI describes: the CDK bootstrap stack and this pipeline's
+        stacks (MediVault-Pipeline and its MediVault-Pipeline-Replication-<region> stacks), in any region."""
+        # Literal partition: MediVault deploys to the aws partition only (its SCPs name arn:aws too).
+        return [f"arn:aws:cloudformation:*:{self.account}:stack/{name}/*" for name in ("CDKToolkit", f"{self.stack_name}*")]
+
     @property
     def synth_step_project(self) -> IConstruct:
         return self.pipeline.synth_project
@@ -307,10 +403,15 @@ class PipelineStack(cdk.Stack):
             for finding in findings:
                 acknowledge(construct, finding, reason)
 
-        for role in (self.synth_role, self.pipeline_role):
+        pipeline_reason = (
+            "CDK's grants on the pipeline artifact stores: object wildcards only on the artifact bucket and the replication "
+            "buckets (objects are named per execution) and key-usage wildcards (GenerateDataKey*, ReEncrypt*) only on the "
+            "artifact key and the alias-conditioned replication keys; nothing else."
+        )
+        for role, reason in ((self.synth_role, artifact_reason), (self.pipeline_role, pipeline_reason)):
             policy = role.node.find_child("GrantsPolicy")
-            ack(policy, [f"AwsSolutions-IAM5[Action::{a}]" for a in artifact_actions + key_actions], artifact_reason)
-            ack(policy, [f"AwsSolutions-IAM5[Resource::{bucket}]"], artifact_reason)
+            ack(policy, [f"AwsSolutions-IAM5[Action::{a}]" for a in artifact_actions + key_actions], reason)
+            ack(policy, [f"AwsSolutions-IAM5[Resource::{bucket}]"], reason)
         # Stages with a stack in another region (the eu-west-1 DR vault): CodePipeline grants its role the
         # replication bucket of that region and its key, which it names by alias (the key is in that region's stack).
         pipeline_policy = self.pipeline_role.node.find_child("GrantsPolicy")
@@ -324,9 +425,9 @@ class PipelineStack(cdk.Stack):
         if self._replication_buckets:
             ack(
                 pipeline_policy,
-                ["AwsSolutions-IAM5[Resource::*]"],
-                "CodePipeline grants key use for each other-region replication bucket through the key's alias, so the statement reads "
-                "Resource '*'; each replication key's own key policy still decides who may use it (reviewed in its region's stack).",
+                [f"AwsSolutions-IAM5[Resource::arn:aws:kms:*:{self.account}:key/*]"],
+                "CodePipeline names each other-region replication key by its alias (the key lives in that region's stack), so the "
+                "grant is on this account's keys only if they carry one of the replication aliases (kms:ResourceAliases).",
             )
         ack(
             self.synth_role.node.find_child("GrantsPolicy"),
@@ -359,15 +460,17 @@ class PipelineStack(cdk.Stack):
             "Self-mutation may assume only the tooling account's CDK bootstrap roles: the statement is conditioned on "
             "iam:ResourceTag/aws-cdk:bootstrap-role in (deploy, file-publishing, image-publishing), whose names embed the region.",
         )
-        ack(
-            mutation_policy,
-            ["AwsSolutions-IAM5[Resource::*]"],
-            "Only cloudformation:DescribeStacks and s3:ListBucket, read-only calls the CDK CLI makes to find the bootstrap "
-            "stack and its bucket before it assumes the bootstrap roles; they carry no write or data access.",
-        )
+        for stack_arn in self._mutation_lookup_stacks():
+            ack(
+                mutation_policy,
+                [f"AwsSolutions-IAM5[Resource::{stack_arn}]"],
+                "cloudformation:DescribeStacks, read-only, on the CDK bootstrap stack or this pipeline's own stacks (name prefix "
+                "MediVault-Pipeline) of this account; the wildcards are the region and the stack ID CloudFormation assigns.",
+            )
         generated_role_reason = (
             "Role generated by CDK Pipelines, which offers no prop to supply it; its inline policy is computed from the pipeline "
-            "(only the artifact store, its own logs and the target accounts' CDK bootstrap roles) and is reviewed in this template."
+            "(the artifact store, its own logs and the CDK bootstrap roles; for self-mutation also read-only look-ups of the "
+            "bootstrap and pipeline stacks and buckets, by name) and is reviewed in this template."
         )
         ack(mutation_policy, ["HIPAA.Security-IAMNoInlinePolicy"], generated_role_reason)
 

@@ -15,6 +15,7 @@ from constructs.data_classification import PHI_TAG_KEY, PHI_TAG_VALUE
 
 from stacks.config.environment import DR_REGION, PLACEHOLDER_ACCOUNTS, PRIMARY_REGION
 from stacks.config.errors import ConfigError, require_account, require_one_of
+from stacks.config.pipeline import DELIVERY_ROLE_PATH
 
 PLACEHOLDER_MANAGEMENT_ACCOUNT = "333333333333"
 PLACEHOLDER_SECURITY_ACCOUNT = "444444444444"
@@ -34,6 +35,7 @@ SCPS = (
     "deny_outside_eu_regions",
     "protect_security_services",
     "protect_phi_storage",
+    "protect_privileged_roles",
 )
 ROOT_TARGET = "root"
 # AWS Organizations: at most 5 SCPs attached directly to one root, OU or account, and FullAWSAccess
@@ -91,6 +93,9 @@ class OrganizationConfig:
     # it and the break-glass permission set's role are exempt from the restrictive SCPs.
     break_glass_role_path: str = "/medivault-break-glass/"
     break_glass_role_name: str = "MediVaultBreakGlass"
+    # IAM path of the delivery pipeline's own roles (stacks/config/pipeline.py DELIVERY_ROLE_PATH):
+    # they copy artifacts to the us-east-1 replication bucket, so the region SCP exempts them there.
+    delivery_role_path: str = DELIVERY_ROLE_PATH
     # IAM path of the workload roles through which PHI may be read (phi_data_access assumes them).
     phi_access_role_path: str = "/medivault-phi-access/"
     # Bucket-name patterns (IAM wildcards) of PHI buckets, for the statements that cannot rely on
@@ -101,6 +106,19 @@ class OrganizationConfig:
     # Key of the data-classification tag on PHI buckets, secrets and keys, and its PHI value.
     phi_tag_key: str = PHI_TAG_KEY
     phi_tag_value: str = PHI_TAG_VALUE
+    # Production log groups a developer may read (the workload's service and function logs; names
+    # CloudFormation generates: <stack>-<logical id>-<suffix>), and the evidence log groups nobody but
+    # security audit and break-glass reads (CloudTrail data events, WAF logs with client IPs, VPC flow
+    # logs, the database's audit log). Renaming those constructs must update these patterns.
+    developer_log_group_patterns: tuple[str, ...] = (
+        "*-App-ServiceLogs*",
+        "*-Audit-PhiBucketRuleLogs*",
+        "*-Audit-FindingsNotifierLogs*",
+        "*-Audit-MacieQuarantineLogs*",
+        "*-Backup-ReadinessLogs*",
+        "*-Data-MacieJobFunctionLogs*",
+    )
+    evidence_log_group_patterns: tuple[str, ...] = ("*TrailLogs*", "aws-waf-logs-*", "*FlowLogs*", "/aws/rds/*", "*-Data-Cache*")
     # Aliases of the customer-managed keys that encrypt PHI (stacks/keys_stack.py).
     phi_key_alias_pattern: str = "alias/medivault/*/data"
 
@@ -128,6 +146,10 @@ class OrganizationConfig:
         if not _ROLE_NAME.match(self.break_glass_role_name):
             raise ConfigError(
                 "organization.break_glass_role_name", f"{self.break_glass_role_name!r} is not an IAM role name", "1-64 of letters, digits, +=,.@_-"
+            )
+        if not _ROLE_PATH.match(self.delivery_role_path) or self.delivery_role_path == "/":
+            raise ConfigError(
+                "organization.delivery_role_path", f"{self.delivery_role_path!r} is not a dedicated IAM path", "/name/ (not the root path /)"
             )
         if not _ROLE_PATH.match(self.phi_access_role_path) or self.phi_access_role_path == "/":
             raise ConfigError(
@@ -265,6 +287,9 @@ DEFAULT_SCP_TARGETS: dict[str, tuple[str, ...]] = {
     # Not the sandbox OU: `make destroy-sandbox` deletes the sandbox's trail, recorder and buckets.
     "protect_security_services": ("security", "production"),
     "protect_phi_storage": ("production",),
+    # Every OU: the break-glass, CDK bootstrap and delivery roles are exempt from the region SCP
+    # everywhere, so they are protected everywhere (the root already holds four SCPs).
+    "protect_privileged_roles": ("security", "production", "sandbox"),
 }
 
 DEFAULT_SESSION_DURATIONS: dict[str, str] = {

@@ -24,6 +24,10 @@ _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 # A git branch name (git check-ref-format, simplified): no spaces, no "..", no leading "-" or "/".
 _BRANCH = re.compile(r"^(?!-)(?!/)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<!/)(?<!\.lock)$")
 PIPELINE_REGIONS = ("eu-central-1",)
+# IAM path of the pipeline's own roles (pipeline role, self-mutation role). The organisation's region
+# SCP lets roles under this path use S3/KMS in us-east-1 (the artifact replication bucket there), and
+# MediVault-ProtectPrivilegedRoles lets only the CDK deployment role create or change them.
+DELIVERY_ROLE_PATH = "/medivault-delivery/"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,8 +3,8 @@ deny or allow for a given request (action, resource, context) instead of only th
 
 It implements what MediVault's policies use: Action/NotAction, Resource/NotResource with IAM
 wildcards (``*`` any characters, ``?`` one), and the condition operators StringEquals,
-StringNotEquals, StringLike, ArnLike, ArnNotLike, ForAnyValue:StringLike, Null, Bool and
-NumericLessThan (the TLS-only statements of bucket policies), with IAM's rule
+StringNotEquals, StringLike, ArnLike, ArnNotLike, ForAnyValue:StringLike, ForAnyValue:StringEquals,
+Null, Bool and NumericLessThan (the TLS-only statements of bucket policies), with IAM's rule
 that a negated operator matches when the context key is absent. Any other operator raises, so a
 policy using something new cannot silently evaluate as "no match".
 """
@@ -56,7 +56,7 @@ def _condition_matches(condition: Mapping[str, Mapping[str, Any]], context: Cont
                 continue
             if actual is None:
                 return False
-            if operator == "StringEquals":
+            if operator in ("StringEquals", "ForAnyValue:StringEquals"):
                 ok = any(a == w for a in actual for w in wanted)
             elif operator in ("StringLike", "ArnLike", "ForAnyValue:StringLike"):
                 ok = any(_wildcard(w, a) for a in actual for w in wanted)

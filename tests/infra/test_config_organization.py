@@ -150,3 +150,11 @@ def test_assignments() -> None:
         _with(assignments=(dataclasses.replace(good, organizational_units=("staging",)),))
     assert _with(assignments=(good,)).assignments == (good,)
     assert isinstance(organization().organizational_units["security"], OrganizationalUnitConfig)
+
+
+def test_delivery_role_path_must_be_a_dedicated_path() -> None:
+    # The region SCP exempts roles under this path in us-east-1: the root path would exempt every role.
+    with pytest.raises(cfg.ConfigError, match=r"^organization.delivery_role_path: '/' is not a dedicated IAM path"):
+        _with(delivery_role_path="/")
+    with pytest.raises(cfg.ConfigError, match=r"^organization.delivery_role_path: 'delivery' is not a dedicated IAM path"):
+        _with(delivery_role_path="delivery")

@@ -50,3 +50,24 @@ def test_not_action_not_resource_and_null() -> None:
 def test_unknown_operator_is_refused() -> None:
     with pytest.raises(NotImplementedError, match="IpAddress"):
         evaluate(_deny({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}), "s3:GetObject", "arn:aws:s3:::b/k", {"aws:SourceIp": "10.1.1.1"})
+
+
+def test_for_any_value_string_equals_matches_one_of_a_multi_valued_key() -> None:
+    """ForAnyValue:StringEquals matches when any value of a multi-valued key (kms:ResourceAliases)
+    equals any listed value, and not when the key is absent or empty
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html)."""
+    policy = {
+        "Statement": [
+            {
+                "Sid": "A",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/a", "alias/b"]}},
+            }
+        ]
+    }
+    assert evaluate(policy, "kms:Decrypt", "k", {"kms:ResourceAliases": ["alias/x", "alias/b"]}) == "Allow"
+    assert evaluate(policy, "kms:Decrypt", "k", {"kms:ResourceAliases": ["alias/a*"]}) == "Implicit"  # equality, not a pattern
+    assert evaluate(policy, "kms:Decrypt", "k", {"kms:ResourceAliases": []}) == "Implicit"
+    assert evaluate(policy, "kms:Decrypt", "k", {}) == "Implicit"

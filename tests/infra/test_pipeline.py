@@ -15,9 +15,11 @@ from constructs import Construct
 from stacks import config as cfg
 from stacks.app_factory import add_pipeline, new_app
 from stacks.config import pipeline as pipeline_cfg
-from stacks.pipeline_stack import CDK_CLI_VERSION, NOTIFY_ON
+from stacks.config.pipeline import DELIVERY_ROLE_PATH
+from stacks.pipeline_stack import CDK_ASSETS_VERSION, CDK_CLI_VERSION, NOTIFY_ON
 from stacks.stage import MediVaultStage
 from tests.conftest import CONCRETE_ACCOUNTS, PipelineSynthesized, resources_of
+from tests.infra.iam_eval import evaluate
 from tests.infra.test_cfn_lint import _lint, _templates
 
 pytestmark = pytest.mark.requirements("R16")
@@ -237,7 +239,9 @@ def test_gates_pass_and_acknowledgments_are_written(pipeline_synth: PipelineSynt
     mutation = next(p for lid, p in policies.items() if lid.startswith("PipelineUpdatePipelineSelfMutationRoleDefaultPolicy"))
     ids = {r["id"] for r in mutation["Metadata"]["cdk_nag"]["rules_to_suppress"]}
     assert "HIPAA.Security-IAMNoInlinePolicy" in ids
-    assert "AwsSolutions-IAM5[Resource::*]" in ids
+    # Its look-ups are scoped to named stacks now: no Resource '*' left to acknowledge.
+    assert "AwsSolutions-IAM5[Resource::*]" not in ids
+    assert "AwsSolutions-IAM5[Resource::arn:aws:cloudformation:*:444444444444:stack/CDKToolkit/*]" in ids
 
 
 def test_cfn_lint_clean_on_the_pipeline_app(pipeline_synth: PipelineSynthesized) -> None:
@@ -348,3 +352,100 @@ def test_a_container_image_asset_publishes_privileged_and_passes_the_gates(tmp_p
     privileged = sorted(lid for lid, p in projects.items() if p["Properties"]["Environment"]["PrivilegedMode"])
     assert len(privileged) == 1 and privileged[0].startswith("PipelineAssetsDockerAsset")
     assert _lint(_templates(tmp_path / "out")).returncode == 0
+
+
+def _asset_projects(ps: PipelineSynthesized) -> dict[str, dict[str, Any]]:
+    return {lid: p for lid, p in _projects(ps).items() if lid.startswith("PipelineAssets")}
+
+
+def test_assets_publish_on_arm_with_a_pinned_cdk_assets(pipeline_synth: PipelineSynthesized) -> None:
+    """Issue 14 defect 5. The service image is linux/arm64 with RUN steps; building it on an x86
+    CodeBuild image fails with "exec format error" (https://github.com/aws/aws-cdk/issues/28863), so
+    every asset-publishing project runs on CodeBuild's aarch64 image (ARM_CONTAINER; see
+    https://docs.aws.amazon.com/codebuild/latest/userguide/build-env-ref-available.html). The
+    buildspec CDK Pipelines writes installs ``cdk-assets@<cdkAssetsCliVersion>``, "latest" by
+    default (https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.pipelines.CodePipelineProps.html):
+    pinned, so an unreviewed cdk-assets release cannot change how assets are published."""
+    ps = pipeline_synth
+    manifests = list(ps.outdir.glob("assembly-Pipeline-*/*.assets.json"))
+    platforms = {image.get("source", {}).get("platform") for m in manifests for image in json.loads(m.read_text()).get("dockerImages", {}).values()}
+    assert platforms == {"linux/arm64"}  # what makes an ARM build necessary
+    projects = _asset_projects(ps)
+    assert {lid for lid in projects if "DockerAsset" in lid} and {lid for lid in projects if "FileAsset" in lid}
+    for lid, project in projects.items():
+        environment = project["Properties"]["Environment"]
+        assert environment["Type"] == "ARM_CONTAINER", lid
+        assert "aarch64" in environment["Image"], lid
+        assert environment["ComputeType"] in ("BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_LARGE"), lid  # the ARM sizes
+        spec = json.loads((ps.outdir / project["Properties"]["Source"]["BuildSpec"]).read_text())
+        assert spec["phases"]["install"]["commands"] == [f"npm install -g cdk-assets@{CDK_ASSETS_VERSION}"], lid
+    assert re.fullmatch(r"\d+\.\d+\.\d+", CDK_ASSETS_VERSION)
+    # Synth and self-mutation run no container builds: they stay on the x86 standard image.
+    others = {lid: p for lid, p in _projects(ps).items() if lid not in projects}
+    assert others and all(p["Properties"]["Environment"]["Type"] == "LINUX_CONTAINER" for p in others.values())
+
+
+def _statements(template_resources: dict[str, dict[str, Any]], logical_id: str) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = template_resources[logical_id]["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_pipeline_role_uses_only_the_replication_keys_not_every_key(pipeline_synth: PipelineSynthesized) -> None:
+    """Issue 15 item 9: CodePipeline names other-region replication keys by alias, so its grant
+    read kms:* actions on Resource '*'. KMS cannot take an alias ARN as a policy resource for key
+    operations; ``kms:ResourceAliases`` scopes by alias instead
+    (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-resource-aliases)."""
+    ps = pipeline_synth
+    statements = _statements(
+        resources_of(ps.template(), "AWS::IAM::ManagedPolicy"), _logical_id(ps, ps.pipeline.pipeline_role.node.find_child("GrantsPolicy"))
+    )
+    assert not [s for s in statements if "*" in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+    policy = {"Statement": statements}
+    for region in ("eu-west-1", "us-east-1"):
+        key = f"arn:aws:kms:{region}:444444444444:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        alias = {"kms:ResourceAliases": [f"alias/medivault/delivery/artifacts-{region}"]}
+        assert evaluate(policy, "kms:GenerateDataKey", key, alias) == "Allow", region
+        assert evaluate(policy, "kms:Decrypt", key, {"kms:ResourceAliases": ["alias/medivault/production/data"]}) == "Implicit", region
+        assert evaluate(policy, "kms:Decrypt", key, {}) == "Implicit", region
+    other_account = "arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    assert evaluate(policy, "kms:Decrypt", other_account, {"kms:ResourceAliases": ["alias/medivault/delivery/artifacts-eu-west-1"]}) == "Implicit"
+    # The pipeline's own roles live under the delivery path the organisation's region SCP names.
+    roles = resources_of(ps.template(), "AWS::IAM::Role")
+    assert roles[_logical_id(ps, ps.pipeline.pipeline_role)]["Properties"]["Path"] == DELIVERY_ROLE_PATH
+
+
+def test_self_mutation_lists_and_describes_only_its_own_buckets_and_stacks(pipeline_synth: PipelineSynthesized) -> None:
+    """Issue 15 item 9: CDK Pipelines grants the self-mutation role cloudformation:DescribeStacks and
+    s3:ListBucket on '*'. Scoped to the CDK bootstrap stack and assets bucket of each region the
+    pipeline deploys to (https://docs.aws.amazon.com/cdk/v2/guide/bootstrapping-env.html) and the
+    pipeline's own stacks and artifact buckets."""
+    ps = pipeline_synth
+    mutation_role = ps.pipeline.pipeline.self_mutation_project.role
+    policy_id = next(
+        lid for lid in resources_of(ps.template(), "AWS::IAM::Policy") if lid.startswith("PipelineUpdatePipelineSelfMutationRoleDefaultPolicy")
+    )
+    statements = _statements(resources_of(ps.template(), "AWS::IAM::Policy"), policy_id)
+    assert not [s for s in statements if s["Resource"] == "*" or "*" in (s["Resource"] if isinstance(s["Resource"], list) else [])]
+    policy = {"Statement": statements}
+    assert evaluate(policy, "s3:ListBucket", "arn:aws:s3:::cdk-hnb659fds-assets-444444444444-us-east-1") == "Allow"
+    assert evaluate(policy, "s3:ListBucket", "arn:aws:s3:::production-data-recordsbucket600c9c86-1x2y3z4w5v6u") == "Implicit"
+    assert evaluate(policy, "cloudformation:DescribeStacks", "arn:aws:cloudformation:eu-west-1:444444444444:stack/CDKToolkit/abc") == "Allow"
+    assert evaluate(policy, "cloudformation:DescribeStacks", "arn:aws:cloudformation:eu-central-1:444444444444:stack/Other/abc") == "Implicit"
+    # Its generated role is under the delivery path, and CodeBuild is given the role's ARN: a Ref
+    # (the role name) loses the path (cfn-lint E3050).
+    role_id = ps.pipeline.get_logical_id(mutation_role.node.default_child)
+    assert resources_of(ps.template(), "AWS::IAM::Role")[role_id]["Properties"]["Path"] == DELIVERY_ROLE_PATH
+    project = _projects(ps)[_logical_id(ps, ps.pipeline.pipeline.self_mutation_project)]["Properties"]
+    assert project["ServiceRole"] == {"Fn::GetAtt": [role_id, "Arn"]}
+
+
+def test_no_key_policy_lets_a_service_use_a_pipeline_key_unconditioned(pipeline_synth: PipelineSynthesized) -> None:
+    """Issue 15 item 9 (pipeline part): every service-principal statement of the pipeline's key
+    policies is conditioned (kms:ViaService / aws:SourceAccount), so a service acting for another
+    account cannot use the keys (confused deputy,
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html)."""
+    for template in [pipeline_synth.template(), *(pipeline_synth.template(s) for s in pipeline_synth.replication_stacks)]:
+        for lid, key in resources_of(template, "AWS::KMS::Key").items():
+            for statement in key["Properties"]["KeyPolicy"]["Statement"]:
+                if "Service" in statement.get("Principal", {}):
+                    assert statement.get("Condition"), (lid, statement.get("Sid"))
