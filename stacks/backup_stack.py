@@ -338,6 +338,16 @@ class BackupStack(MediVaultStack):
                 selection_window_days=7,
             ),
         )
+        # AWS Backup would otherwise infer the restore's network placement, defaulting to the default VPC
+        # (absent in hardened accounts, and outside the isolated data tier): name the cluster's own
+        # subnet group and security groups. https://docs.aws.amazon.com/aws-backup/latest/devguide/restore-testing-inferred-metadata.html
+        subnet_group = database.node.try_find_child("Subnets")
+        if not isinstance(subnet_group, rds.SubnetGroup):
+            raise ValueError("BackupStack: the database cluster has no subnet group child 'Subnets' to restore tests into")
+        restore_placement = {
+            "dbsubnetgroupname": subnet_group.subnet_group_name,
+            "vpcsecuritygroupids": self.to_json_string([g.security_group_id for g in database.connections.security_groups]),
+        }
         self.restore_testing_selection = backup.CfnRestoreTestingSelection(
             self,
             "RestoreTestingAurora",
@@ -346,6 +356,7 @@ class BackupStack(MediVaultStack):
             protected_resource_type="Aurora",
             protected_resource_arns=[database.cluster_arn],
             iam_role_arn=self.backup_role.role_arn,
+            restore_metadata_overrides=restore_placement,
             validation_window_hours=settings.restore_testing_retain_hours,
         )
         trace(

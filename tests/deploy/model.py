@@ -226,6 +226,10 @@ class Assembly:
                 target = stack.resources.get(arg)
                 if target is None:
                     return f"<unresolved {arg}>"
+                if target.type == "AWS::SecretsManager::Secret":
+                    return self.arn_of(target)
+                if target.type == "AWS::SecretsManager::SecretTargetAttachment":  # Ref is the attached secret's ARN
+                    return str(self.render(stack, target.properties["SecretId"]))
                 if target.type in ("AWS::SNS::Topic", "AWS::KMS::Key", "AWS::IAM::ManagedPolicy"):
                     return self.arn_of(target) if target.type != "AWS::IAM::ManagedPolicy" else target.logical_id
                 if target.type in (
@@ -248,6 +252,13 @@ class Assembly:
                         return f"<{target_id}.{attr}>"
                     return arn + (":*" if target.type == "AWS::Logs::LogGroup" else "")
                 return f"<{target_id}.{attr}>"
+            if fn == "Fn::Sub" and isinstance(arg, str):
+                import re
+
+                def sub(match: re.Match[str]) -> str:
+                    return str(self.render(stack, {"Ref": match.group(1)}))
+
+                return re.sub(r"\$\{([^}.]+)\}", sub, arg)
             if fn == "Fn::Join":
                 sep, parts = arg
                 return sep.join(str(self.render(stack, p)) for p in parts)
