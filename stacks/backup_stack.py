@@ -408,12 +408,7 @@ class BackupStack(MediVaultStack):
                 actions=["cloudwatch:PutMetricData"], resources=["*"], conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}}
             )
         )
-        acknowledge(
-            checker.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Resource '*' only where AWS offers no resource-level permission: VPC ENI actions, X-Ray, backup:ListRecoveryPointsByResource "
-            "(read-only listing), and cloudwatch:PutMetricData, which is pinned to the MediVault/DR namespace by condition.",
-        )
+        # The role's IAM5[Resource::*] acknowledgment is written by PythonFunction from the actions above.
         self.readiness_function = checker.function
         schedule = events.Rule(
             self,

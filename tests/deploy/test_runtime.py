@@ -200,3 +200,46 @@ def test_restore_tests_do_not_rely_on_inferred_network_placement(assembly: Assem
             assert groups and groups == assembly.resolve_refs(cluster.stack, cluster.properties["VpcSecurityGroupIds"]), (
                 f"{selection.key}: not the protected cluster's security groups"
             )
+
+
+def _statements(assembly: Assembly, role: Resource) -> list[dict[str, Any]]:
+    return [s for d in identity_policies(assembly, role) for s in d["Statement"]]
+
+
+def _listed(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def test_lambda_roles_use_resource_star_only_with_a_true_named_reason(assembly: Assembly) -> None:
+    """Issue 15 item 10. Lambda's VPC ENI actions support resource-level permissions (only the EC2
+    Describe calls do not): https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions
+    and https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html. So on every
+    function role: ec2:CreateNetworkInterface is limited to the function's own subnets, every action on
+    Resource '*' is one without resource types, and the role's IAM5[Resource::*] acknowledgment names
+    each of those actions (a reason that omits one is false)."""
+    from constructs.python_function import UNSCOPED_REASONS
+
+    functions = [f for f in assembly.of_type("AWS::Lambda::Function") if "VpcConfig" in f.properties]
+    assert functions
+    problems = []
+    for function in functions:
+        role = _role(assembly, function, function.properties["Role"])
+        statements = _statements(assembly, role)
+        star = [a for s in statements if "*" in _listed(s.get("Resource", [])) for a in _listed(s["Action"])]
+        problems += [f"{function.key}: {a} on '*' (not an action without resource types)" for a in star if a not in UNSCOPED_REASONS]
+        subnets = {str(assembly.render(function.stack, s)) for s in function.properties["VpcConfig"]["SubnetIds"]}
+        for statement in statements:
+            if "ec2:CreateNetworkInterface" in _listed(statement["Action"]):
+                scoped = {r.rsplit("/", 1)[-1] for r in _listed(statement["Resource"]) if ":subnet/" in r}
+                if "*" in _listed(statement["Resource"]) or scoped != subnets:
+                    problems.append(f"{function.key}: CreateNetworkInterface not limited to its subnets {sorted(subnets)}")
+        reasons = [
+            r["reason"]
+            for r in role.raw.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
+            if r["id"] == "AwsSolutions-IAM5[Resource::*]"
+        ]
+        if star and not reasons:
+            problems.append(f"{function.key}: '*' used without an acknowledgment")
+        for reason in reasons:
+            problems += [f"{function.key}: the acknowledgment does not name {a}: {reason!r}" for a in set(star) if a not in reason]
+    assert not problems, "\n".join(problems)
