@@ -407,6 +407,60 @@ def backup_copies(assembly: Assembly) -> Iterator[PolicyRequest]:
                             )
 
 
+def server_access_logs(assembly: Assembly) -> Iterator[PolicyRequest]:
+    """S3 server access logging writes as ``logging.s3.amazonaws.com`` with aws:SourceArn = the source
+    bucket and aws:SourceAccount; the destination bucket's policy must allow s3:PutObject under the
+    prefix: https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html#grant-log-delivery-permissions-general"""
+    for bucket in assembly.of_type("AWS::S3::Bucket"):
+        logging = bucket.properties.get("LoggingConfiguration")
+        if not logging or "DestinationBucketName" not in logging:
+            continue
+        prefix = logging.get("LogFilePrefix", "")
+        for target in [r for r in assembly.resolve_refs(bucket.stack, logging["DestinationBucketName"]) if r.type == "AWS::S3::Bucket"]:
+            ctx = {"aws:SourceArn": assembly.arn_of(bucket), "aws:SourceAccount": bucket.stack.account, "aws:SecureTransport": "true"}
+            policies = _policies_for(assembly, target, "AWS::S3::BucketPolicy", "Bucket") or [target]
+            for policy in policies:
+                yield PolicyRequest(
+                    "s3-access-logs",
+                    policy,
+                    {"Service": "logging.s3.amazonaws.com"},
+                    "s3:PutObject",
+                    f"{assembly.arn_of(target)}/{prefix}2026-12-04-00-00-00-EXAMPLE",
+                    ctx,
+                    bucket.key,
+                )
+
+
+# Elastic Load Balancing account per region (regions available before August 2022), which writes ALB
+# access logs: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html#attach-bucket-policy
+ELB_ACCOUNTS = {"eu-central-1": "054676820928", "eu-west-1": "156460612806", "us-east-1": "127311923021"}
+
+
+def alb_access_logs(assembly: Assembly) -> Iterator[PolicyRequest]:
+    """ALB access logs: in eu-central-1 (a region available before August 2022) the regional Elastic
+    Load Balancing account writes the objects, under <prefix>/AWSLogs/<account>/:
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html#attach-bucket-policy"""
+    for lb in assembly.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer"):
+        attributes = {a["Key"]: a["Value"] for a in lb.properties.get("LoadBalancerAttributes", [])}
+        if attributes.get("access_logs.s3.enabled") != "true":
+            continue
+        prefix = attributes.get("access_logs.s3.prefix")
+        folder = f"{prefix}/" if isinstance(prefix, str) and prefix else ""
+        s = lb.stack
+        for bucket in [r for r in assembly.resolve_refs(s, attributes["access_logs.s3.bucket"]) if r.type == "AWS::S3::Bucket"]:
+            key = f"{assembly.arn_of(bucket)}/{folder}AWSLogs/{s.account}/elasticloadbalancing/{s.region}/2026/12/04/x.log.gz"
+            for policy in _policies_for(assembly, bucket, "AWS::S3::BucketPolicy", "Bucket") or [bucket]:
+                yield PolicyRequest(
+                    "alb-access-logs",
+                    policy,
+                    {"AWS": f"arn:aws:iam::{ELB_ACCOUNTS[s.region]}:root"},
+                    "s3:PutObject",
+                    key,
+                    {"aws:SecureTransport": "true"},
+                    lb.key,
+                )
+
+
 KINDS: dict[str, Callable[[Assembly], Iterator[PolicyRequest]]] = {
     "logs": log_groups,
     "eventbridge-sns": eventbridge_to_topics,
@@ -419,4 +473,15 @@ KINDS: dict[str, Callable[[Assembly], Iterator[PolicyRequest]]] = {
     "cloudfront-logs": cloudfront_logs,
     "service-creation": service_creation,
     "backup-copy": backup_copies,
+    "s3-access-logs": server_access_logs,
+    "alb-access-logs": alb_access_logs,
 }
+
+
+def log_destination_buckets(assembly: Assembly) -> Iterator[tuple[str, Resource]]:
+    """Buckets that receive S3 server access logs or ALB access logs (these support SSE-S3 only)."""
+    for request in [*server_access_logs(assembly), *alb_access_logs(assembly)]:
+        guard = request.guard
+        buckets = [guard] if guard.type == "AWS::S3::Bucket" else assembly.resolve_refs(guard.stack, guard.properties["Bucket"])
+        for bucket in buckets:
+            yield request.kind, bucket

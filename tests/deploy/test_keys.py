@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.deploy.key_requests import KINDS, PolicyRequest
+from tests.deploy.key_requests import KINDS, PolicyRequest, log_destination_buckets
 from tests.deploy.model import Assembly
 from tests.infra.iam_eval import evaluate_resource_policy
 
@@ -111,3 +111,16 @@ def test_keys_admit_no_direct_use_and_no_grants_for_anything(assembly: Assembly)
                     assert evaluate_resource_policy(policy, role, "kms:CreateGrant", "*", {**ctx, "kms:GrantIsForAWSResource": "true"}) == "Allow"
         for action in ("kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:CreateAlias", "kms:EnableKeyRotation", "kms:TagResource"):
             assert evaluate_resource_policy(policy, role, action, "*", own) == "Allow", f"{key.key}: admins lost {action}"
+
+
+def test_log_delivery_buckets_use_sse_s3(assembly: Assembly) -> None:
+    """S3 server access logs and ALB access logs can only be delivered to buckets whose default
+    encryption is SSE-S3 (AES256), not SSE-KMS:
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html and
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html#access-log-create-bucket"""
+    destinations = list(log_destination_buckets(assembly))
+    assert destinations
+    for kind, bucket in destinations:
+        rules = bucket.properties.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
+        algorithms = {r["ServerSideEncryptionByDefault"]["SSEAlgorithm"] for r in rules} or {"AES256"}
+        assert algorithms == {"AES256"}, f"{kind}: {bucket.key} is encrypted with {algorithms}"

@@ -23,7 +23,7 @@ def _wildcard(pattern: str, value: str, *, case_sensitive: bool = True) -> bool:
 
 
 def _as_list(value: Any) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
+    return [value] if isinstance(value, (str, int, float, bool)) else list(value)
 
 
 def _lookup(context: Context, key: str) -> list[str] | None:
