@@ -35,7 +35,7 @@ COVERAGE: dict[str, list[str] | str] = {
     ],
     "AWS::Backup::BackupPlan": ["order:backup-copy-after-destination-vault", "keys:backup-copy", "name:AWS::Backup::BackupPlan"],
     "AWS::Backup::BackupSelection": ["order:backup-selection-after-plan-and-role"],
-    "AWS::Backup::BackupVault": ["keys:service-creation", "name:AWS::Backup::BackupVault"],
+    "AWS::Backup::BackupVault": ["keys:service-creation", "name:AWS::Backup::BackupVault", "delete:vaults", "delete:stateful"],
     "AWS::Backup::Framework": ["order:backup-framework-after-config-recording", "name:AWS::Backup::Framework"],
     "AWS::Backup::RestoreTestingPlan": ["name:AWS::Backup::RestoreTestingPlan"],
     "AWS::Backup::RestoreTestingSelection": ["order:backup-restore-testing-selection-after-plan", "runtime:restore-metadata"],
@@ -58,15 +58,15 @@ COVERAGE: dict[str, list[str] | str] = {
     "AWS::SNS::TopicPolicy": ["keys:eventbridge-sns"],
     "AWS::SQS::Queue": ["keys:eventbridge-dlq", "keys:lambda-dlq", "runtime:lambda-logs-dlq"],
     "AWS::SQS::QueuePolicy": ["keys:eventbridge-dlq", "keys:lambda-dlq"],
-    "AWS::S3::Bucket": ["keys:cloudtrail", "keys:config", "keys:cloudfront-logs", "name:AWS::S3::Bucket"],
+    "AWS::S3::Bucket": ["keys:cloudtrail", "keys:config", "keys:cloudfront-logs", "name:AWS::S3::Bucket", "delete:buckets", "delete:stateful"],
     "AWS::S3::BucketPolicy": ["keys:cloudtrail", "keys:config", "order:cloudtrail-after-bucket-and-key-policy"],
-    "AWS::KMS::Key": ["keys:logs", "keys:service-creation", "keys:pinned", "keys:admin"],
+    "AWS::KMS::Key": ["keys:logs", "keys:service-creation", "keys:pinned", "keys:admin", "delete:stateful"],
     "AWS::KMS::Alias": ["name:AWS::KMS::Alias"],
     "AWS::Events::Rule": ["keys:eventbridge-sns", "keys:eventbridge-dlq", "quota:event-rules-per-bus"],
     "AWS::CloudWatch::Alarm": ["keys:alarm-sns"],
     "AWS::CloudWatch::CompositeAlarm": ["keys:alarm-sns"],
     "AWS::CloudFront::Distribution": ["keys:cloudfront-logs", "quota:cloudfront-distributions"],
-    "AWS::RDS::DBCluster": ["keys:service-creation", "runtime:restore-metadata"],
+    "AWS::RDS::DBCluster": ["keys:service-creation", "runtime:restore-metadata", "delete:stateful"],
     "AWS::ElastiCache::ReplicationGroup": ["keys:service-creation"],
     "AWS::DynamoDB::Table": ["keys:service-creation"],
     "AWS::EC2::VPC": ["quota:vpcs-per-region"],
@@ -123,6 +123,7 @@ def known_checks() -> set[str]:
     checks |= {f"singleton:{s.type}" for s in test_limits.SINGLETONS}
     checks |= {f"name:{t}" for t in test_limits.NAMED}
     checks |= {f"runtime:{r}" for r in RUNTIME}
+    checks |= {"delete:buckets", "delete:vaults", "delete:stateful"}
     return checks
 
 
