@@ -223,7 +223,9 @@ class BackupStack(MediVaultStack):
         # (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services),
         # so EventBridge is pinned by the encryption context SNS and SQS send: this account's topics
         # and queues in this region. CloudWatch alarms do send both source keys.
-        own = f"{self.partition}:{{service}}:{self.region}:{self.account}"
+        def own(service: str) -> str:
+            return f"arn:{self.partition}:{service}:{self.region}:{self.account}"
+
         topic_key = PurposeKey(
             self,
             "NotificationsKey",
@@ -233,13 +235,13 @@ class BackupStack(MediVaultStack):
             service_principals=[
                 ServicePrincipalUse(
                     service="events.amazonaws.com",
-                    conditions={"ArnLike": {"kms:EncryptionContext:aws:sns:topicArn": f"arn:{own.format(service='sns')}:*"}},
+                    conditions={"ArnLike": {"kms:EncryptionContext:aws:sns:topicArn": f"{own('sns')}:*"}},
                     actions=("kms:GenerateDataKey*", "kms:Decrypt"),
                     sid_suffix="Topics",
                 ),
                 ServicePrincipalUse(
                     service="events.amazonaws.com",
-                    conditions={"ArnLike": {"kms:EncryptionContext:aws:sqs:arn": f"arn:{own.format(service='sqs')}:*"}},
+                    conditions={"ArnLike": {"kms:EncryptionContext:aws:sqs:arn": f"{own('sqs')}:*"}},
                     actions=("kms:GenerateDataKey*", "kms:Decrypt"),
                     sid_suffix="DeadLetterQueues",
                 ),
@@ -247,7 +249,7 @@ class BackupStack(MediVaultStack):
                     service="cloudwatch.amazonaws.com",
                     conditions={
                         "StringEquals": {"aws:SourceAccount": self.account},
-                        "ArnLike": {"aws:SourceArn": f"arn:{own.format(service='cloudwatch')}:alarm:*"},
+                        "ArnLike": {"aws:SourceArn": f"{own('cloudwatch')}:alarm:*"},
                     },
                     actions=("kms:GenerateDataKey*", "kms:Decrypt"),
                 ),
