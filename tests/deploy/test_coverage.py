@@ -12,15 +12,19 @@ RUNTIME = {"image-pulls", "task-secrets", "task-logs", "lambda-logs-dlq", "resto
 
 COVERAGE: dict[str, list[str] | str] = {
     # ---- checked ----
-    "AWS::Config::ConfigurationRecorder": ["singleton:AWS::Config::ConfigurationRecorder", "name:AWS::Config::ConfigurationRecorder"],
+    "AWS::Config::ConfigurationRecorder": [
+        "order:config-recorder-and-delivery-channel-together",
+        "singleton:AWS::Config::ConfigurationRecorder",
+        "name:AWS::Config::ConfigurationRecorder",
+    ],
     "AWS::Config::DeliveryChannel": [
-        "order:config-delivery-channel-after-recorder",
+        "order:config-recorder-and-delivery-channel-together",
         "order:config-delivery-channel-after-bucket-policy",
         "keys:config",
         "singleton:AWS::Config::DeliveryChannel",
     ],
     "AWS::Config::ConfigRule": [
-        "order:config-rule-after-recorder",
+        "order:config-rule-after-recording",
         "order:config-custom-rule-after-lambda-permission",
         "quota:config-rules-per-region",
         "name:AWS::Config::ConfigRule",

@@ -25,6 +25,8 @@ class Requirement:
     url: str  # the AWS page (or maintainer's answer) that says so
     # (assembly, resource, audit settings) -> the prerequisites in the assembly, or a problem message
     prerequisites: Callable[[Assembly, Resource, dict[str, object]], list[Resource] | str]
+    # resources that must be created *together* with the dependent: same template, no chain either way
+    together: Callable[[Assembly, Resource, dict[str, object]], list[Resource]] | None = None
 
 
 def _same_account(assembly: Assembly, resource: Resource, resource_type: str) -> list[Resource]:
@@ -37,6 +39,14 @@ def _recorder(assembly: Assembly, resource: Resource, audit: dict[str, object]) 
     if found or switch(audit.get(resource.stack.stage), "use_existing_config_recorder"):
         return found  # an existing recorder in the account (use_existing_config_recorder) exists before any deploy
     return f"no configuration recorder in {resource.stack.account}/{resource.stack.region} and use_existing_config_recorder is off"
+
+
+def _recording(assembly: Assembly, resource: Resource, audit: dict[str, object]) -> list[Resource] | str:
+    """The recorder and the delivery channel: recording starts only once both exist."""
+    recorders = _recorder(assembly, resource, audit)
+    if isinstance(recorders, str):
+        return recorders
+    return recorders + [c for c in _same_account(assembly, resource, "AWS::Config::DeliveryChannel") if recorders]
 
 
 def _macie_session(assembly: Assembly, resource: Resource, audit: dict[str, object]) -> list[Resource] | str:
@@ -203,11 +213,15 @@ def _detector(assembly: Assembly, resource: Resource, audit: dict[str, object]) 
 CONFIG_DC = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-config-deliverychannel.html"
 REQUIREMENTS = [
     Requirement(
-        "config-delivery-channel-after-recorder",
+        "config-recorder-and-delivery-channel-together",
         "AWS::Config::DeliveryChannel",
-        "the account's configuration recorder",
-        CONFIG_DC + " ('Before you can create a delivery channel, you must create a configuration recorder.')",
-        _recorder,
+        "the account's configuration recorder, created in the same template with no dependency either way",
+        CONFIG_DC + " ('Before you can create a delivery channel, you must create a configuration recorder') — yet CloudFormation's "
+        "recorder handler waits for a delivery channel before CREATE_COMPLETE, so a DependsOn in either direction fails or deadlocks: "
+        "https://github.com/awsdocs/aws-cloudformation-user-guide/pull/1282, https://github.com/awsdocs/aws-cloudformation-user-guide/pull/413, "
+        "https://github.com/aws/aws-cdk/issues/9001, https://github.com/go-to-k/cdk-real-drift/pull/1554",
+        lambda assembly, resource, audit: [],
+        together=lambda assembly, resource, audit: _same_account(assembly, resource, "AWS::Config::ConfigurationRecorder"),
     ),
     Requirement(
         "config-delivery-channel-after-bucket-policy",
@@ -217,9 +231,9 @@ REQUIREMENTS = [
         _delivery_channel_bucket,
     ),
     Requirement(
-        "config-rule-after-recorder",
+        "config-rule-after-recording",
         "AWS::Config::ConfigRule",
-        "the account's configuration recorder",
+        "the account's configuration recorder and delivery channel (recording started)",
         "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-config-configrule.html (rules evaluate recorded resources; "
         "the recorder must exist) and https://docs.aws.amazon.com/config/latest/developerguide/setting-up-aws-config-rules-with-console.html",
         _recorder,
@@ -268,7 +282,7 @@ REQUIREMENTS = [
         "AWS Config recording in the account (Backup Audit Manager controls are Config rules over recorded backup resources)",
         "https://docs.aws.amazon.com/aws-backup/latest/devguide/turning-on-resource-tracking.html and "
         "https://docs.aws.amazon.com/aws-backup/latest/devguide/bam-cfn-integration.html",
-        _recorder,
+        _recording,
     ),
     Requirement(
         "backup-restore-testing-selection-after-plan",
@@ -339,7 +353,7 @@ REQUIREMENTS = [
 ]
 
 XFAIL = {
-    "config-delivery-channel-after-recorder": "defect 1, fixed on branch audit",
+    "config-recorder-and-delivery-channel-together": "defect 1, fixed on branch audit",
     "config-custom-rule-after-lambda-permission": "defect 2, fixed on branch audit",
 }
 
@@ -363,6 +377,11 @@ def violations(assembly: Assembly, requirement: Requirement, audit: dict[str, ob
         for prerequisite in needed:
             if not assembly.created_after(resource, prerequisite):
                 problems.append(f"{resource.key} can be created before {prerequisite.key} ({requirement.needs})")
+        for partner in requirement.together(assembly, resource, audit) if requirement.together else []:
+            if partner.stack is not resource.stack:
+                problems.append(f"{resource.key} and {partner.key} are in different templates ({requirement.needs})")
+            elif assembly.created_after(resource, partner) or assembly.created_after(partner, resource):
+                problems.append(f"{resource.key} and {partner.key} are ordered one after the other ({requirement.needs})")
     return checked, problems
 
 

@@ -233,13 +233,20 @@ def test_lambda_roles_use_resource_star_only_with_a_true_named_reason(assembly: 
                 scoped = {r.rsplit("/", 1)[-1] for r in _listed(statement["Resource"]) if ":subnet/" in r}
                 if "*" in _listed(statement["Resource"]) or scoped != subnets:
                     problems.append(f"{function.key}: CreateNetworkInterface not limited to its subnets {sorted(subnets)}")
-        reasons = [
-            r["reason"]
-            for r in role.raw.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
-            if r["id"] == "AwsSolutions-IAM5[Resource::*]"
-        ]
-        if star and not reasons:
-            problems.append(f"{function.key}: '*' used without an acknowledgment")
-        for reason in reasons:
-            problems += [f"{function.key}: the acknowledgment does not name {a}: {reason!r}" for a in set(star) if a not in reason]
+        # Each policy that uses "*" must carry an acknowledgment naming each such action (a role's
+        # acknowledgment is copied to its own GrantsPolicy; a separate policy carries its own).
+        for policy in assembly.of_type("AWS::IAM::ManagedPolicy") + assembly.of_type("AWS::IAM::Policy"):
+            if role not in assembly.resolve_refs(policy.stack, policy.properties.get("Roles", [])):
+                continue
+            document = assembly.render(policy.stack, policy.properties["PolicyDocument"])
+            on_star = {a for s in document["Statement"] if "*" in _listed(s.get("Resource", [])) for a in _listed(s["Action"])}
+            reasons = [
+                r["reason"]
+                for r in policy.raw.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
+                if r["id"] == "AwsSolutions-IAM5[Resource::*]"
+            ]
+            if on_star and not reasons:
+                problems.append(f"{policy.key}: '*' used without an acknowledgment")
+            for reason in reasons:
+                problems += [f"{policy.key}: the acknowledgment does not name {a}: {reason!r}" for a in sorted(on_star) if a not in reason]
     assert not problems, "\n".join(problems)
