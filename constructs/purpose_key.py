@@ -17,17 +17,29 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+# Key administration, named one by one (no ``kms:Create*``: that would include kms:CreateGrant, and a
+# grant is a way to use the key that bypasses the "only through named services" rule below). The
+# list is the administration actions of the KMS key-policy documentation ("Allows key administrators
+# to administer the KMS key"), https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-administrators
 ADMIN_ACTIONS = [
-    "kms:Create*",
-    "kms:Describe*",
-    "kms:Enable*",
-    "kms:List*",
-    "kms:Put*",
-    "kms:Update*",
-    "kms:Revoke*",
-    "kms:Disable*",
-    "kms:Get*",
-    "kms:Delete*",
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:UpdateAlias",
+    "kms:DescribeKey",
+    "kms:EnableKey",
+    "kms:DisableKey",
+    "kms:EnableKeyRotation",
+    "kms:DisableKeyRotation",
+    "kms:RotateKeyOnDemand",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListKeyRotations",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:UpdateKeyDescription",
+    "kms:RevokeGrant",
     "kms:TagResource",
     "kms:UntagResource",
     "kms:ScheduleKeyDeletion",
@@ -49,6 +61,7 @@ class ServicePrincipalUse:
     service: str  # e.g. "logs.eu-central-1.amazonaws.com"
     conditions: dict[str, dict[str, object]] = field(default_factory=dict)
     actions: tuple[str, ...] = tuple(USE_ACTIONS)
+    sid_suffix: str = ""  # when one service needs two statements (e.g. events: to a topic and to a queue)
 
     @staticmethod
     def cloudwatch_logs(stack: cdk.Stack) -> ServicePrincipalUse:
@@ -82,24 +95,35 @@ class PurposeKey(Construct):
             )
         ]
         if via_services:
+            through_services = {
+                "kms:CallerAccount": stack.account,
+                "kms:ViaService": [f"{s}.{stack.region}.amazonaws.com" for s in via_services],
+            }
             statements.append(
                 iam.PolicyStatement(
                     sid="UseOnlyThroughNamedServices",
                     principals=[iam.AccountRootPrincipal()],
-                    actions=[*USE_ACTIONS, "kms:CreateGrant", "kms:ListGrants"],
+                    actions=USE_ACTIONS,
                     resources=["*"],
-                    conditions={
-                        "StringEquals": {
-                            "kms:CallerAccount": stack.account,
-                            "kms:ViaService": [f"{s}.{stack.region}.amazonaws.com" for s in via_services],
-                        }
-                    },
+                    conditions={"StringEquals": through_services},
+                )
+            )
+            # The named services create grants for their own resources (RDS, ElastiCache, DynamoDB,
+            # Backup, ...); a grant for anything else is refused:
+            # https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource
+            statements.append(
+                iam.PolicyStatement(
+                    sid="GrantsOnlyForAwsResourcesOfNamedServices",
+                    principals=[iam.AccountRootPrincipal()],
+                    actions=["kms:CreateGrant"],
+                    resources=["*"],
+                    conditions={"StringEquals": through_services, "Bool": {"kms:GrantIsForAWSResource": "true"}},
                 )
             )
         for use in service_principals or []:
             statements.append(
                 iam.PolicyStatement(
-                    sid="ServiceUse" + "".join(p.capitalize() for p in use.service.split(".")[0].split("-")),
+                    sid="ServiceUse" + "".join(p.capitalize() for p in use.service.split(".")[0].split("-")) + use.sid_suffix,
                     principals=[iam.ServicePrincipal(use.service)],
                     actions=list(use.actions),
                     resources=["*"],

@@ -17,13 +17,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct
+from constructs import Construct, IConstruct
 from constructs.compliance import acknowledge
 from constructs.managed_policy_role import ManagedPolicyRole
 
@@ -33,14 +34,34 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 # every commercial region. Version pinned in config (lambda_settings.powertools_layer_version).
 POWERTOOLS_LAYER = "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:{version}"
 
+# What Lambda does with the execution role to attach the function to the VPC
+# (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions).
+# The ENI actions support resource-level permissions (Service Authorization Reference, Amazon EC2):
+# they are scoped to this account's network interfaces in the region, the function's subnets and its
+# security group. Only the Describe calls have no resource-level permissions.
+ENI_DESCRIBE_ACTIONS = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
 ENI_ACTIONS = [
     "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
+    *ENI_DESCRIBE_ACTIONS,
     "ec2:DeleteNetworkInterface",
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
 ]
+# Every action a MediVault function may hold on Resource "*", with the reason that is true for it
+# (the action has no resource types in the Service Authorization Reference,
+# https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html).
+# The role's acknowledgment is written from its actual policy at synth: it names exactly the actions
+# that use "*", and an action not in this table fails the synth instead of hiding behind a reason.
+UNSCOPED_REASONS = {
+    "ec2:DescribeNetworkInterfaces": "EC2 Describe calls Lambda makes for the VPC ENIs have no resource-level permissions",
+    "ec2:DescribeSubnets": "EC2 Describe calls Lambda makes for the VPC ENIs have no resource-level permissions",
+    "xray:PutTraceSegments": "X-Ray trace upload has no resource-level permissions",
+    "xray:PutTelemetryRecords": "X-Ray trace upload has no resource-level permissions",
+    "config:PutEvaluations": "AWS Config PutEvaluations has no resource-level permissions (the rule is identified by the result token)",
+    "s3:ListAllMyBuckets": "s3:ListAllMyBuckets lists bucket names only and has no resource-level permissions",
+    "backup:ListRecoveryPointsByResource": "the listed resource is a request parameter, not an AWS Backup resource the action can be scoped to",
+    "cloudwatch:PutMetricData": "CloudWatch PutMetricData has no resource-level permissions (pinned to one namespace by condition)",
+}
 
 
 class PythonFunction(Construct):
@@ -75,10 +96,41 @@ class PythonFunction(Construct):
         )
         self.log_group = logs.LogGroup(self, "Logs", encryption_key=logs_key, retention=log_retention, removal_policy=removal_policy)
         self.log_group.grant_write(self.role)
-        # Lambda attaches ENIs in the VPC itself with the function's role; EC2 offers no
-        # resource-level permissions for these Describe/Create calls.
-        eni = iam.PolicyStatement(actions=ENI_ACTIONS, resources=["*"])
-        self.role.add_to_principal_policy(eni)
+        # Lambda attaches ENIs in the VPC itself with the function's role.
+        own = f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}"
+        interfaces = f"{own}:network-interface/*"
+        selection = vpc_subnets
+        subnet_ids = vpc.select_subnets(
+            availability_zones=selection.availability_zones,
+            one_per_az=selection.one_per_az,
+            subnet_filters=selection.subnet_filters,
+            subnet_group_name=selection.subnet_group_name,
+            subnet_type=selection.subnet_type,
+            subnets=selection.subnets,
+        ).subnet_ids
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[interfaces, f"{own}:security-group/{security_group.security_group_id}", *(f"{own}:subnet/{s}" for s in subnet_ids)],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"], resources=[interfaces]
+            )
+        )
+        self.role.add_to_principal_policy(iam.PolicyStatement(actions=ENI_DESCRIBE_ACTIONS, resources=["*"]))
+        shown = {
+            "partition": "<AWS::Partition>" if cdk.Token.is_unresolved(stack.partition) else stack.partition,
+            "region": "<AWS::Region>" if cdk.Token.is_unresolved(stack.region) else stack.region,
+            "account": "<AWS::AccountId>" if cdk.Token.is_unresolved(stack.account) else stack.account,
+        }
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::arn:{partition}:ec2:{region}:{account}:network-interface/*]".format(**shown),
+            "Lambda creates the function's VPC network interfaces and EC2 assigns their IDs at creation, so ENI create/delete/IP "
+            "assignment is scoped to this account's interfaces in this region (creation also to the function's subnets and group).",
+        )
 
         self.dead_letter_queue = sqs.Queue(
             self,
@@ -136,9 +188,50 @@ class PythonFunction(Construct):
             policy_resource = policy.node.default_child
             assert isinstance(policy_resource, cdk.CfnResource)
             function_resource.add_override("DependsOn", [stack.get_logical_id(policy_resource)])
+        cdk.Aspects.of(self).add(_AcknowledgeUnscopedActions(self))
+
+
+def unscoped_actions(role: ManagedPolicyRole) -> list[str]:
+    """The actions the role's policy grants on Resource "*" (resolved, in policy order)."""
+    policy = role.grants_policy
+    if policy is None:
+        return []
+    document = cdk.Stack.of(role).resolve(policy.document.to_json())
+    found: list[str] = []
+    for statement in document.get("Statement", []):
+        resources = statement.get("Resource", [])
+        if "*" in ([resources] if isinstance(resources, str) else resources):
+            actions = statement["Action"]
+            found.extend(a for a in ([actions] if isinstance(actions, str) else actions) if a not in found)
+    return found
+
+
+@jsii.implements(cdk.IAspect)
+class _AcknowledgeUnscopedActions:
+    """Writes the function role's IAM5[Resource::*] acknowledgment once every statement is in: the
+    reason names each action on "*" with its own reason, so it cannot go stale when a stack adds one."""
+
+    def __init__(self, function: PythonFunction) -> None:
+        self.function = function
+        self.done = False
+
+    def visit(self, node: IConstruct) -> None:
+        if self.done or node is not self.function:
+            return
+        self.done = True
+        actions = unscoped_actions(self.function.role)
+        unknown = [a for a in actions if a not in UNSCOPED_REASONS]
+        if unknown:
+            raise ValueError(
+                f"PythonFunction {self.function.node.path}: {', '.join(unknown)} on Resource '*' has no recorded reason; "
+                "scope it to resources or add the true reason to UNSCOPED_REASONS"
+            )
+        if not actions:
+            return
+        reasons: dict[str, list[str]] = {}
+        for action in actions:
+            reasons.setdefault(UNSCOPED_REASONS[action], []).append(action)
+        text = "; ".join(f"{', '.join(names)}: {why}" for why, names in reasons.items())
         acknowledge(
-            self.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Only the VPC ENI actions (ec2:CreateNetworkInterface etc.) and X-Ray PutTraceSegments/PutTelemetryRecords use "
-            "Resource '*': neither service supports resource-level permissions for them. Every data permission is scoped.",
+            self.function.role, "AwsSolutions-IAM5[Resource::*]", f"Resource '*' only for actions without resource-level permissions. {text}."
         )

@@ -43,6 +43,9 @@ SERVICE_DIR = "service"
 APP_CONTAINER = "app"
 SIDECAR_CONTAINER = "xray-collector"
 SIDECAR_DIR = "tracing_sidecar"  # service/tracing_sidecar/Dockerfile: the private ADOT mirror
+# The accounts hosting GuardDuty's Fargate security agent, per region (GuardDuty guide, "ECR repository
+# for GuardDuty agent on AWS Fargate (Amazon ECS only)").
+GUARDDUTY_AGENT_ACCOUNTS = {"eu-central-1": "323658145986", "eu-west-1": "694911143906", "us-east-1": "593207742271"}
 CONTAINER_USER = "10001:10001"  # the non-root user of service/Dockerfile
 HEALTH_CHECK_PATH = "/healthz"
 # Amazon RDS CA bundle baked into the image (service/Dockerfile).
@@ -193,6 +196,23 @@ class AppStack(MediVaultStack):
                     actions=["kms:Decrypt"],
                     resources=[cache_auth_secret.encryption_key.key_arn],
                     conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{self.region}.amazonaws.com"}},
+                )
+            )
+
+        # GuardDuty Runtime Monitoring (agent management on, Audit stack) injects its security agent as a
+        # sidecar into every new task; the execution role pulls it from GuardDuty's regional repository:
+        # https://docs.aws.amazon.com/guardduty/latest/ug/ecs-runtime-agent-ecr-image-uri.html
+        # The migration task (its own execution role) gets the same agent.
+        if self.region not in GUARDDUTY_AGENT_ACCOUNTS:
+            raise ValueError(f"AppStack: no GuardDuty Fargate agent repository known for {self.region}; add it to GUARDDUTY_AGENT_ACCOUNTS")
+        for role in (execution_role, self.migration.execution_role):
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="PullGuardDutyAgent",
+                    actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                    resources=[
+                        f"arn:{self.partition}:ecr:{self.region}:{GUARDDUTY_AGENT_ACCOUNTS[self.region]}:repository/aws-guardduty-agent-fargate"
+                    ],
                 )
             )
 

@@ -18,7 +18,10 @@ DR vault never blocks a deploy with "Exports cannot be updated". See docs/disast
 
 from __future__ import annotations
 
+from typing import cast
+
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -56,6 +59,29 @@ BACKUP_MANAGED_POLICIES = (
 FAILED_STATES = ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"]
 
 
+@jsii.implements(events.IRuleTarget)
+class _RuleOnlyTopicTarget:
+    """An SNS topic as a rule target whose topic policy admits EventBridge for *this rule only*
+    (aws:SourceArn) from this account (aws:SourceAccount). ``targets.SnsTopic`` grants
+    events.amazonaws.com sns:Publish with no condition, and with it an unconditioned key statement."""
+
+    def __init__(self, topic: sns.Topic) -> None:
+        self.topic = topic
+
+    def bind(self, rule: events.IRule, _id: str | None = None) -> events.RuleTargetConfig:
+        stack = cdk.Stack.of(self.topic)
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventBridgeRule" + cdk.Names.node_unique_id(rule.node)[-40:],
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_arn}, "StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
+        return events.RuleTargetConfig(arn=self.topic.topic_arn)
+
+
 class BackupStack(MediVaultStack):
     def __init__(
         self,
@@ -68,7 +94,6 @@ class BackupStack(MediVaultStack):
         backup_key: kms.IKey,
         dr_vault: backup.IBackupVault,
         logs_key: kms.IKey,
-        queue_key: kms.IKey,
         vpc: ec2.IVpc,
         function_subnets: ec2.SubnetSelection,
     ) -> None:
@@ -194,20 +219,42 @@ class BackupStack(MediVaultStack):
 
         # ---- failure notifications ---------------------------------------------------------
         # The audit tier owns the shared security topic; until it lands, backup alerts go to this
-        # stack's own KMS-encrypted topic (swap the topic when wiring the audit stack).
+        # stack's own KMS-encrypted topic (swap the topic when wiring the audit stack). The same key
+        # encrypts the DR-readiness checker's dead-letter queue, which EventBridge also writes to.
+        # KMS requests that SNS/SQS make for EventBridge carry no aws:SourceAccount/aws:SourceArn
+        # (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services),
+        # so EventBridge is pinned by the encryption context SNS and SQS send: this account's topics
+        # and queues in this region. CloudWatch alarms do send both source keys.
+        def own(service: str) -> str:
+            return f"arn:{self.partition}:{service}:{self.region}:{self.account}"
+
         topic_key = PurposeKey(
             self,
             "NotificationsKey",
             purpose="backup notifications",
             alias=f"alias/medivault/{config.name}/backup-notifications",
-            via_services=["sns"],
+            via_services=["sns", "sqs"],
             service_principals=[
                 ServicePrincipalUse(
-                    service=service,
-                    conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+                    service="events.amazonaws.com",
+                    conditions={"ArnLike": {"kms:EncryptionContext:aws:sns:topicArn": f"{own('sns')}:*"}},
                     actions=("kms:GenerateDataKey*", "kms:Decrypt"),
-                )
-                for service in ("events.amazonaws.com", "cloudwatch.amazonaws.com")
+                    sid_suffix="Topics",
+                ),
+                ServicePrincipalUse(
+                    service="events.amazonaws.com",
+                    conditions={"ArnLike": {"kms:EncryptionContext:aws:sqs:arn": f"{own('sqs')}:*"}},
+                    actions=("kms:GenerateDataKey*", "kms:Decrypt"),
+                    sid_suffix="DeadLetterQueues",
+                ),
+                ServicePrincipalUse(
+                    service="cloudwatch.amazonaws.com",
+                    conditions={
+                        "StringEquals": {"aws:SourceAccount": self.account},
+                        "ArnLike": {"aws:SourceArn": f"{own('cloudwatch')}:alarm:*"},
+                    },
+                    actions=("kms:GenerateDataKey*", "kms:Decrypt"),
+                ),
             ],
             removal_policy=removal,
         ).key
@@ -222,7 +269,7 @@ class BackupStack(MediVaultStack):
                 detail_type=["Backup Job State Change", "Copy Job State Change", "Restore Job State Change"],
                 detail={"state": FAILED_STATES},
             ),
-            targets=[targets.SnsTopic(self.topic)],
+            targets=[cast(events.IRuleTarget, _RuleOnlyTopicTarget(self.topic))],
         )
         trace(self.job_failures, ["R13", "R15"], ["operational-excellence", "reliability"], "A failed backup, copy or restore job e-mails ops.")
 
@@ -295,6 +342,16 @@ class BackupStack(MediVaultStack):
                 selection_window_days=7,
             ),
         )
+        # AWS Backup would otherwise infer the restore's network placement, defaulting to the default VPC
+        # (absent in hardened accounts, and outside the isolated data tier): name the cluster's own
+        # subnet group and security groups. https://docs.aws.amazon.com/aws-backup/latest/devguide/restore-testing-inferred-metadata.html
+        subnet_group = database.node.try_find_child("Subnets")
+        if not isinstance(subnet_group, rds.SubnetGroup):
+            raise ValueError("BackupStack: the database cluster has no subnet group child 'Subnets' to restore tests into")
+        restore_placement = {
+            "dbsubnetgroupname": subnet_group.subnet_group_name,
+            "vpcsecuritygroupids": self.to_json_string([g.security_group_id for g in database.connections.security_groups]),
+        }
         self.restore_testing_selection = backup.CfnRestoreTestingSelection(
             self,
             "RestoreTestingAurora",
@@ -303,6 +360,7 @@ class BackupStack(MediVaultStack):
             protected_resource_type="Aurora",
             protected_resource_arns=[database.cluster_arn],
             iam_role_arn=self.backup_role.role_arn,
+            restore_metadata_overrides=restore_placement,
             validation_window_hours=settings.restore_testing_retain_hours,
         )
         trace(
@@ -331,7 +389,7 @@ class BackupStack(MediVaultStack):
             vpc_subnets=function_subnets,
             security_group=checker_sg,
             logs_key=logs_key,
-            queue_key=queue_key,
+            queue_key=topic_key,
             log_retention=retention(config.log_retention_days),
             removal_policy=removal,
             powertools_layer_version=config.powertools_layer_version,
@@ -358,12 +416,7 @@ class BackupStack(MediVaultStack):
                 actions=["cloudwatch:PutMetricData"], resources=["*"], conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}}
             )
         )
-        acknowledge(
-            checker.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Resource '*' only where AWS offers no resource-level permission: VPC ENI actions, X-Ray, backup:ListRecoveryPointsByResource "
-            "(read-only listing), and cloudwatch:PutMetricData, which is pinned to the MediVault/DR namespace by condition.",
-        )
+        # The role's IAM5[Resource::*] acknowledgment is written by PythonFunction from the actions above.
         self.readiness_function = checker.function
         schedule = events.Rule(
             self,

@@ -109,10 +109,12 @@ class MediVaultStage(cdk.Stage):
             backup_key=self.keys.backup_key,
             dr_vault=self.dr_vault.vault,
             logs_key=self.keys.logs_key,
-            queue_key=self.keys.data_key,
             vpc=self.network.vpc,
             function_subnets=self.network.app_subnets,
         )
+        # Backup Audit Manager's framework controls are Config rules over Config-recorded backup
+        # resources: the account's recorder (Audit stack) must exist first (tests/deploy/test_order.py).
+        self.backup.add_stack_dependency(self.audit, "Backup Audit Manager frameworks need AWS Config recording")
         # Observability last: it watches what the stacks above built.
         functions = [c for c in self.node.find_all() if isinstance(c, PythonFunction)]
         self.observability = ObservabilityStack(

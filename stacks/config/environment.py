@@ -48,8 +48,9 @@ def require_separate_singletons(configs: list[EnvironmentConfig]) -> None:
 
     AWS Config allows one configuration recorder and one delivery channel per account and region,
     GuardDuty one detector, Macie one session: the second stage's Audit stack would fail to create
-    them. Such a pair works only when, for each singleton, at most one stage creates it and the other
-    uses it (``-c existing_config_recorder=true`` ... applied to that stage).
+    them (the first error names the switch that would avoid that one). Even with every switch, the
+    two stages' Config rules carry the same names (one name per account and region), so a shared
+    account is refused: one account per stage (tests/deploy/test_limits.py shows the clash).
     """
     by_account: dict[str, list[EnvironmentConfig]] = {}
     for config in configs:
@@ -67,6 +68,11 @@ def require_separate_singletons(configs: list[EnvironmentConfig]) -> None:
                     f"{names} share account {account} and both would create its {what} (one per account and region)",
                     f"separate accounts, or {key}=true for one of them (-c {sharing[-1].name}_{key}=true)",
                 )
+        raise ConfigError(
+            f"{sharing[0].name}_account",
+            f"{names} share account {account}: their Config rules have the same names (one per account and region)",
+            "a separate account per stage",
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

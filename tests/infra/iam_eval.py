@@ -39,6 +39,10 @@ def _condition_matches(condition: Mapping[str, Mapping[str, Any]], context: Cont
         for key, expected in entries.items():
             wanted = _as_list(expected)
             actual = _lookup(context, key)
+            if operator in _RESOURCE_POLICY_OPERATORS or operator.endswith("IfExists"):
+                if not _resource_policy_operator(operator, wanted, actual):
+                    return False
+                continue
             if operator == "Null":
                 present = actual is not None
                 if (wanted[0] == "false") != present:
@@ -95,3 +99,67 @@ def evaluate(policy: Mapping[str, Any], action: str, resource: str = "*", contex
 
 def denying_sids(policy: Mapping[str, Any], action: str, resource: str = "*", context: Context | None = None) -> set[str]:
     return {s["Sid"] for s in policy["Statement"] if s["Effect"] == "Deny" and statement_matches(s, action, resource, context or {})}
+
+
+# ---- resource policies (key, bucket, topic, queue policies): principals and their operators ----
+# Added for the deploy rehearsal (tests/deploy/): Bool, ArnEquals, NumericLessThan and the
+# ``...IfExists`` form (matches when the key is absent), and Principal matching.
+_RESOURCE_POLICY_OPERATORS = ("Bool", "ArnEquals", "ArnNotEquals", "NumericLessThan")
+
+
+def _resource_policy_operator(operator: str, wanted: list[str], actual: list[str] | None) -> bool:
+    if operator.endswith("IfExists"):
+        if actual is None:
+            return True
+        operator = operator.removesuffix("IfExists")
+        return _condition_matches({operator: {"k": wanted}}, {"k": actual})
+    if operator == "ArnNotEquals":
+        return actual is None or not any(a == w for a in actual for w in wanted)
+    if actual is None:
+        return False
+    if operator == "Bool":
+        return any(str(a).lower() == str(w).lower() for a in actual for w in wanted)
+    if operator == "ArnEquals":
+        return any(a == w for a in actual for w in wanted)
+    if operator == "NumericLessThan":
+        return any(float(a) < float(w) for a in actual for w in wanted)
+    raise NotImplementedError(operator)
+
+
+Principal = Mapping[str, str]  # {"AWS": "arn:aws:iam::111122223333:role/x"} or {"Service": "logs.amazonaws.com"}
+
+
+def principal_matches(statement: Mapping[str, Any], principal: Principal) -> bool:
+    """IAM's Principal element: ``*`` / {"AWS": "*"} match everyone; an account (``123456789012`` or
+    ``arn:...:root``) matches every principal of that account; otherwise the exact ARN or service."""
+    if "Principal" not in statement:
+        return True  # identity policy: the principal is the one it is attached to
+    given = statement["Principal"]
+    if given == "*":
+        return True
+    for kind, values in given.items():
+        for value in _as_list(values):
+            if kind == "AWS" and value == "*":
+                return True
+            if kind != next(iter(principal)):
+                continue
+            requested = next(iter(principal.values()))
+            if kind == "Service" and value == requested:
+                return True
+            if kind == "AWS":
+                account = value if re.fullmatch(r"\d{12}", value) else (value.split(":")[4] if value.endswith(":root") else None)
+                if account is not None and requested.split(":")[4] == account:
+                    return True
+                if value == requested:
+                    return True
+    return False
+
+
+def evaluate_resource_policy(
+    policy: Mapping[str, Any], principal: Principal, action: str, resource: str = "*", context: Context | None = None
+) -> str:
+    """Like ``evaluate``, for a policy with Principal elements, for a request by ``principal``."""
+    matching = [s["Effect"] for s in policy["Statement"] if principal_matches(s, principal) and statement_matches(s, action, resource, context or {})]
+    if "Deny" in matching:
+        return "Deny"
+    return "Allow" if "Allow" in matching else "Implicit"

@@ -140,21 +140,16 @@ def test_sandbox_and_production_in_one_account_are_refused() -> None:
     cfg.require_separate_singletons([cfg.sandbox("123456789012"), cfg.sandbox(None)])  # env-agnostic never clashes
 
 
-def test_one_account_works_when_one_stage_uses_what_the_other_creates(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The switches are read with getattr: simulate the audit section's fields on the sandbox config."""
-
-    @dataclasses.dataclass(frozen=True)
-    class Audit:
-        use_existing_config_recorder: bool = True
-        use_existing_guardduty_detector: bool = True
-        use_existing_macie_session: bool = False
-
-    sandbox = cfg.sandbox("123456789012")
-    object.__setattr__(sandbox, "audit", Audit())
+def test_one_account_is_refused_even_when_one_stage_uses_what_the_other_creates() -> None:
+    """The singleton errors come first and name the switch; with every switch set the shared account is
+    still refused, because both stages' Config rules have the same names."""
+    switches = {"use_existing_config_recorder": True, "use_existing_guardduty_detector": True, "use_existing_macie_session": False}
+    sandbox = dataclasses.replace(cfg.sandbox("123456789012"), audit=dataclasses.replace(cfg.sandbox().audit, **switches))
     with pytest.raises(cfg.ConfigError, match=r"^existing_macie_session: .* both would create its Macie session"):
         cfg.require_separate_singletons([sandbox, cfg.production("123456789012")])
-    object.__setattr__(sandbox, "audit", Audit(use_existing_macie_session=True))
-    cfg.require_separate_singletons([sandbox, cfg.production("123456789012")])
+    sandbox = dataclasses.replace(sandbox, audit=dataclasses.replace(sandbox.audit, use_existing_macie_session=True))
+    with pytest.raises(cfg.ConfigError, match=r"^sandbox_account: sandbox and production share account 123456789012: their Config rules"):
+        cfg.require_separate_singletons([sandbox, cfg.production("123456789012")])
 
 
 def _run_app(context: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra.iam_eval import evaluate
+from tests.infra.iam_eval import evaluate, evaluate_resource_policy
 
 pytestmark = pytest.mark.requirements("R3")
 
@@ -71,3 +71,67 @@ def test_for_any_value_string_equals_matches_one_of_a_multi_valued_key() -> None
     assert evaluate(policy, "kms:Decrypt", "k", {"kms:ResourceAliases": ["alias/a*"]}) == "Implicit"  # equality, not a pattern
     assert evaluate(policy, "kms:Decrypt", "k", {"kms:ResourceAliases": []}) == "Implicit"
     assert evaluate(policy, "kms:Decrypt", "k", {}) == "Implicit"
+
+
+def _key_policy(*statements: dict[str, object]) -> dict[str, object]:
+    return {"Statement": [{"Effect": "Allow", "Resource": "*", **s} for s in statements]}
+
+
+def test_principals_account_root_service_and_star() -> None:
+    policy = _key_policy(
+        {"Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:Decrypt"},
+        {"Principal": {"Service": "logs.eu-central-1.amazonaws.com"}, "Action": "kms:GenerateDataKey*"},
+    )
+    role = {"AWS": "arn:aws:iam::111122223333:role/app"}
+    assert evaluate_resource_policy(policy, role, "kms:Decrypt") == "Allow"
+    assert evaluate_resource_policy(policy, {"AWS": "arn:aws:iam::444455556666:role/app"}, "kms:Decrypt") == "Implicit"
+    assert evaluate_resource_policy(policy, {"Service": "logs.eu-central-1.amazonaws.com"}, "kms:GenerateDataKey") == "Allow"
+    assert evaluate_resource_policy(policy, {"Service": "events.amazonaws.com"}, "kms:GenerateDataKey") == "Implicit"
+    assert evaluate_resource_policy(policy, {"Service": "logs.eu-central-1.amazonaws.com"}, "kms:Decrypt") == "Implicit"
+    deny_all = {"Statement": [{"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*", "Resource": "*"}]}
+    assert evaluate_resource_policy(deny_all, {"Service": "cloudtrail.amazonaws.com"}, "s3:PutObject") == "Deny"
+
+
+def test_bool_arn_equals_numeric_and_if_exists() -> None:
+    grant = _key_policy(
+        {"Principal": {"AWS": "111122223333"}, "Action": "kms:CreateGrant", "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}
+    )
+    role = {"AWS": "arn:aws:iam::111122223333:role/x"}
+    assert evaluate_resource_policy(grant, role, "kms:CreateGrant", context={"kms:GrantIsForAWSResource": "true"}) == "Allow"
+    assert evaluate_resource_policy(grant, role, "kms:CreateGrant", context={}) == "Implicit"
+    arn = _key_policy(
+        {
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:events:r:1:rule/a"}},
+        }
+    )
+    assert (
+        evaluate_resource_policy(arn, {"Service": "events.amazonaws.com"}, "sqs:SendMessage", context={"aws:SourceArn": "arn:aws:events:r:1:rule/a"})
+        == "Allow"
+    )
+    assert (
+        evaluate_resource_policy(arn, {"Service": "events.amazonaws.com"}, "sqs:SendMessage", context={"aws:SourceArn": "arn:aws:events:r:1:rule/b"})
+        == "Implicit"
+    )
+    tls = {
+        "Statement": [
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*", "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}}
+        ]
+    }
+    assert evaluate_resource_policy(tls, role, "s3:GetObject", context={"s3:TlsVersion": "1.0"}) == "Deny"
+    assert evaluate_resource_policy(tls, role, "s3:GetObject", context={"s3:TlsVersion": "1.3"}) == "Implicit"
+    if_exists = {
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": "*",
+                "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+            }
+        ]
+    }
+    assert evaluate_resource_policy(if_exists, role, "s3:PutObject", context={}) == "Deny"  # IfExists: an absent key matches
+    assert evaluate_resource_policy(if_exists, role, "s3:PutObject", context={"s3:x-amz-server-side-encryption": "AES256"}) == "Deny"
+    assert evaluate_resource_policy(if_exists, role, "s3:PutObject", context={"s3:x-amz-server-side-encryption": "aws:kms"}) == "Implicit"

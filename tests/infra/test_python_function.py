@@ -81,3 +81,49 @@ def test_function_is_hardened_and_passes_the_gates(tmp_path: Path) -> None:
     ours = [f for f in folders if f.is_dir() and (f / "echo").exists()]
     assert len(ours) == 1
     assert sorted(p.name for p in ours[0].iterdir()) == ["echo"]
+
+
+def _echo(stage: object, network: object, construct_id: str = "Echo") -> PythonFunction:
+    return PythonFunction(
+        network,  # type: ignore[arg-type]
+        construct_id,
+        source="echo",
+        source_root=FIXTURES,
+        description="test function",
+        vpc=network.vpc,  # type: ignore[attr-defined]
+        vpc_subnets=network.app_subnets,  # type: ignore[attr-defined]
+        security_group=network.endpoint_security_group,  # type: ignore[attr-defined]
+        logs_key=stage.keys.logs_key,  # type: ignore[attr-defined]
+        queue_key=stage.keys.data_key,  # type: ignore[attr-defined]
+        log_retention=retention(731),
+        removal_policy=stage.config.removal_policy,  # type: ignore[attr-defined]
+        powertools_layer_version=27,
+    )
+
+
+def test_resource_star_acknowledgment_names_each_action_and_refuses_unknown_ones(tmp_path: Path) -> None:
+    """Issue 15 item 10: the role's IAM5[Resource::*] reason is written from the role's actual policy
+    (an action added by a stack is named with its reason), and an action on '*' with no recorded
+    reason fails the synth with a message naming it."""
+    from aws_cdk import aws_iam as iam
+
+    app = new_app(outdir=str(tmp_path))
+    stage = populate(app, [cfg.load("sandbox", "123456789012")])["sandbox"]
+    network = stage.network
+    fn = _echo(stage, network)
+    fn.role.add_to_principal_policy(iam.PolicyStatement(actions=["cloudwatch:PutMetricData"], resources=["*"]))
+    app.synth()
+    role = next(
+        r for lid, r in Template.from_stack(network).to_json()["Resources"].items() if lid.startswith("EchoRole") and r["Type"] == "AWS::IAM::Role"
+    )
+    [reason] = [r["reason"] for r in role["Metadata"]["cdk_nag"]["rules_to_suppress"] if r["id"] == "AwsSolutions-IAM5[Resource::*]"]
+    for action in ("ec2:DescribeNetworkInterfaces", "xray:PutTraceSegments", "cloudwatch:PutMetricData"):
+        assert action in reason
+    assert "ec2:CreateNetworkInterface" not in reason  # scoped, not on '*'
+
+    app = new_app(outdir=str(tmp_path / "bad"))
+    stage = populate(app, [cfg.load("sandbox", "123456789012")])["sandbox"]
+    fn = _echo(stage, stage.network)
+    fn.role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"]))
+    with pytest.raises(Exception, match=r"s3:GetObject on Resource '\*' has no recorded reason"):
+        app.synth()
