@@ -216,10 +216,14 @@ def test_function_permissions_are_exactly_run_watch_and_pass(synth: Synthesized,
 
 
 def _egress(network: Template, group_id: str) -> set[tuple[str, int]]:
-    """Every egress rule of one group: inline rules and AWS::EC2::SecurityGroupEgress resources."""
+    """Every egress rule of one group that can match traffic: inline rules (less CDK's "disallow all"
+    placeholder, ICMP 252/86 to 255.255.255.255/32, which keeps the inline list non-empty so EC2's
+    default allow-all is gone) and AWS::EC2::SecurityGroupEgress resources."""
     rules: set[tuple[str, int]] = set()
     group = resources_of(network, "AWS::EC2::SecurityGroup")[group_id]["Properties"]
     for rule in group.get("SecurityGroupEgress", []):
+        if rule.get("CidrIp") == "255.255.255.255/32" and rule.get("IpProtocol") == "icmp":
+            continue
         rules.add((rule.get("DestinationPrefixListId") or rule.get("CidrIp") or json.dumps(rule.get("DestinationSecurityGroupId")), rule["FromPort"]))
     for rule in resources_of(network, "AWS::EC2::SecurityGroupEgress").values():
         p = rule["Properties"]

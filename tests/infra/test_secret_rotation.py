@@ -39,14 +39,11 @@ SECRET_ACTIONS = [
     "secretsmanager:PutSecretValue",
     "secretsmanager:UpdateSecretVersionStage",
 ]
-# PythonFunction's own statement: ENI management and X-Ray have no resource-level permissions.
+# PythonFunction's own statements on "*": the EC2 Describe calls and X-Ray upload, which have no
+# resource-level permissions (ENI create/delete/assign are scoped to the function's subnets and group).
 STAR_ACTIONS = {
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:CreateNetworkInterface",
-    "ec2:DeleteNetworkInterface",
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeSubnets",
-    "ec2:UnassignPrivateIpAddresses",
     "xray:PutTelemetryRecords",
     "xray:PutTraceSegments",
 }
@@ -190,7 +187,11 @@ def test_origin_secret_rotates_every_30_days_in_the_app_stack(synth: Synthesized
     assert (permission["Principal"], permission["SourceArn"]) == ("secretsmanager.amazonaws.com", {"Ref": "OriginSecret"})
     assert variables["DISTRIBUTION_PARAMETER"] == f"/medivault/{environment}/edge/distribution-id"
     (alb_id,) = resources_of(app, "AWS::ElasticLoadBalancingV2::LoadBalancer")
-    assert variables["ORIGIN_DOMAIN"] == {"Fn::GetAtt": [alb_id, "DNSName"]}  # no domain configured: CloudFront's origin is the ALB
+    domain = cfg.load(environment, None).domain
+    if domain is None:  # no domain configured: CloudFront's origin is the ALB's own name
+        assert variables["ORIGIN_DOMAIN"] == {"Fn::GetAtt": [alb_id, "DNSName"]}
+    else:  # with a domain, CloudFront reaches the ALB as origin.<domain> (its certificate names it)
+        assert variables["ORIGIN_DOMAIN"] == domain.origin_domain_name
 
 
 def test_rule_template_lists_awscurrent_only(synth: Synthesized, environment: str) -> None:
