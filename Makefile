@@ -55,14 +55,14 @@ diagram-deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends graphviz >/dev/null; \
 	fi
 
-synth: deps
+synth: deps diagram-deps
 	@rm -rf $(OUT)
 	@start=$$(date +%s%N); $(CDK) synth --quiet --output $(OUT); rc=$$?; \
 	  echo "cdk synth: $$(( ($$(date +%s%N) - start) / 1000000 )) ms"; \
 	  $(VENV)/bin/python -m tools.summary $(OUT) || rc=1; \
 	  $(VENV)/bin/python -m tools.report $(OUT) || rc=1; exit $$rc
 
-report: deps
+report: deps diagram-deps
 	@test -f $(OUT)/manifest.json || { echo "no cloud assembly in $(OUT)/: run make synth first"; exit 1; }
 	$(VENV)/bin/python -m tools.report $(OUT)
 

@@ -170,6 +170,9 @@ def load(outdir: Path, stage: str = "Production") -> Topology:
     by_stage: dict[str, list[StackArtifact]] = {}
     for s in found:
         by_stage.setdefault(s.stage.removeprefix("assembly-"), []).append(s)
+    workload = [n for n in by_stage if n != "Organization" and not n.startswith("Pipeline")]
+    if stage not in by_stage and workload:
+        stage = workload[-1]  # e.g. `-c environments=sandbox`: draw the stage that was synthesized
     if stage not in by_stage:
         raise TopologyError(f"the assembly has no {stage} stage (stages: {', '.join(sorted(by_stage)) or 'none'})")
     resolver = _Resolver([s for s in found if s.stage.removeprefix("assembly-") == stage])
