@@ -66,6 +66,66 @@ def shapes(svg: str) -> list[Shape]:
     return found
 
 
+def _curve(group: ET.Element) -> list[tuple[float, float]]:
+    """Points along an edge's drawn spline (Graphviz writes ``M p0 C p1 p2 p3 p4 p5 p6 ...``)."""
+    path = group.find(f"{SVG}path")
+    numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", path.get("d") or "")] if path is not None else []
+    points = list(zip(numbers[0::2], numbers[1::2], strict=False))
+    sampled = []
+    for i in range(0, len(points) - 3, 3):
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = points[i : i + 4]
+        for step in range(11):
+            t = step / 10
+            a, b, c, d = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2, t**3
+            sampled.append((a * x0 + b * x1 + c * x2 + d * x3, a * y0 + b * y1 + c * y2 + d * y3))
+    return sampled
+
+
+def _captions(group: ET.Element) -> list[tuple[float, float, float, float]]:
+    """Approximate boxes of a cluster's caption lines (Helvetica: about 0.55 em per character)."""
+    boxes = []
+    for text in group.iter(f"{SVG}text"):
+        size = float(text.get("font-size") or 10)
+        x, y, width = float(text.get("x") or 0), float(text.get("y") or 0), len(text.text or "") * size * 0.55
+        left = x - width / 2 if text.get("text-anchor") == "middle" else x
+        boxes.append((left, y - size, left + width, y + 2))
+    return boxes
+
+
+def crossings(svg: str) -> list[str]:
+    """Arrows drawn over a box they do not connect, over a caption, or through a region, VPC or tier
+    box that holds neither of their ends: what a reader reads as a wrong connection."""
+    root = ET.fromstring(svg)  # noqa: S314 - our own generated SVG, not untrusted input
+    found = shapes(svg)
+    nodes = {s.name: s for s in found if s.kind == "node"}
+    areas = [s for s in found if s.kind == "cluster" and s.name.startswith(("cluster_region-", "cluster_tier-", "cluster_vpc", "cluster_global"))]
+    captions = [(g.findtext(f"{SVG}title"), box) for g in root.iter(f"{SVG}g") if g.get("class") == "cluster" for box in _captions(g)]
+    problems = []
+    for group in root.iter(f"{SVG}g"):
+        if group.get("class") != "edge":
+            continue
+        name = group.findtext(f"{SVG}title") or ""
+        tail, head = (nodes.get(n) for n in name.split("->"))
+        ends = [e for e in (tail, head) if e is not None]
+        points = _curve(group)[2:-2]  # leave the ends, which touch their own boxes
+        for node in nodes.values():
+            if node in ends:
+                continue
+            x0, y0, x1, y1 = node.box
+            if any(x0 + 2 < x < x1 - 2 and y0 + 2 < y < y1 - 2 for x, y in points):
+                problems.append(f"{name} runs over box {node.name}")
+        for area in areas:
+            if any(end.inside(area) for end in ends):
+                continue
+            x0, y0, x1, y1 = area.box
+            if any(x0 < x < x1 and y0 < y < y1 for x, y in points):
+                problems.append(f"{name} runs through {area.name}, which holds neither end")
+        for cluster, (x0, y0, x1, y1) in captions:
+            if any(x0 < x < x1 and y0 < y < y1 for x, y in points):
+                problems.append(f"{name} runs over the caption of {cluster}")
+    return sorted(set(problems))
+
+
 def semantic(svg: str) -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
     """What the picture says, without where Graphviz put it (coordinates differ between its versions)."""
     return [(s.kind, s.name, s.classes, s.texts) for s in shapes(svg)]
@@ -211,6 +271,11 @@ def test_every_box_is_in_its_own_account_and_region(synth: Synthesized, pictures
     assert {"eu-central-1", "eu-west-1", "us-east-1"} <= names
 
 
+def test_no_arrow_runs_behind_a_box_or_a_caption(pictures: tuple[str, str]) -> None:
+    for svg in pictures:
+        assert crossings(svg) == []
+
+
 def test_stack_map_shows_every_production_stack_and_dependency(synth: Synthesized, pictures: tuple[str, str]) -> None:
     found = shapes(pictures[1])
     stage = synth.stages["production"]
@@ -220,7 +285,19 @@ def test_stack_map_shows_every_production_stack_and_dependency(synth: Synthesize
     assert {"Organization-Guardrails", "Organization-IdentityCenter", "MediVault-Pipeline"} <= drawn
     dependencies = {(s.stack_name, d.stack_name) for s in stage.node.children if hasattr(s, "dependencies") for d in s.dependencies}
     arrows = {tuple(s.name.removeprefix("stack:").split("->stack:")) for s in found if s.kind == "edge"}
-    assert arrows == dependencies and len(dependencies) >= 1
+    # Only real dependencies are drawn, and every dependency is drawn or implied by a chain of arrows.
+    assert arrows <= dependencies and len(arrows) >= 1
+    assert _closure(arrows) == _closure(dependencies)
+    assert ("Production-Audit", "Production-Keys") in dependencies and ("Production-Audit", "Production-Keys") not in arrows
+
+
+def _closure(edges: set[tuple[str, ...]]) -> set[tuple[str, ...]]:
+    closed = set(edges)
+    while True:
+        more = {(a, d) for a, b in closed for c, d in closed if b == c} - closed
+        if not more:
+            return closed
+        closed |= more
 
 
 def test_graphviz_is_installed_by_the_makefile() -> None:

@@ -39,37 +39,38 @@ ACCOUNT_LABEL = {
     "tooling": "Tooling account (delivery pipeline)",
     "management": "Management account (organisation)",
 }
-FRIENDLY = {
-    "AWS::KMS::Key": "KMS key",
-    "AWS::S3::Bucket": "S3 bucket",
+FRIENDLY = {  # in the order a stack's box lists them: what the stack is for first, its plumbing last
+    "AWS::WAFv2::WebACL": "WAF web ACL",
+    "AWS::CloudFront::Distribution": "CloudFront distribution",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": "load balancer",
+    "AWS::ECS::Service": "Fargate service",
+    "AWS::RDS::DBCluster": "Aurora cluster",
+    "AWS::RDS::DBInstance": "Aurora instance",
+    "AWS::ElastiCache::ReplicationGroup": "Valkey group",
+    "AWS::EC2::Subnet": "subnet",
+    "AWS::EC2::VPCEndpoint": "VPC endpoint",
+    "AWS::EC2::NatGateway": "NAT gateway",
+    "AWS::CloudTrail::Trail": "CloudTrail trail",
     "AWS::Config::ConfigRule": "Config rule",
     "AWS::Config::ConfigurationRecorder": "Config recorder",
     "AWS::GuardDuty::Detector": "GuardDuty detector",
-    "AWS::CloudTrail::Trail": "CloudTrail trail",
     "AWS::Macie::Session": "Macie session",
     "AWS::Backup::BackupVault": "backup vault",
     "AWS::Backup::BackupPlan": "backup plan",
     "AWS::CloudWatch::Alarm": "CloudWatch alarm",
     "AWS::CloudWatch::Dashboard": "dashboard",
     "AWS::XRay::Group": "X-Ray group",
-    "AWS::Lambda::Function": "Lambda function",
-    "AWS::WAFv2::WebACL": "WAF web ACL",
     "AWS::Organizations::Policy": "organization policy",
     "AWS::Organizations::OrganizationalUnit": "OU",
     "AWS::SSO::PermissionSet": "permission set",
     "AWS::SSO::Assignment": "group assignment",
     "AWS::SecretsManager::Secret": "secret",
+    "AWS::Lambda::Function": "Lambda function",
     "AWS::SNS::Topic": "SNS topic",
-    "AWS::EC2::Subnet": "subnet",
-    "AWS::EC2::VPCEndpoint": "VPC endpoint",
-    "AWS::EC2::NatGateway": "NAT gateway",
     "AWS::EC2::SecurityGroup": "security group",
-    "AWS::RDS::DBCluster": "Aurora cluster",
-    "AWS::RDS::DBInstance": "Aurora instance",
-    "AWS::ElastiCache::ReplicationGroup": "Valkey group",
-    "AWS::ECS::Service": "Fargate service",
-    "AWS::ElasticLoadBalancingV2::LoadBalancer": "load balancer",
-    "AWS::CloudFront::Distribution": "CloudFront distribution",
+    # Last: nearly every stack has its own key and buckets.
+    "AWS::KMS::Key": "KMS key",
+    "AWS::S3::Bucket": "S3 bucket",
 }
 # Resource types that say what a supporting stack is for, in this order (others are plumbing here).
 SIGNIFICANT = tuple(FRIENDLY)
@@ -88,7 +89,7 @@ def _label(resource_type: str) -> str:
 def _plural(count: int, noun: str) -> str:
     if count == 1 or noun.endswith("s"):
         return f"{count} {noun}"
-    return f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"
+    return f"{count} {noun[:-1]}ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else f"{count} {noun}s"
 
 
 def _summary(box: StackBox, limit: int = 4) -> list[str]:
@@ -146,7 +147,7 @@ def _account(graph: Graph, role: str, detail: str) -> Cluster:
     )
 
 
-def _region(account: Cluster, role: str, region: str) -> Cluster:
+def _region(account: Cluster, role: str, region: str, labeljust: str = "l") -> Cluster:
     return account.cluster(
         f"region-{role}-{region}",
         html(region, [REGION_ROLE.get(role, {}).get(region, "")], size=10),
@@ -156,6 +157,7 @@ def _region(account: Cluster, role: str, region: str) -> Cluster:
         fontname="Helvetica",
         fontsize="13",
         fontcolor="#2b4c7e",
+        labeljust=labeljust,
     )
 
 
@@ -234,7 +236,12 @@ def architecture_source(topo: Topology) -> str:
         "cloudfront",
         label=html(
             "CloudFront + Shield Standard",
-            ["HTTPS to viewers and to the origin", f"web ACL: {topo.waf_region} ({topo.waf_scope} scope)", f"stack {topo.distribution_stack}"],
+            [
+                f"viewers: {topo.viewer_policy}",
+                f"origin: {topo.origin_policy}",
+                f"web ACL: {topo.waf_region} ({topo.waf_scope} scope)",
+                f"stack {topo.distribution_stack}",
+            ],
         ),
         tooltip=f"{topo.distribution_stack}: a global distribution",
         **{"class": f"account-workload region-global stack-{topo.distribution_stack}"},
@@ -242,7 +249,8 @@ def architecture_source(topo: Topology) -> str:
 
     # us-east-1 next to the edge it serves, then the primary and the DR region.
     order = sorted(topo.regions["workload"], key=lambda r: (r != "us-east-1", r != "eu-central-1", r))
-    regions = {r: _region(workload, "workload", r) for r in order}
+    # The edge region's caption on the right: CloudFront's arrow to the web ACL comes in from the left.
+    regions = {r: _region(workload, "workload", r, "r" if r == "us-east-1" else "l") for r in order}
     primary = regions["eu-central-1"]
     vpc = primary.cluster(
         "vpc",
@@ -263,6 +271,7 @@ def architecture_source(topo: Topology) -> str:
             style="rounded,filled",
             color="#b7c6da",
             fillcolor=TIER_FILL[tier],
+            labeljust="r",  # the path enters each tier on its left, where the service boxes are
             fontname="Helvetica",
             fontcolor=INK,
         )
@@ -272,13 +281,16 @@ def architecture_source(topo: Topology) -> str:
         "alb",
         label=html(
             "Application Load Balancer",
-            ["internet-facing, nodes in every public subnet", *topo.alb_listeners, "accepts CloudFront's prefix list only"],
+            ["internet-facing, nodes in every public subnet", *topo.alb_listeners, *(f"ingress {i}" for i in topo.alb_ingress)],
         ),
         **{"class": f"{region_class} stack-{topo.stage}-App"},
     )
+    public_ip = "public IP assigned" if topo.service_public_ip else "no public IP"
+    db_tls = "TLS required" if topo.aurora_tls else "TLS optional"
+    cache_tls = ("TLS required" if topo.cache_tls else "TLS optional") + (" + AUTH token" if topo.cache_auth else "")
     fargate = tiers["App"].node(
         "fargate",
-        label=html("ECS on Fargate", [f"{topo.service_tasks} over {len(topo.azs)} AZs", f"container port {topo.container_port}", "no public IP"]),
+        label=html("ECS on Fargate", [f"{topo.service_tasks} over {len(topo.azs)} AZs", f"container port {topo.container_port}", public_ip]),
         **{"class": f"{region_class} stack-{topo.stage}-App"},
     )
     # The interface endpoints' ENIs are in the app subnets (each app cell says so); the endpoint box
@@ -292,14 +304,17 @@ def architecture_source(topo: Topology) -> str:
     readers = [az for role, az in topo.aurora if role == "reader"]
     aurora = tiers["Data"].node(
         "aurora",
-        label=html("Aurora Serverless v2", [topo.aurora_engine, f"writer {writer}", *(f"reader {az}" for az in readers), f"TLS :{topo.aurora_port}"]),
+        label=html(
+            "Aurora Serverless v2",
+            [topo.aurora_engine, f"writer {writer}", *(f"reader {az}" for az in readers), f"{db_tls} :{topo.aurora_port}"],
+        ),
         **{"class": f"{region_class} stack-{topo.stage}-Data"},
     )
     cache = tiers["Data"].node(
         "valkey",
         label=html(
             f"ElastiCache {topo.cache_engine.split()[0].capitalize()}",
-            [topo.cache_engine, f"{len(topo.cache_azs)} nodes, Multi-AZ", f"TLS + AUTH :{topo.cache_port}"],
+            [topo.cache_engine, f"{len(topo.cache_azs)} nodes, Multi-AZ", f"{cache_tls} :{topo.cache_port}"],
         ),
         **{"class": f"{region_class} stack-{topo.stage}-Data"},
     )
@@ -340,7 +355,10 @@ def architecture_source(topo: Topology) -> str:
     )
     keys = primary.node(
         "kms-secrets",
-        label=html("KMS keys + Secrets Manager", ["customer keys per purpose", "database and cache secrets,", "rotated every 30 days"]),
+        label=html(
+            "KMS keys + Secrets Manager",
+            [f"{topo.kms_keys} customer keys ({topo.stage}-Keys)", f"{topo.secrets} secrets", f"rotated every {', '.join(topo.rotation) or 'never'}"],
+        ),
         **{"class": f"{region_class} stack-{topo.stage}-Keys"},
     )
 
@@ -377,7 +395,6 @@ def architecture_source(topo: Topology) -> str:
     for name, anchor in ((f"{topo.stage}-DrVault", fargate), (f"{topo.stage}-DetectionDr", alb), (f"{topo.stage}-DetectionEdge", alb)):
         if name in supporting:
             root.body.append(f'{{rank=same; "{anchor}"; "{supporting[name]}"}}')
-
     # The tooling and management accounts below the workload account.
     _, below = _tooling(graph)
     management = _account(graph, "management", "governs the workload accounts: SCPs, IAM Identity Center permission sets")
@@ -397,11 +414,33 @@ def _wrap(items: tuple[str, ...], per_line: int) -> list[str]:
     return [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
 
 
+def reduced(dependencies: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    """The transitive reduction: (a, c) is left out when a needs b and b needs c. The deploy
+    order it implies is the same, and a map with half the arrows can be read."""
+    needs: dict[str, set[str]] = {}
+    for tail, head in dependencies:
+        needs.setdefault(tail, set()).add(head)
+
+    def reachable(start: str, skip: tuple[str, str]) -> set[str]:
+        seen: set[str] = set()
+        todo = [start]
+        while todo:
+            current = todo.pop()
+            for nxt in sorted(needs.get(current, set())):
+                if (current, nxt) != skip and nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    return [(tail, head) for tail, head in dependencies if head not in reachable(tail, (tail, head))]
+
+
 def stacks_source(topo: Topology) -> str:
     """The DOT text of the stack map: stacks in their account and region, arrows = dependencies."""
     graph = _graph(
         f"MediVault EU: the stacks of the {topo.stage} stage and the organisation",
-        "Boxes: CloudFormation stacks in the account and region they deploy to. Arrows: stack X needs stack Y.",
+        "Boxes: CloudFormation stacks in the account and region they deploy to. "
+        "Arrows: stack X needs stack Y (a need already implied through another stack is not drawn again).",
     )
     graph.graph["rankdir"] = "LR"
     accounts: dict[str, Cluster] = {}
@@ -415,7 +454,7 @@ def stacks_source(topo: Topology) -> str:
             regions[key] = _region(accounts[role], role, box.region)
         _stack_node(regions[key], box)
     _tooling(graph)
-    for tail, head in topo.dependencies:
+    for tail, head in reduced(topo.dependencies):
         graph.add_edge(f"stack:{tail}", f"stack:{head}")
     return graph.source()
 

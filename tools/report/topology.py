@@ -93,6 +93,16 @@ class Topology:
     waf_rules: tuple[str, ...]
     distribution_stack: str
     route53_records: int
+    alb_ingress: tuple[str, ...]  # the ALB security group's ingress sources, e.g. "443 from pl-a3a144ca"
+    service_public_ip: bool
+    aurora_tls: bool  # rds.force_ssl in the cluster parameter group
+    cache_tls: bool  # TransitEncryptionMode required
+    cache_auth: bool  # an AUTH token
+    viewer_policy: str
+    origin_policy: str
+    kms_keys: int  # customer keys in the stage's primary region
+    secrets: int
+    rotation: tuple[str, ...]  # the secrets' rotation schedules, e.g. "30 days"
     stacks: tuple[StackBox, ...]
     dependencies: tuple[tuple[str, str], ...]  # (stack, stack it needs), both drawn
     regions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # account role -> regions used
@@ -251,8 +261,30 @@ def load(outdir: Path, stage: str = "Production") -> Topology:
         placed[by_az[az]].append(f"{cache.get('Engine', 'cache').capitalize()} node")
     buckets = tuple(sorted(k.removesuffix(k[-8:]) for k, p in _resources(templates[data_stack], "AWS::S3::Bucket") if p.get("ObjectLockEnabled")))
 
+    alb_groups = {resolver.target(app_stack, g) for g in alb.get("SecurityGroups", [])}
+    alb_ingress = tuple(
+        sorted(
+            f"{p['FromPort']} from {p.get('SourcePrefixListId') or p.get('CidrIp') or 'a security group'}"
+            for name, t in templates.items()
+            for _, p in _resources(t, "AWS::EC2::SecurityGroupIngress")
+            if resolver.target(name, p.get("GroupId")) in alb_groups
+        )
+    )
+    parameter_group = resolver.target(data_stack, cluster.get("DBClusterParameterGroupName"))
+    groups = _resources(templates[data_stack], "AWS::RDS::DBClusterParameterGroup")
+    parameters: dict[str, Any] = next((p.get("Parameters", {}) for k, p in groups if parameter_group == (data_stack, k)), {})
+    rotation = set()
+    for t in templates.values():
+        for _, p in _resources(t, "AWS::SecretsManager::RotationSchedule"):
+            rules = p.get("RotationRules") or {}
+            days = p.get("AutomaticallyAfterDays") or rules.get("AutomaticallyAfterDays")
+            expression = str(rules.get("ScheduleExpression", ""))
+            rotation.add(f"{days} days" if days else expression.removeprefix("rate(").removesuffix(")"))
     waf_stack, _, waf = _one(templates, "AWS::WAFv2::WebACL", "the web ACL")
-    dist_stack, _, _ = _one(templates, "AWS::CloudFront::Distribution", "the CloudFront distribution")
+    dist_stack, _, distribution = _one(templates, "AWS::CloudFront::Distribution", "the CloudFront distribution")
+    dist_config = distribution.get("DistributionConfig", {})
+    origins: list[dict[str, Any]] = dist_config.get("Origins", [])
+    origin: dict[str, Any] = origins[0].get("CustomOriginConfig", {}) if origins else {}
     records = sum(len(_resources(t, "AWS::Route53::RecordSet")) for t in templates.values())
 
     boxes: list[StackBox] = []
@@ -297,6 +329,16 @@ def load(outdir: Path, stage: str = "Production") -> Topology:
         waf_rules=tuple(str(r["Name"]) for r in waf.get("Rules", [])),
         distribution_stack=dist_stack,
         route53_records=records,
+        alb_ingress=alb_ingress,
+        service_public_ip=service["NetworkConfiguration"]["AwsvpcConfiguration"].get("AssignPublicIp") == "ENABLED",
+        aurora_tls=str(parameters.get("rds.force_ssl", "0")) == "1",
+        cache_tls=cache.get("TransitEncryptionMode") == "required" and bool(cache.get("TransitEncryptionEnabled")),
+        cache_auth="AuthToken" in cache,
+        viewer_policy=str(dist_config.get("DefaultCacheBehavior", {}).get("ViewerProtocolPolicy", "")),
+        origin_policy=" ".join([str(origin.get("OriginProtocolPolicy", "")), *origin.get("OriginSSLProtocols", [])]).strip(),
+        kms_keys=sum(len(_resources(t, "AWS::KMS::Key")) for n, t in templates.items() if n.endswith("-Keys")),
+        secrets=sum(len(_resources(t, "AWS::SecretsManager::Secret")) for t in templates.values()),
+        rotation=tuple(sorted(r for r in rotation if r)),
         stacks=tuple(boxes),
         dependencies=dependencies,
         regions=regions,
