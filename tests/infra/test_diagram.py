@@ -166,6 +166,16 @@ def _named(found: list[Shape], kind: str) -> dict[str, Shape]:
     return {s.name: s for s in found if s.kind == kind}
 
 
+def test_subtitle_says_how_the_sandbox_differs(synth: Synthesized, pictures: tuple[str, str]) -> None:
+    cache = next(iter(synth.template("sandbox", "data").find_resources("AWS::ElastiCache::ReplicationGroup").values()))
+    scaling = next(iter(synth.template("sandbox", "app").find_resources("AWS::ApplicationAutoScaling::ScalableTarget").values()))
+    texts = [t.text or "" for t in ET.fromstring(pictures[0]).iter(f"{SVG}text")]  # noqa: S314 - our own SVG
+    line = next(t for t in texts if t.startswith("Red numbered arrows"))
+    assert "Sandbox stage, in its own workload account: the same stacks" in line
+    assert f"{len(cache['Properties']['PreferredCacheClusterAZs'])} cache node(s)" in line
+    assert f"{scaling['Properties']['MinCapacity']}\u2013{scaling['Properties']['MaxCapacity']} tasks" in line
+
+
 def test_the_traffic_path_is_drawn_in_order(pictures: tuple[str, str]) -> None:
     found = shapes(pictures[0])
     nodes, edges = _named(found, "node"), _named(found, "edge")

@@ -196,14 +196,13 @@ def _tooling(graph: Graph) -> tuple[Cluster, list[str]]:
     return account, nodes
 
 
-def architecture_source(topo: Topology) -> str:
-    """The DOT text of the architecture view (the traffic path, tiers x AZs, regions, accounts)."""
-    others = ", ".join(topo.other_stages)
+def architecture_source(topo: Topology, others: tuple[Topology, ...] = ()) -> str:
+    """The DOT text of the architecture view (the traffic path, tiers x AZs, regions, accounts);
+    ``others``: the other workload stages, which the subtitle compares with the drawn one."""
+    compared = [f"{other.stage} stage, in its own workload account: {', '.join(topology.differences(topo, other))}" for other in others]
     graph = _graph(
         f"MediVault EU: the {topo.stage} stage as synthesized",
-        f"Red numbered arrows: a user's request. {others} stage: the same shape in its own workload account"
-        if others
-        else "Red numbered arrows: a user's request.",
+        "Red numbered arrows: a user's request. " + ". ".join(compared),
     )
     root = graph.root
     root.node(
@@ -461,7 +460,8 @@ def stacks_source(topo: Topology) -> str:
 
 def render(outdir: Path, stage: str = "Production") -> str:
     """The architecture view as SVG (docs/architecture.svg)."""
-    return to_svg(architecture_source(topology.load(outdir, stage)))
+    drawn = topology.load(outdir, stage)
+    return to_svg(architecture_source(drawn, tuple(topology.load(outdir, name) for name in drawn.other_stages)))
 
 
 def render_stacks(outdir: Path, stage: str = "Production") -> str:

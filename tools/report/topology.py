@@ -111,6 +111,10 @@ class Topology:
         return tuple(sorted((s for s in self.subnets if s.tier == tier), key=lambda s: s.az))
 
     @property
+    def endpoint_azs(self) -> int:
+        return sum(1 for s in self.subnets if any(p.endswith("endpoint ENIs") for p in s.placed))
+
+    @property
     def azs(self) -> tuple[str, ...]:
         return tuple(sorted({s.az for s in self.subnets}))
 
@@ -349,3 +353,22 @@ def _dependencies(outdir: Path) -> dict[str, tuple[str, ...]]:
     from tools.report.model import _stack_dependencies  # one reader of the manifest's dependencies
 
     return _stack_dependencies(outdir)
+
+
+def differences(drawn: Topology, other: Topology) -> list[str]:
+    """How ``other`` (e.g. the sandbox) differs from the drawn stage, in the picture's terms."""
+    out = []
+    own = {b.name.split("-", 1)[1] for b in drawn.stacks if b.account_role == "workload"}
+    theirs = {b.name.split("-", 1)[1] for b in other.stacks if b.account_role == "workload"}
+    out.append("the same stacks" if own == theirs else f"stacks differ: {', '.join(sorted(own ^ theirs))}")
+    if other.service_tasks != drawn.service_tasks:
+        out.append(other.service_tasks)
+    if len(other.aurora) != len(drawn.aurora):
+        out.append(f"{len(other.aurora)} Aurora instance(s)")
+    if len(other.cache_azs) != len(drawn.cache_azs):
+        out.append(f"{len(other.cache_azs)} cache node(s)")
+    if len(other.nat_azs) != len(drawn.nat_azs):
+        out.append(f"{len(other.nat_azs)} NAT gateway(s)")
+    if other.endpoint_azs != drawn.endpoint_azs:
+        out.append(f"interface endpoints in {other.endpoint_azs} AZ(s)")
+    return out
