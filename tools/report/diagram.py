@@ -21,6 +21,7 @@ import itertools
 import sys
 from pathlib import Path
 
+from stacks.pipeline_stack import TEST_COMMAND
 from tools.report import topology
 from tools.report.dot import Cluster, Graph, GraphvizMissing, html, to_svg
 from tools.report.topology import TIER_KIND, TIERS, StackBox, Topology
@@ -178,7 +179,10 @@ def _tooling(graph: Graph) -> tuple[Cluster, list[str]]:
     home = _region(account, "tooling", region)
     pipeline = home.node(
         "pipeline",
-        label=html("MediVault-Pipeline", ["CodePipeline + CodeBuild", "tests, cdk-nag, cfn-lint gates", "deploys Sandbox, then Production"]),
+        label=html(
+            "MediVault-Pipeline",
+            ["CodePipeline (CDK Pipelines)", f"CodeBuild: {TEST_COMMAND}, cdk synth", "Sandbox, manual approval, Production"],
+        ),
         tooltip=f"MediVault-Pipeline ({region})",
         **{"class": _node_class("tooling", region, "MediVault-Pipeline")},
     )
