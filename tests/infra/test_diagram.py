@@ -331,3 +331,28 @@ def test_requirements_doc_lists_r1_to_r16_as_in_the_code() -> None:
     text = (ROOT / "docs" / "requirements.md").read_text()
     for rid in REQUIREMENTS:
         assert f"\n| {rid} |" in text, rid
+
+
+def test_an_assembly_without_the_traffic_path_fails_with_a_clear_error(tmp_path: Path) -> None:
+    """A stage without a load balancer cannot be drawn: the error names the missing resource type."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_ec2 as ec2
+
+    app = cdk.App(outdir=str(tmp_path))
+    stage = cdk.Stage(app, "Production")
+    stack = cdk.Stack(stage, "Network", env=cdk.Environment(account="111111111111", region="eu-central-1"))
+    isolated = ec2.SubnetConfiguration(name="Data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+    ec2.Vpc(stack, "Vpc", max_azs=1, nat_gateways=0, subnet_configuration=[isolated])
+    app.synth()
+    with pytest.raises(topology.TopologyError, match=r"no AWS::ElasticLoadBalancingV2::LoadBalancer \(the load balancer\)"):
+        topology.load(tmp_path)
+    assert diagram.main(["diagram", str(tmp_path), str(tmp_path / "a.svg")]) == 1
+    assert not (tmp_path / "a.svg").exists()
+
+
+def test_a_missing_graphviz_is_named_with_the_make_target(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tools.report import dot
+
+    monkeypatch.setattr(dot.shutil, "which", lambda _: None)
+    with pytest.raises(dot.GraphvizMissing, match="make diagram-deps"):
+        dot.to_svg("digraph {}")
