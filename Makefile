@@ -15,14 +15,14 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := node_modules/.bin/cdk --no-notices
 OUT ?= cdk.out
 
-.PHONY: help deps service-test-deps synth test lint typecheck unit bench report diagram lock clean \
+.PHONY: help deps service-test-deps diagram-deps synth test lint typecheck unit bench report diagram lock clean \
 	synth-sandbox preflight deploy-sandbox smoke-sandbox destroy-sandbox
 
 help:
 	@echo "make synth    install what is missing, synthesize every stack of every environment into $(OUT)/ (compliance gates on)"
 	@echo "make test     install what is missing, then ruff, mypy, pytest (synth + gates + cfn-lint + handler tests)"
 	@echo "make report   write $(OUT)/report/ (requirements matrix, pillars, cost estimate; HTML + Markdown) from the last synth"
-	@echo "make diagram  synthesize, then regenerate docs/architecture.svg (commit it; a test checks it is current)"
+	@echo "make diagram  synthesize, then regenerate docs/architecture.svg + docs/architecture-stacks.svg (commit them; a test checks they are current)"
 	@echo "make bench    print synth wall time and resources per stack"
 	@echo "Sandbox lifecycle (docs/deploy.md; AWS credentials of the sandbox account; settings as -c key=value in EXTRA or MEDIVAULT_*):"
 	@echo "make synth-sandbox ACCOUNT=…    synthesize only the sandbox stage for deploy into $(SANDBOX_OUT)/ (refuses placeholders)"
@@ -59,19 +59,27 @@ service-test-deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql-$$major-pgaudit >/dev/null; \
 	fi
 
-synth: deps
+# The architecture pictures are laid out by Graphviz `dot` (Debian's graphviz package): installed
+# only if missing, like the service-test servers above.
+diagram-deps:
+	@if ! command -v dot >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends graphviz >/dev/null; \
+	fi
+
+synth: deps diagram-deps
 	@rm -rf $(OUT)
 	@start=$$(date +%s%N); $(CDK) synth --quiet --output $(OUT); rc=$$?; \
 	  echo "cdk synth: $$(( ($$(date +%s%N) - start) / 1000000 )) ms"; \
 	  $(VENV)/bin/python -m tools.summary $(OUT) || rc=1; \
 	  $(VENV)/bin/python -m tools.report $(OUT) || rc=1; exit $$rc
 
-report: deps
+report: deps diagram-deps
 	@test -f $(OUT)/manifest.json || { echo "no cloud assembly in $(OUT)/: run make synth first"; exit 1; }
 	$(VENV)/bin/python -m tools.report $(OUT)
 
-diagram: synth
-	$(VENV)/bin/python -m tools.report.diagram $(OUT) docs/architecture.svg
+diagram: synth diagram-deps
+	$(VENV)/bin/python -m tools.report.diagram $(OUT) docs/architecture.svg docs/architecture-stacks.svg
 
 lint: deps
 	$(VENV)/bin/ruff check .
@@ -80,7 +88,7 @@ lint: deps
 typecheck: deps
 	$(VENV)/bin/mypy app.py stacks constructs tools lambda/mv_db_migration lambda/mv_macie_job lambda/mv_dr_readiness lambda/mv_findings_notifier lambda/mv_macie_quarantine lambda/mv_phi_bucket_rule service/medivault_service
 
-unit: deps service-test-deps
+unit: deps service-test-deps diagram-deps
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit
