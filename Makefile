@@ -15,13 +15,14 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := node_modules/.bin/cdk --no-notices
 OUT ?= cdk.out
 
-.PHONY: help deps service-test-deps synth test lint typecheck unit bench report diagram lock clean deploy-sandbox destroy-sandbox
+.PHONY: help deps service-test-deps synth test lint typecheck unit bench report diagram lock clean deploy-sandbox destroy-sandbox requirements-doc report-test-deps
 
 help:
 	@echo "make synth    install what is missing, synthesize every stack of every environment into $(OUT)/ (compliance gates on)"
 	@echo "make test     install what is missing, then ruff, mypy, pytest (synth + gates + cfn-lint + handler tests)"
 	@echo "make report   write $(OUT)/report/ (requirements matrix, pillars, cost estimate; HTML + Markdown) from the last synth"
 	@echo "make diagram  synthesize, then regenerate docs/architecture.svg (commit it; a test checks it is current)"
+	@echo "make requirements-doc   regenerate the status table of docs/requirements.md from tools/report/status.py"
 	@echo "make bench    print synth wall time and resources per stack"
 	@echo "make deploy-sandbox ACCOUNT=123456789012   deploy the sandbox stage (needs AWS credentials)"
 
@@ -57,6 +58,9 @@ synth: deps
 report: deps
 	@test -f $(OUT)/manifest.json || { echo "no cloud assembly in $(OUT)/: run make synth first"; exit 1; }
 	$(VENV)/bin/python -m tools.report $(OUT)
+
+requirements-doc: deps
+	$(VENV)/bin/python -m tools.report.status --write-docs
 
 diagram: synth
 	$(VENV)/bin/python -m tools.report.diagram $(OUT) docs/architecture.svg
