@@ -48,6 +48,15 @@ service-test-deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql redis-server >/dev/null; \
 	fi
 
+# The report's browser check (tests/infra/test_report.py, tests/tools/report/) renders the page in
+# a real headless browser: Debian's chromium, run directly (no driver; nothing downloaded at test
+# time). Installed only if missing, like service-test-deps.
+report-test-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	fi
+
 synth: deps
 	@rm -rf $(OUT)
 	@start=$$(date +%s%N); $(CDK) synth --quiet --output $(OUT); rc=$$?; \
@@ -72,7 +81,7 @@ lint: deps
 typecheck: deps
 	$(VENV)/bin/mypy app.py stacks constructs tools lambda/mv_macie_job lambda/mv_dr_readiness lambda/mv_findings_notifier lambda/mv_macie_quarantine lambda/mv_phi_bucket_rule service/medivault_service
 
-unit: deps service-test-deps
+unit: deps service-test-deps report-test-deps
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit
