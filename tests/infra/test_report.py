@@ -671,3 +671,25 @@ def test_the_report_renders_in_a_browser_without_overflow_and_with_working_ancho
     assert measured.broken == ()
     assert measured.links >= 16 + 6  # at least the contents: every requirement and pillar
     assert measured.scroll_height < 12_000, measured  # it was over 16,000 px with everything expanded
+
+
+def test_the_names_shown_are_what_cdk_deploy_selects(delivered: Path) -> None:
+    """Ask the pinned CDK CLI itself (offline, reading the assembly): `cdk deploy 'Tiny/*'` takes the stage's
+    stack by its hierarchical id and leaves the pipeline's copy alone; the CloudFormation name selects nothing."""
+    import os
+    import subprocess
+    import sys
+
+    cli = ROOT / "node_modules" / ".bin" / "cdk"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "CDK_DISABLE_CLI_TELEMETRY": "true"}
+
+    def listed(pattern: str) -> list[str]:
+        done = subprocess.run(
+            [str(cli), "--no-notices", "ls", "--app", str(delivered), pattern], capture_output=True, text=True, env=env, timeout=120, check=False
+        )
+        return [line.split(" ")[0] for line in done.stdout.splitlines() if line.strip()]
+
+    shown = [d.display_name for d in deployments(assembly_stacks(delivered))]
+    assert listed("Tiny/*") == ["Tiny/Store"] == [name for name in shown if name.startswith("Tiny/")]
+    assert listed("Pipeline/*/*") == ["Pipeline/Tiny/Store"]
+    assert listed("Tiny-Store") == []

@@ -28,7 +28,7 @@ def main(argv: list[str]) -> int:
     counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
     contradicted = f"; CONTRADICTED by the assembly: {', '.join(report.contradicted)}" if report.contradicted else ""
     gaps = ", ".join(report.gaps) or "none"
-    print(f"report: {target}/index.html (and report.md); requirements: {counts} (not done: {gaps}){contradicted}; estimate: {totals}")
+    print(f"report: {target}/index.html (and report.md); requirements: {counts} (not fully done: {gaps}){contradicted}; estimate: {totals}")
     return 0
 
 
