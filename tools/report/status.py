@@ -52,7 +52,9 @@ STATUS: dict[str, Status] = {
         "done",
         "VPC over three AZs; Fargate tasks, Aurora writer + reader and the cache spread over them; only eu-central-1, eu-west-1 "
         "(backup copies) and us-east-1 (edge) are accepted, and an organisation SCP denies every other region.",
-        process=("WAF logs (client IPs, no PHI) are kept in us-east-1 because AWS forces the web ACL's region: an accepted exception",),
+        process=(
+            "WAF logs (client IPs, no PHI) are kept in us-east-1 as AWS forces the web ACL's region: an exception accepted in docs/assumptions.md",
+        ),
         unverified=("AZ names map to different physical zones per account; any three distinct zones are assumed to satisfy R1",),
         evidence=("AWS::EC2::Subnet", "AWS::Backup::BackupVault", "AWS::Organizations::Policy"),
     ),
@@ -99,7 +101,10 @@ STATUS: dict[str, Status] = {
         "done",
         "Record and imaging buckets: SSE-KMS with the data key, TLS only, Object Lock COMPLIANCE 7 years in production, Intelligent-"
         "Tiering with archive tiers after 90/180 days, a custom Config rule checking every PHI bucket.",
-        process=("GDPR erasure (Art. 17) cannot delete a locked version before its retention ends: a documented conflict",),
+        process=(
+            "GDPR erasure (Art. 17) cannot remove a locked version before its retention ends: how such a request is answered is the "
+            "owner's decision, outside the code",
+        ),
         evidence=("AWS::S3::Bucket", "AWS::Config::ConfigRule"),
     ),
     "R8": Status(
@@ -112,7 +117,7 @@ STATUS: dict[str, Status] = {
         "done",
         "CloudFront in front of the ALB (Shield Standard applies to every distribution); WAF in us-east-1 with geo allow list, login "
         "rate limit 10 / 60 s per IP, SQLi, common, bad-input and IP-reputation rule groups.",
-        process=("per-account login lockout finer than 10 requests a minute per IP belongs to the application's sign-in",),
+        process=("per-account login lockout finer than 10 requests a minute per IP belongs to the application's sign-in (docs/assumptions.md)",),
         evidence=("AWS::WAFv2::WebACL", "AWS::CloudFront::Distribution"),
     ),
     "R10": Status(
