@@ -135,6 +135,14 @@ def test_gate_result_is_read_from_the_validation_report(report: Report) -> None:
     assert all(row.gate == ("n/a" if not row.resources else "PASSED") for row in report.requirements)
 
 
+def test_every_link_of_the_markdown_report_has_its_anchor(report: Report) -> None:
+    markdown = render.markdown(report)
+    targets = set(re.findall(r"\]\(#([^)]+)\)", markdown))
+    anchors = set(re.findall(r'<a id="([^"]+)"></a>', markdown))
+    assert {"summary", "requirements", "r1", "r16", "findings", "pillars", "deployments", "cost"} <= targets
+    assert targets - anchors == set()
+
+
 def test_findings_are_grouped_by_rule_with_counts(synth: Synthesized, report: Report) -> None:
     """Independent count: every acknowledgment written into the templates, per rule."""
     expected: dict[str, int] = {}
