@@ -50,9 +50,10 @@ service-test-deps:
 
 # The report's browser check (tests/infra/test_report.py, tests/tools/report/) renders the page in
 # a real headless browser: Debian's chromium, run directly (no driver; nothing downloaded at test
-# time). Installed only if missing, like service-test-deps.
+# time). Installed only if missing, like service-test-deps; a Google Chrome already on the machine
+# (the CodeBuild Ubuntu images ship one) is used as it is.
 report-test-deps:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 	fi

@@ -48,7 +48,8 @@ window.addEventListener('load', function () {
 
 
 def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    # Debian's package here; the CodeBuild Ubuntu images ship Google Chrome instead (not verified without a build there).
+    found = shutil.which("chromium") or shutil.which("google-chrome")
     if not found:
         raise RuntimeError("chromium is not installed: run `make report-test-deps` (Debian package chromium)")
     return found
