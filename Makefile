@@ -15,14 +15,15 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := node_modules/.bin/cdk --no-notices
 OUT ?= cdk.out
 
-.PHONY: help deps service-test-deps diagram-deps synth test lint typecheck unit bench report diagram lock clean \
-	synth-sandbox preflight deploy-sandbox smoke-sandbox destroy-sandbox
+.PHONY: help deps service-test-deps diagram-deps report-test-deps synth test lint typecheck unit bench report diagram lock clean \
+	requirements-doc synth-sandbox preflight deploy-sandbox smoke-sandbox destroy-sandbox
 
 help:
 	@echo "make synth    install what is missing, synthesize every stack of every environment into $(OUT)/ (compliance gates on)"
 	@echo "make test     install what is missing, then ruff, mypy, pytest (synth + gates + cfn-lint + handler tests)"
 	@echo "make report   write $(OUT)/report/ (requirements matrix, pillars, cost estimate; HTML + Markdown) from the last synth"
 	@echo "make diagram  synthesize, then regenerate docs/architecture.svg + docs/architecture-stacks.svg (commit them; a test checks they are current)"
+	@echo "make requirements-doc   regenerate the status table of docs/requirements.md from tools/report/status.py"
 	@echo "make bench    print synth wall time and resources per stack"
 	@echo "Sandbox lifecycle (docs/deploy.md; AWS credentials of the sandbox account; settings as -c key=value in EXTRA or MEDIVAULT_*):"
 	@echo "make synth-sandbox ACCOUNT=…    synthesize only the sandbox stage for deploy into $(SANDBOX_OUT)/ (refuses placeholders)"
@@ -67,6 +68,16 @@ diagram-deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends graphviz >/dev/null; \
 	fi
 
+# The report's browser check (tests/infra/test_report.py, tests/tools/report/) renders the page in
+# a real headless browser: Debian's chromium, run directly (no driver; nothing downloaded at test
+# time). Installed only if missing, like service-test-deps; a Google Chrome already on the machine
+# (the CodeBuild Ubuntu images ship one) is used as it is.
+report-test-deps:
+	@if ! command -v chromium >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	fi
+
 synth: deps diagram-deps
 	@rm -rf $(OUT)
 	@start=$$(date +%s%N); $(CDK) synth --quiet --output $(OUT); rc=$$?; \
@@ -78,6 +89,9 @@ report: deps diagram-deps
 	@test -f $(OUT)/manifest.json || { echo "no cloud assembly in $(OUT)/: run make synth first"; exit 1; }
 	$(VENV)/bin/python -m tools.report $(OUT)
 
+requirements-doc: deps
+	$(VENV)/bin/python -m tools.report.status --write-docs
+
 diagram: synth diagram-deps
 	$(VENV)/bin/python -m tools.report.diagram $(OUT) docs/architecture.svg docs/architecture-stacks.svg
 
@@ -88,7 +102,7 @@ lint: deps
 typecheck: deps
 	$(VENV)/bin/mypy app.py stacks constructs tools lambda/mv_db_migration lambda/mv_macie_job lambda/mv_dr_readiness lambda/mv_findings_notifier lambda/mv_macie_quarantine lambda/mv_phi_bucket_rule service/medivault_service
 
-unit: deps service-test-deps diagram-deps
+unit: deps service-test-deps diagram-deps report-test-deps
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit

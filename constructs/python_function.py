@@ -27,6 +27,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 from constructs.compliance import acknowledge
 from constructs.managed_policy_role import ManagedPolicyRole
+from constructs.traceability import trace
 
 LAMBDA_ROOT = Path(__file__).resolve().parent.parent / "lambda"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -188,6 +189,18 @@ class PythonFunction(Construct):
             policy_resource = policy.node.default_child
             assert isinstance(policy_resource, cdk.CfnResource)
             function_resource.add_override("DependsOn", [stack.get_logical_id(policy_resource)])
+        trace(
+            self.function,
+            ["R4"],
+            ["sustainability", "cost-optimisation"],
+            "Lambda functions run on ARM64 (Graviton), which AWS states uses less energy per unit of work, and only when invoked.",
+        )
+        trace(
+            self.log_group,
+            ["R13"],
+            ["sustainability", "cost-optimisation"],
+            "Function logs expire after the configured retention instead of growing forever.",
+        )
         cdk.Aspects.of(self).add(_AcknowledgeUnscopedActions(self))
 
 

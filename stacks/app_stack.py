@@ -486,6 +486,12 @@ class AppStack(MediVaultStack):
             "Fargate ARM64 tasks over three AZs, autoscaled on CPU, memory and requests, rolled back by the circuit breaker.",
         )
         trace(
+            self.service,
+            ["R4"],
+            ["sustainability"],
+            "ARM64 (Graviton) Fargate tasks, as many as demand needs between the configured bounds: no idle servers, less energy per request.",
+        )
+        trace(
             self.load_balancer,
             ["R5", "R9"],
             ["security", "reliability"],

@@ -9,6 +9,8 @@ connects with IAM database authentication as its own role.
 
 from __future__ import annotations
 
+import re
+
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
 from aws_cdk import aws_kms as kms
@@ -100,6 +102,12 @@ class DataStack(MediVaultStack):
                 f"PHI bucket: SSE-KMS with the data key only, TLS only, {data.object_lock_mode} Object Lock for "
                 f"{data.object_lock_days} days, Intelligent-Tiering archive after 90/180 days, access-logged.",
             )
+            trace(
+                construct,
+                ["R7"],
+                ["sustainability"],
+                "Intelligent-Tiering moves untouched images to the archive tiers after 90 and 180 days: cold data on colder storage.",
+            )
 
         # --- Aurora PostgreSQL Serverless v2 (R6, R10) ---
         aurora = AuditedAurora(
@@ -163,6 +171,13 @@ class DataStack(MediVaultStack):
             "Aurora PostgreSQL Serverless v2 writer + reader in two AZs, KMS-encrypted, TLS forced, pgaudit, "
             "master secret rotated every 30 days inside the VPC; scales down when idle.",
         )
+        trace(
+            aurora,
+            ["R6"],
+            ["sustainability", "cost-optimisation"],
+            "Aurora Serverless v2 follows the load in ACUs instead of an always-on instance size"
+            + (f"; it pauses at 0 ACU after {data.aurora_auto_pause_minutes} idle minutes." if data.aurora_auto_pause_minutes else "."),
+        )
 
         # --- Cache (R8) ---
         cache = EncryptedCache(
@@ -200,6 +215,13 @@ class DataStack(MediVaultStack):
             "Valkey/Redis replication group over three AZs with failover, TLS required, AUTH token in Secrets Manager "
             f"rotated every {data.secret_rotation_days} days (ROTATE: old and new token valid while clients switch).",
         )
+        if re.fullmatch(r"cache\.[a-z]+\d+g\..+", data.cache_node_type):  # r7g, t4g, m7g...: Graviton node families
+            trace(
+                cache,
+                ["R8"],
+                ["sustainability", "performance-efficiency"],
+                f"Cache nodes are Graviton ({data.cache_node_type}): less energy for the same throughput.",
+            )
 
         # --- Macie (R11): the non-PHI buckets; the audit stack's buckets join this list later ---
         self.macie = MacieDiscovery(

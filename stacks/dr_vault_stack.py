@@ -57,6 +57,12 @@ class DrVaultStack(MediVaultStack):
             "Copies of every backup in eu-west-1 under their own key, locked against deletion, so the loss of Frankfurt loses no data.",
         )
         trace(
+            self.vault,
+            ["R15"],
+            ["sustainability", "cost-optimisation"],
+            "The DR region holds backup copies only, no standby stack: nothing idles in eu-west-1 until a restore.",
+        )
+        trace(
             self.key,
             ["R15"],
             ["security"],

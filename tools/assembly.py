@@ -58,6 +58,47 @@ def stacks(outdir: Path, stage: str = "") -> list[StackArtifact]:
     return found
 
 
+@dataclass(frozen=True)
+class Deployment:
+    """One CloudFormation stack as it is deployed (account, region, stack name), however many times the
+    assembly holds it: the environment stage's stack and the delivery pipeline's copy of it
+    (``Pipeline/Sandbox/Keys`` deploys ``Sandbox-Keys`` into the same account and region as
+    ``Sandbox/Keys``) are one deployment."""
+
+    stack: StackArtifact  # the copy shown: the one with the shortest hierarchical id (what `cdk deploy` is given)
+    copies: tuple[StackArtifact, ...]  # the other artifacts that deploy the same stack
+
+    @property
+    def name(self) -> str:
+        return self.stack.name
+
+    @property
+    def display_name(self) -> str:
+        return self.stack.display_name
+
+    @property
+    def delivered_by(self) -> tuple[str, ...]:
+        """Where a copy of this stack comes from, e.g. ``("Pipeline",)``: the first part of each copy's
+        hierarchical id that the shown stack's id does not have (the pipeline stack's construct id)."""
+        return tuple(dict.fromkeys(c.display_name.split("/")[0] for c in (self.stack, *self.copies) if c.display_name.count("/") > 1))
+
+
+def deployment_key(stack: StackArtifact) -> tuple[str, str, str]:
+    return (stack.account, stack.region, stack.name)
+
+
+def deployments(found: list[StackArtifact]) -> list[Deployment]:
+    """The distinct deployments of ``found`` (from :func:`stacks`), in first-seen order."""
+    groups: dict[tuple[str, str, str], list[StackArtifact]] = {}
+    for stack in found:
+        groups.setdefault(deployment_key(stack), []).append(stack)
+    result = []
+    for copies in groups.values():
+        shown = min(copies, key=lambda s: s.display_name.count("/"))
+        result.append(Deployment(stack=shown, copies=tuple(c for c in copies if c is not shown)))
+    return result
+
+
 def validation_report(outdir: Path) -> dict[str, Any]:
     path = outdir / "validation-report.json"
     if not path.exists():

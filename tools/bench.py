@@ -1,4 +1,4 @@
-"""Synth benchmark: wall seconds per phase and resources per stack. Prints figures; asserts nothing.
+"""Synth benchmark: wall seconds per phase and resources per deployment. Prints figures; asserts nothing.
 
 Usage: python -m tools.bench [--runs N] [--no-pipeline]
 Phases: import of the CDK libraries, construction of every stage, synthesis with the compliance
@@ -32,23 +32,34 @@ def one_run(outdir: Path, *, pipeline: bool = True) -> dict[str, float]:
     return {"import": t1 - t0, "construct": t2 - t1, "synth+gates": t3 - t2, "total": t3 - t0}
 
 
+def deployment_table(outdir: Path) -> str:
+    """Resources per deployment, each counted once (tools.assembly.deployments): the pipeline's copies
+    of the stages are synthesized (and timed) but are the same deployments."""
+    from tools.assembly import deployments, stacks
+
+    found = stacks(outdir)
+    deployed = deployments(found)
+    lines = [f"{'deploy as':<32} {'region':<13} {'resources':>9}  delivered by"]
+    for d in deployed:
+        lines.append(f"{d.display_name:<32} {d.stack.region:<13} {len(d.stack.resources()):>9}  {', '.join(d.delivered_by) or '-'}")
+    total = sum(len(d.stack.resources()) for d in deployed)
+    copies = len(found) - len(deployed)
+    extra = f" ({len(found)} stacks synthesized: {copies} pipeline copies)" if copies else ""
+    lines.append(f"{len(deployed)} deployments, {total} resources{extra}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-pipeline", action="store_true", help="leave out the delivery pipeline (like -c pipeline=false)")
     args = parser.parse_args()
-    from tools.assembly import stacks
-
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs):
             outdir = Path(tmp) / f"run{i}"
             runs.append(one_run(outdir, pipeline=not args.no_pipeline))
-        found = stacks(Path(tmp) / "run0")
-        print(f"{'stack':<32} {'region':<13} {'resources':>9}")
-        for stack in found:
-            print(f"{stack.name:<32} {stack.region:<13} {len(stack.resources()):>9}")
-        print(f"{len(found)} stacks, {sum(len(s.resources()) for s in found)} resources")
+        print(deployment_table(Path(tmp) / "run0"))
     print(f"\nsynth wall seconds over {args.runs} run(s) in one process (first run pays the jsii start-up):")
     for phase in runs[0]:
         values = [r[phase] for r in runs]

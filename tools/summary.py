@@ -1,6 +1,10 @@
-"""Print a short summary of a synthesized assembly: stacks, regions, resources, gate result.
+"""Print a short summary of a synthesized assembly: deployments, regions, resources, gate result.
 
 Usage: python -m tools.summary [cdk.out]
+Each deployment is listed once under the name `cdk deploy` takes (the hierarchical id, e.g.
+``Sandbox/Keys``) with its CloudFormation stack name. The delivery pipeline's copies of the stages
+(``Pipeline/Sandbox/Keys`` deploys the same ``Sandbox-Keys`` stack into the same account and region)
+are not listed again: the stage's line says it is also delivered by the pipeline.
 Exit status 1 when the compliance gates reported violations.
 """
 
@@ -10,7 +14,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from tools.assembly import acknowledgments, stacks, validation_report
+from tools.assembly import acknowledgments, deployments, stacks, validation_report
 
 
 def main(argv: list[str]) -> int:
@@ -19,15 +23,29 @@ def main(argv: list[str]) -> int:
         print(f"summary: no cloud assembly at {outdir}", file=sys.stderr)
         return 1
     found = stacks(outdir)
-    width = max((len(s.name) for s in found), default=10)
-    print(f"{'stack':<{width}}  {'region':<13} {'account':<12} {'resources':>9} {'acks':>5}")
-    total = 0
-    for stack in found:
+    deployed = deployments(found)
+    width = max((len(d.display_name) for d in deployed), default=10)
+    name_width = max((len(d.name) for d in deployed), default=10)
+    header = f"{'deploy as':<{width}}  {'CloudFormation stack':<{name_width}}  {'region':<13} {'account':<12} {'resources':>9} {'acks':>5}"
+    print(header + "  delivered by")
+    total = acks = 0
+    for deployment in deployed:
+        stack = deployment.stack
         count = len(stack.resources())
+        acknowledged = len(acknowledgments(stack))
         total += count
-        print(f"{stack.name:<{width}}  {stack.region:<13} {stack.account:<12} {count:>9} {len(acknowledgments(stack)):>5}")
-    regions = Counter(s.region for s in found)
-    print(f"{len(found)} stacks, {total} resources; regions: " + ", ".join(f"{r} ({n})" for r, n in sorted(regions.items())))
+        acks += acknowledged
+        via = ", ".join(deployment.delivered_by) or "-"
+        line = f"{stack.display_name:<{width}}  {stack.name:<{name_width}}  {stack.region:<13} {stack.account:<12} {count:>9} {acknowledged:>5}"
+        print(f"{line}  {via}")
+    regions = Counter(d.stack.region for d in deployed)
+    copies = len(found) - len(deployed)
+    print(
+        f"{len(deployed)} deployments, {total} resources; regions: "
+        + ", ".join(f"{r} ({n})" for r, n in sorted(regions.items()))
+        # Wording matters: the assembly holds more stacks than there are deployments when the pipeline is in it.
+        + (f"; the assembly holds {len(found)} stacks, {copies} of them the pipeline's copies of the stages above" if copies else "")
+    )
     report = validation_report(outdir)
     violations = [(p["pluginName"], v) for p in report["pluginReports"] for v in p.get("violations", [])]
     errors = [(name, v) for name, v in violations if v.get("severity", "error") == "error"]
@@ -38,8 +56,7 @@ def main(argv: list[str]) -> int:
             print(f"  {name} {violation['ruleName']}: {', '.join(paths[:3])}{' ...' if len(paths) > 3 else ''}")
         print(f"  full report: {outdir / 'validation-report.json'}")
         return 1
-    acks = sum(len(acknowledgments(s)) for s in found)
-    print(f"compliance gates (AwsSolutions, HIPAA.Security): PASSED; {acks} resource(s) carry acknowledged findings with reasons")
+    print(f"compliance gates (AwsSolutions, HIPAA.Security): PASSED; {acks} acknowledged finding(s) with reasons in these deployments")
     return 0
 
 

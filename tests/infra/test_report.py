@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import aws_cdk as cdk
+import markupsafe
 import pytest
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs.compliance import acknowledge, write_acknowledgments_to_templates
-from constructs.traceability import METADATA_TYPE, REQUIREMENTS, trace
+from constructs.traceability import METADATA_TYPE, trace
 
 from stacks import config as cfg
 from tests.conftest import PipelineSynthesized, Synthesized
+from tests.tools.report import browser
+from tools import summary
+from tools.assembly import deployments
 from tools.assembly import stacks as assembly_stacks
-from tools.report import cost, render
+from tools.bench import deployment_table
+from tools.report import cost, render, status
 from tools.report.__main__ import main as report_main
 from tools.report.build import Report, build
 from tools.report.tests_index import requirement_tests
@@ -45,17 +51,52 @@ def _traced_requirements(app: cdk.App) -> set[str]:
 # --- the real app ---------------------------------------------------------------------------------
 
 
-def test_every_requirement_is_listed_and_gaps_are_exactly_the_untraced_ones(synth: Synthesized, report: Report) -> None:
-    assert [row.id for row in report.requirements] == [f"R{i}" for i in range(1, 17)]
-    traced = _traced_requirements(synth.app)
-    assert traced, "the foundation traces at least R1/R2"
-    assert set(report.gaps) == set(REQUIREMENTS) - traced
+def _docs_statuses() -> dict[str, str]:
+    """Read docs/requirements.md's status table the way a reader does: id column -> bold status."""
+    text = (ROOT / "docs" / "requirements.md").read_text()
+    found = {}
+    for line in text.split(status.BEGIN, 1)[1].split(status.END, 1)[0].splitlines():
+        match = re.match(r"\| (R\d+) \| \*\*([a-z ]+)\*\* \|", line)
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+def test_every_status_in_the_report_is_the_docs_status(synth: Synthesized, report: Report, tmp_path: Path) -> None:
+    """One source: the report's status of each requirement (rows, JSON, HTML, Markdown) equals docs/requirements.md's."""
+    docs = _docs_statuses()
+    assert sorted(docs, key=lambda r: int(r[1:])) == [f"R{i}" for i in range(1, 17)]
+    assert {row.id: row.status for row in report.requirements} == docs
+    assert {rid: r["status"] for rid, r in render.as_json(report)["requirements"].items()} == docs
     markdown = render.markdown(report)
+    page = render.html_page(report)
+    for rid, value in docs.items():
+        assert re.search(rf"\| \[{rid}\]\(#{rid.lower()}\) \| [^|]+ \| \*\*{value}\*\*( \(contradicted\))? \|", markdown), rid
+        assert re.search(rf'<details id="{rid.lower()}"><summary>{rid}: [^<]+ <span class="badge [a-z-]+">{value}</span>', page), rid
+    # The claims the issue named are not reported as done.
+    assert (docs["R3"], docs["R14"], docs["R15"]) == ("partial", "partial", "partial")
+    assert report.gaps == tuple(rid for rid, value in docs.items() if value in ("partial", "not done"))
+
+
+def test_the_assembly_bears_every_claim_out(synth: Synthesized, report: Report) -> None:
+    """Status from evidence: each done/partial requirement has traced resources, marked tests and the named resource types;
+    what is said to be missing (the Audit Manager assessment) is really absent."""
+    traced = _traced_requirements(synth.app)
+    # This app leaves the pipeline out (the pipeline tests synthesize it alone): the report must say R16's evidence is not here.
+    assert {row.id for row in report.requirements if row.status in ("done", "partial")} - traced == {"R16"}
+    assert {row.id: row.contradictions for row in report.requirements if row.contradictions} == {
+        "R16": (
+            "no synthesized resource is traced to it",
+            "no AWS::CodePipeline::Pipeline in the deployments",
+            "no AWS::CodeBuild::Project in the deployments",
+        )
+    }
+    r14 = next(row for row in report.requirements if row.id == "R14")
+    assert r14.absent == (("AWS::AuditManager::Assessment", 0),)
+    kinds = {r["Type"] for s in assembly_stacks(synth.outdir) for r in s.resources().values()}
     for row in report.requirements:
-        assert f"| [{row.id}](#{row.id.lower()}) |" in markdown
-        if row.gap:
-            assert row.resources == ()
-            assert f"| [{row.id}](#{row.id.lower()}) | {row.need} | **GAP: no resource implements it yet** |" in markdown
+        if row.id != "R16":
+            assert {kind for kind, n in row.evidence if n} == set(row.claim.evidence) <= kinds, row.id
 
 
 def test_traced_resources_carry_stack_logical_id_and_type(synth: Synthesized, report: Report) -> None:
@@ -63,7 +104,10 @@ def test_traced_resources_carry_stack_logical_id_and_type(synth: Synthesized, re
     assert len(data_key_ids) == 1
     r6 = next(row for row in report.requirements if row.id == "R6")
     keys = {(r.stack, r.logical_id, r.type) for r in r6.resources if r.type == "AWS::KMS::Key"}
-    assert ("Production-Keys", data_key_ids.pop(), "AWS::KMS::Key") in keys
+    data_key_id = data_key_ids.pop()
+    assert ("Production-Keys", data_key_id, "AWS::KMS::Key") in keys
+    key = next(r for r in r6.resources if r.logical_id == data_key_id and r.stack == "Production-Keys")
+    assert key.display_name == "Production/Keys" and key.where.startswith("Production/Keys/")
     # A trace on an L2 reaches the CfnResources below it: the VPC trace covers the subnets.
     r1 = next(row for row in report.requirements if row.id == "R1")
     assert sum(1 for r in r1.resources if r.stack == "Production-Network" and r.type == "AWS::EC2::Subnet") == 9
@@ -82,13 +126,63 @@ def test_acknowledgments_with_reasons_are_carried_into_the_report(synth: Synthes
     assert expected <= carried
     page = render.html_page(report)
     reason = next(iter(expected))[2]
-    assert reason.replace("'", "&#x27;") in page or reason in page
+    assert str(markupsafe.escape(reason)) in page  # the reason itself, escaped as the template engine does
     assert "HIPAA.Security-VPCNoUnrestrictedRouteToIGW" in render.markdown(report)
 
 
 def test_gate_result_is_read_from_the_validation_report(report: Report) -> None:
     assert report.assembly.gate_passed
-    assert all(row.gate == ("n/a" if row.gap else "PASSED") for row in report.requirements)
+    assert all(row.gate == ("n/a" if not row.resources else "PASSED") for row in report.requirements)
+
+
+def test_every_link_of_the_markdown_report_has_its_anchor(report: Report) -> None:
+    markdown = render.markdown(report)
+    targets = set(re.findall(r"\]\(#([^)]+)\)", markdown))
+    anchors = set(re.findall(r'<a id="([^"]+)"></a>', markdown))
+    assert {"summary", "requirements", "r1", "r16", "findings", "pillars", "deployments", "cost"} <= targets
+    assert targets - anchors == set()
+
+
+def test_findings_are_grouped_by_rule_with_counts(synth: Synthesized, report: Report) -> None:
+    """Independent count: every acknowledgment written into the templates, per rule."""
+    expected: dict[str, int] = {}
+    for stack in assembly_stacks(synth.outdir):
+        for resource in stack.resources().values():
+            for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []):
+                expected[rule["id"]] = expected.get(rule["id"], 0) + 1
+    assert {f.rule: len(f.resources) for f in report.findings} == expected
+    assert [len(f.resources) for f in report.findings] == sorted((len(f.resources) for f in report.findings), reverse=True)
+    for finding in report.findings:
+        assert sum(n for _, n in finding.reasons) == len(finding.resources)
+    page = render.html_page(report)
+    top = report.findings[0]
+    assert f'<tr id="finding-{render.anchor(top.rule)}"><td><code>{top.rule}</code></td><td class="num">{len(top.resources)}</td>' in page
+
+
+def test_paths_carry_their_stage_and_pillar_sentences_are_not_repeated(synth: Synthesized, report: Report) -> None:
+    stages = set(report.assembly.stages())
+    data = render.as_json(report)
+    for row in data["requirements"].values():
+        for resource in row["resources"]:
+            assert resource["path"].split("/")[0] in stages, resource["path"]
+    for pillar in report.pillars:
+        sentences = [why for why, _ in pillar.whys]
+        assert len(sentences) == len(set(sentences)), pillar.pillar
+        for _, paths in pillar.whys:
+            assert all(path.split("/")[0] in stages for path in paths), paths
+    imaging = [paths for row in report.requirements if row.id == "R7" for why, paths in row.whys if "Intelligent-Tiering moves" in why]
+    assert imaging == [("Production/Data/Imaging", "Production/Data/Records", "Sandbox/Data/Imaging", "Sandbox/Data/Records")]
+
+
+def test_the_sustainability_card_shows_the_decisions_in_code(report: Report) -> None:
+    """docs/well-architected.md's sustainability decisions are traced where they are made (Graviton, scaling, tiering, DR copies only)."""
+    card = next(p for p in report.pillars if p.pillar == "sustainability")
+    sentences = " ".join(why for why, _ in card.whys)
+    for decision in ("Lambda functions run on ARM64", "ARM64 (Graviton) Fargate tasks", "Cache nodes are Graviton (cache.r7g.large)",
+                     "Cache nodes are Graviton (cache.t4g.micro)", "Intelligent-Tiering moves", "Aurora Serverless v2 follows the load",
+                     "pauses at 0 ACU after 10 idle minutes", "backup copies only, no standby stack", "logs expire"):  # fmt: skip
+        assert decision in sentences, decision
+    assert set(card.requirements) >= {"R4", "R6", "R7", "R8", "R15"}
 
 
 def test_tests_are_mapped_from_the_requirements_markers(report: Report) -> None:
@@ -132,6 +226,13 @@ def test_cost_lines_follow_config_and_templates_and_sum_to_the_total(synth: Synt
     assert any(line.service == "Fargate" for line in estimate.lines)
 
 
+@pytest.mark.parametrize(
+    ("value", "shown"), [(2166.66, "$2,170"), (344.73, "$345"), (34.4, "$34"), (0.4, "$0.40"), (0.0, "$0"), (12345.0, "$12,300")]
+)
+def test_money_is_rounded_to_what_the_inputs_justify(value: float, shown: str) -> None:
+    assert render.money(value) == shown
+
+
 def test_production_costs_more_than_the_sandbox(report: Report) -> None:
     totals = {e.stage: e.total for e in report.estimates}
     assert totals["Production"] > totals["Sandbox"] > 0
@@ -150,6 +251,7 @@ def test_cli_writes_markdown_html_json_and_diagram(synth: Synthesized, tmp_path:
     # Self-contained: no scripts, stylesheets, images or fonts fetched from anywhere.
     assert not re.search(r"<script|<link|<img|@import|src=|url\((?!#)", page)
     assert "<svg" in page
+    assert len(page.encode()) < 300_000  # it was 432 KB before contents and collapsible sections
     data = json.loads((outdir / "report" / "report.json").read_text())
     assert sorted(data["requirements"], key=lambda r: int(r[1:])) == [f"R{i}" for i in range(1, 17)]
     for stage in data["costs"].values():
@@ -216,23 +318,115 @@ def test_tiny_app_matrix_is_exact(tiny: tuple[Path, Path]) -> None:
     root, outdir = tiny
     report = build(outdir, tests_root=root / "tests", repo_root=root)
     rows = {row.id: row for row in report.requirements}
-    assert report.gaps == tuple(f"R{i}" for i in range(1, 17) if i not in (6, 7))
     assert [(r.stack, r.type) for r in rows["R6"].resources] == [("Tiny-Store", "AWS::KMS::Key")]
     assert [(r.stack, r.type) for r in rows["R7"].resources] == [("Tiny-Store", "AWS::S3::Bucket")]
     bucket = rows["R7"].resources[0]
     assert bucket.logical_id.startswith("Records")
+    assert bucket.where == "Tiny/Store/Records/Resource"
     assert bucket.acknowledged == (("AwsSolutions-S1", "Tiny test app: access logging is out of scope of this synthetic fixture."),)
     assert rows["R7"].pillars == ("security", "cost-optimisation")
+    assert rows["R7"].whys == (("Object Lock keeps records immutable; tiering archives old images.", ("Tiny/Store/Records",)),)
+    # The statuses are the source's claims, checked against this app: R6 is claimed done, but the tiny app has no RDS cluster.
+    assert rows["R6"].status == status.STATUS["R6"].status == "done"
+    assert rows["R6"].contradictions == ("no AWS::RDS::DBCluster in the deployments", "no AWS::RDS::DBInstance in the deployments")
+    assert rows["R8"].contradictions[:2] == ("no synthesized resource is traced to it", "no test is marked for it")
+    assert "R6" in report.contradicted
     markdown = render.markdown(report)
-    assert "| [R6](#r6) | relational patient records, ACID, encrypted | implemented | Tiny 1 | 0 | PASSED | tests/test_tiny.py (1) |" in markdown
-    assert "| [R7](#r7) | large files cheap, encrypted, tamper-proof | implemented | Tiny 1 | 1 | PASSED | tests/test_tiny.py (4) |" in markdown
-    assert "| [R8](#r8) | profiles load instantly | **GAP: no resource implements it yet** | none | 0 | n/a | none |" in markdown
-    assert f"| Tiny-Store | {bucket.logical_id} | AWS::S3::Bucket | AwsSolutions-S1: Tiny test app: access logging" in markdown
-    assert "- `Store/Records`: Object Lock keeps records immutable; tiering archives old images." in markdown
+    assert "| [R6](#r6) | relational patient records, ACID, encrypted | **done** (contradicted) | — | PASSED | 1 |" in markdown
+    assert "**Not borne out by the assembly:** no AWS::RDS::DBCluster in the deployments; no AWS::RDS::DBInstance in the deployments." in markdown
+    assert "| AwsSolutions-S1 | 1 | 1 | Tiny test app: access logging is out of scope of this synthetic fixture. (1) |" in markdown
+    assert "- Object Lock keeps records immutable; tiering archives old images. (`Tiny/Store/Records`)" in markdown
     pillars = {p.pillar: p for p in report.pillars}
     assert pillars["cost-optimisation"].requirements == ("R7",)
     assert pillars["security"].requirements == ("R6", "R7")
     assert pillars["reliability"].requirements == ()
+
+
+def test_a_resource_said_to_be_missing_but_present_contradicts_the_claim(tmp_path: Path) -> None:
+    """R14 says the Audit Manager assessment is missing: an assembly holding one contradicts that."""
+    from aws_cdk import aws_auditmanager as auditmanager
+
+    outdir = tmp_path / "cdk.out"
+    app = cdk.App(outdir=str(outdir))
+    stack = cdk.Stack(cdk.Stage(app, "Tiny"), "Audit", env=cdk.Environment(account="123456789012", region="eu-central-1"))
+    assessment = auditmanager.CfnAssessment(stack, "Assessment", framework_id="11111111-2222-3333-4444-555555555555", name="hipaa")
+    trace(assessment, ["R14"], ["security"], "An Audit Manager assessment, to contradict the claim that it is missing.")
+    app.synth()
+    row = next(r for r in build(outdir, tests_root=tmp_path, repo_root=tmp_path).requirements if r.id == "R14")
+    assert row.absent == (("AWS::AuditManager::Assessment", 1),)
+    assert "said to be missing, but the deployments hold 1 AWS::AuditManager::Assessment: update tools/report/status.py" in row.contradictions
+
+
+# --- one count per deployment ------------------------------------------------------------------------
+
+
+def _raw_deployments(outdir: Path) -> dict[tuple[str, str], list[str]]:
+    """Independent of tools.assembly: (environment, stack name) -> display names, read from the manifests."""
+    found: dict[tuple[str, str], list[str]] = {}
+
+    def walk(directory: Path) -> None:
+        for aid, artifact in json.loads((directory / "manifest.json").read_text())["artifacts"].items():
+            if artifact["type"] == "cdk:cloud-assembly":
+                walk(directory / artifact["properties"]["directoryName"])
+            elif artifact["type"] == "aws:cloudformation:stack":
+                key = (artifact["environment"], artifact["properties"].get("stackName", aid))
+                found.setdefault(key, []).append(artifact.get("displayName", aid))
+
+    walk(outdir)
+    return found
+
+
+@pytest.fixture(scope="module")
+def delivered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A stage and a pipeline holding a copy of it, as app.py builds them: Tiny/Store and Pipeline/Tiny/Store both deploy Tiny-Store."""
+    outdir = tmp_path_factory.mktemp("delivered") / "cdk.out"
+    app = cdk.App(outdir=str(outdir))
+    env = cdk.Environment(account="123456789012", region="eu-central-1")
+
+    def stage(scope: cdk.App | cdk.Stack) -> None:
+        store = cdk.Stack(cdk.Stage(scope, "Tiny"), "Store", env=env)
+        trace(kms.Key(store, "Key", enable_key_rotation=True), ["R6"], ["security"], "Records are encrypted under a rotated customer key.")
+        s3.CfnBucket(store, "Logs")
+
+    stage(app)
+    pipeline = cdk.Stack(app, "Pipeline", env=env)
+    s3.CfnBucket(pipeline, "Artifacts")
+    stage(pipeline)
+    app.synth()
+    return outdir
+
+
+def test_the_pipeline_copy_of_a_stage_is_the_same_deployment(delivered: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = _raw_deployments(delivered)
+    assert sorted(raw.values()) == [["Pipeline"], ["Tiny/Store", "Pipeline/Tiny/Store"]]
+    found = deployments(assembly_stacks(delivered))
+    assert [(d.display_name, d.name, [c.display_name for c in d.copies], d.delivered_by) for d in found] == [
+        ("Tiny/Store", "Tiny-Store", ["Pipeline/Tiny/Store"], ("Pipeline",)),
+        ("Pipeline", "Pipeline", [], ()),
+    ]
+    report = build(delivered, tests_root=delivered, repo_root=delivered)
+    assert len(report.assembly.resources) == 2 + 1  # key and bucket once, the pipeline's bucket
+    r6 = next(row for row in report.requirements if row.id == "R6")
+    assert [(r.display_name, r.type) for r in r6.resources] == [("Tiny/Store", "AWS::KMS::Key")]
+    assert summary.main(["summary", str(delivered)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r"Tiny/Store\s+Tiny-Store\s+eu-central-1\s+123456789012\s+2\s+0\s+Pipeline", out[1])
+    assert re.fullmatch(r"Pipeline\s+Pipeline\s+eu-central-1\s+123456789012\s+1\s+0\s+-", out[2])
+    assert out[3] == (
+        "2 deployments, 3 resources; regions: eu-central-1 (2); the assembly holds 3 stacks, 1 of them the pipeline's copies of the stages above"
+    )
+    assert deployment_table(delivered).splitlines()[-1] == "2 deployments, 3 resources (3 stacks synthesized: 1 pipeline copies)"
+
+
+def test_summary_names_what_cdk_deploy_takes(synth: Synthesized, capsys: pytest.CaptureFixture[str]) -> None:
+    """`cdk deploy 'Sandbox/*'` matches hierarchical ids (Sandbox/Keys), not CloudFormation names (Sandbox-Keys)."""
+    assert summary.main(["summary", str(synth.outdir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    raw = _raw_deployments(synth.outdir)
+    shown = [line.split()[0] for line in lines[1 : 1 + len(raw)]]
+    assert shown == [names[0] for names in raw.values()]
+    assert "Sandbox/Keys" in shown and "Production/Network" in shown
+    assert lines[1 + len(raw)].startswith(f"{len(raw)} deployments, {sum(len(s.resources()) for s in assembly_stacks(synth.outdir))} resources")
 
 
 def test_tiny_app_tests_index(tiny: tuple[Path, Path]) -> None:
@@ -454,9 +648,56 @@ def test_a_failed_gate_is_shown_on_the_requirement_it_touches(tmp_path: Path) ->
     assert "VIOLATION AwsSolutions-S1" in render.markdown(report)
 
 
-def test_pipeline_copies_of_the_stages_are_not_priced_twice(pipeline_synth: PipelineSynthesized) -> None:
-    # The pipeline app holds only the pipeline's own Sandbox/Production stages: the same
-    # deployments as the environment stages, so the estimate must not count them again.
+def test_a_pipeline_only_app_counts_each_stage_once(pipeline_synth: PipelineSynthesized) -> None:
+    """The pipeline app holds only the pipeline's own stages: each stack is one deployment, delivered by the pipeline, priced once."""
+    raw = _raw_deployments(pipeline_synth.outdir)
     report = build(pipeline_synth.outdir)
-    assert {stage for stage in report.assembly.stages() if stage.startswith("Pipeline-")} == {"Pipeline-Sandbox", "Pipeline-Production"}
-    assert [e.stage for e in report.estimates if e.stage.startswith("Pipeline-")] == []
+    found = report.assembly.deployments
+    assert len(found) == len(raw) == report.assembly.artifacts
+    staged = [d for d in found if d.display_name.startswith("Pipeline/")]
+    per_stage = Counter(names[0].split("/")[1] for names in raw.values() if names[0].startswith("Pipeline/"))
+    assert set(per_stage) == {"Sandbox", "Production"} and per_stage["Sandbox"] == per_stage["Production"] >= 12
+    assert len(staged) == sum(per_stage.values())
+    assert all(d.delivered_by == ("Pipeline",) for d in staged)
+    assert sorted(e.stage for e in report.estimates) == ["Pipeline-Production", "Pipeline-Sandbox"]
+    r16 = next(row for row in report.requirements if row.id == "R16")
+    assert r16.resources and r16.contradictions == ()
+
+
+# --- the page in a real browser (Debian's chromium; `make report-test-deps`) ---------------------------
+
+
+def test_the_report_renders_in_a_browser_without_overflow_and_with_working_anchors(synth: Synthesized, tmp_path: Path) -> None:
+    report = build(synth.outdir)
+    page = tmp_path / "index.html"
+    page.write_text(render.html_page(report, "<svg xmlns='http://www.w3.org/2000/svg' width='2400' height='300'></svg>"))
+    shot = browser.png_stats(browser.screenshot(page, tmp_path))
+    assert (shot.width, shot.height) == (browser.WIDTH, 1400)
+    assert shot.colours > 50 and shot.non_background > 0.05, shot  # text, badges and tables, not a blank page
+    measured = browser.layout(page, tmp_path)
+    assert not measured.overflows, measured
+    assert measured.broken == ()
+    assert measured.links >= 16 + 6  # at least the contents: every requirement and pillar
+    assert measured.scroll_height < 12_000, measured  # it was over 16,000 px with everything expanded
+
+
+def test_the_names_shown_are_what_cdk_deploy_selects(delivered: Path) -> None:
+    """Ask the pinned CDK CLI itself (offline, reading the assembly): `cdk deploy 'Tiny/*'` takes the stage's
+    stack by its hierarchical id and leaves the pipeline's copy alone; the CloudFormation name selects nothing."""
+    import os
+    import subprocess
+    import sys
+
+    cli = ROOT / "node_modules" / ".bin" / "cdk"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "CDK_DISABLE_CLI_TELEMETRY": "true"}
+
+    def listed(pattern: str) -> list[str]:
+        done = subprocess.run(
+            [str(cli), "--no-notices", "ls", "--app", str(delivered), pattern], capture_output=True, text=True, env=env, timeout=120, check=False
+        )
+        return [line.split(" ")[0] for line in done.stdout.splitlines() if line.strip()]
+
+    shown = [d.display_name for d in deployments(assembly_stacks(delivered))]
+    assert listed("Tiny/*") == ["Tiny/Store"] == [name for name in shown if name.startswith("Tiny/")]
+    assert listed("Pipeline/*/*") == ["Pipeline/Tiny/Store"]
+    assert listed("Tiny-Store") == []

@@ -1,6 +1,6 @@
 """``python -m tools.report [cdk.out]``: write ``<outdir>/report/`` (report.md, index.html,
 report.json, architecture.svg). Exit status 1 when there is no assembly; gaps and a failed gate are
-reported, not errors (``make synth`` already fails on the gate)."""
+reported, not errors; so is a status in tools/report/status.py that the assembly contradicts (``make synth`` already fails on the gate)."""
 
 from __future__ import annotations
 
@@ -24,9 +24,11 @@ def main(argv: list[str]) -> int:
     (target / "report.md").write_text(render.markdown(report))
     (target / "index.html").write_text(render.html_page(report, svg))
     (target / "report.json").write_text(render.json_text(report))
-    totals = ", ".join(f"{e.stage} ${e.total:,.2f}/month" for e in report.estimates)
+    totals = ", ".join(f"{e.stage} about {render.money(e.total)}/month" for e in report.estimates)
+    counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
+    contradicted = f"; CONTRADICTED by the assembly: {', '.join(report.contradicted)}" if report.contradicted else ""
     gaps = ", ".join(report.gaps) or "none"
-    print(f"report: {target}/index.html (and report.md); requirements with no resource yet: {gaps}; estimate: {totals}")
+    print(f"report: {target}/index.html (and report.md); requirements: {counts} (not fully done: {gaps}){contradicted}; estimate: {totals}")
     return 0
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from constructs.traceability import METADATA_TYPE, PILLARS, REQUIREMENTS
 
-from tools.assembly import StackArtifact, stacks, validation_report
+from tools.assembly import Deployment, StackArtifact, deployments, stacks, validation_report
 
 # The packs the gate runs (constructs/compliance.py); cdk-nag v3 reports only violations.
 GATE_PACKS = ("AwsSolutions", "HIPAA.Security")
@@ -35,6 +35,7 @@ class Trace:
 class Resource:
     stage: str
     stack: str  # CloudFormation stack name, e.g. Production-Keys
+    display_name: str  # the stack's hierarchical id, what `cdk deploy` takes, e.g. Production/Keys
     region: str
     logical_id: str
     type: str
@@ -42,6 +43,11 @@ class Resource:
     traces: tuple[Trace, ...]
     acknowledged: tuple[tuple[str, str], ...]  # (rule id, reason)
     violations: tuple[str, ...]  # unacknowledged rule ids
+
+    @property
+    def where(self) -> str:
+        """The construct path with its stage, e.g. ``Production/Data/ImagingBucket/Resource``."""
+        return self.path.strip("/") or f"{self.display_name}/{self.logical_id}"
 
     @property
     def requirements(self) -> tuple[str, ...]:
@@ -55,11 +61,13 @@ class Resource:
 @dataclass(frozen=True)
 class Assembly:
     outdir: Path
-    stacks: tuple[StackArtifact, ...]
-    resources: tuple[Resource, ...]  # every CloudFormation resource of every stack
+    stacks: tuple[StackArtifact, ...]  # one per deployment (tools.assembly.deployments)
+    resources: tuple[Resource, ...]  # every CloudFormation resource of every deployment, once
     gate_violations: tuple[tuple[str, str, str], ...]  # (plugin, rule, construct path), severity error
     plugin_conclusions: tuple[tuple[str, str], ...]
     dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)  # stack name -> stack names it needs
+    deployments: tuple[Deployment, ...] = ()
+    artifacts: int = 0  # stacks in the assembly, copies included
 
     @property
     def gate_passed(self) -> bool:
@@ -115,8 +123,18 @@ def _traces_for(path: str, traces: dict[str, list[Trace]]) -> tuple[Trace, ...]:
     return tuple(sorted(found, key=lambda t: t.path))
 
 
+def _copy_paths(path: str, deployment: Deployment) -> list[str]:
+    """``path`` in the shown stack and the same construct's path in each copy of the stack."""
+    prefix = "/" + deployment.stack.display_name
+    if not path.startswith(prefix + "/"):
+        return [path]
+    return [path] + ["/" + copy.display_name + path[len(prefix) :] for copy in deployment.copies]
+
+
 def load(outdir: Path) -> Assembly:
-    found = stacks(outdir)
+    every = stacks(outdir)
+    deployed = deployments(every)
+    found = [d.stack for d in deployed]
     report = validation_report(outdir)
     violations: list[tuple[str, str, str]] = []
     for plugin in report.get("pluginReports", []):
@@ -130,7 +148,8 @@ def load(outdir: Path) -> Assembly:
         by_path.setdefault("/" + path.lstrip("/"), []).append(rule)
 
     resources: list[Resource] = []
-    for stack in found:
+    for deployment in deployed:
+        stack = deployment.stack
         template_resources = stack.resources()
         traces: dict[str, list[Trace]] = {}
         for path, datas in _entries(stack, METADATA_TYPE).items():
@@ -146,13 +165,14 @@ def load(outdir: Path) -> Assembly:
                 Resource(
                     stage=stage_name(stack.stage),
                     stack=stack.name,
+                    display_name=stack.display_name,
                     region=stack.region,
                     logical_id=logical_id,
                     type=str(resource.get("Type", "")),
                     path=path,
                     traces=_traces_for(path, traces) if path else (),
                     acknowledged=acknowledged,
-                    violations=tuple(sorted(set(by_path.get(path, [])))),
+                    violations=tuple(sorted({v for p in _copy_paths(path, deployment) for v in by_path.get(p, [])})) if path else (),
                 )
             )
     conclusions = tuple((p["pluginName"], p.get("conclusion", "")) for p in report.get("pluginReports", []))
@@ -163,6 +183,8 @@ def load(outdir: Path) -> Assembly:
         gate_violations=tuple(violations),
         plugin_conclusions=conclusions,
         dependencies=_stack_dependencies(outdir),
+        deployments=tuple(deployed),
+        artifacts=len(every),
     )
 
 
