@@ -153,7 +153,8 @@ class _Context:
         return entry["value"]
 
     def add(self, service: str, item: str, quantity: float, price_key: str, basis: str, *, factor: float = 1.0) -> None:
-        self.estimate.lines.append(CostLine(service, item, round(quantity, 4), self.unit(price_key), round(self.price(price_key) * factor, 10), basis))
+        price = round(self.price(price_key) * factor, 10)
+        self.estimate.lines.append(CostLine(service, item, round(quantity, 4), self.unit(price_key), price, basis))
 
 
 def _where(items: list[tuple[StackArtifact, str, dict[str, Any]]]) -> str:

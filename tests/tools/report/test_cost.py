@@ -300,7 +300,7 @@ def test_an_idle_period_has_no_traffic_but_every_hourly_resource(mini: list[Stac
 
 
 def test_a_period_cannot_be_more_active_than_long() -> None:
-    with pytest.raises(ValueError, match="active_hours 25 must lie within 0..24"):
+    with pytest.raises(ValueError, match=r"active_hours 25 must lie within 0\.\.24"):
         cost.Period(24, 25)
 
 
@@ -321,7 +321,8 @@ def test_every_price_is_dated_sourced_and_says_how_it_was_obtained() -> None:
 
 
 def _stage_resources(synth: Synthesized, stage: str, kind: str) -> list[dict[str, Any]]:
-    return [r for s in assembly_stacks(synth.outdir) if s.stage.removeprefix("assembly-") == stage for r in s.resources().values() if r["Type"] == kind]
+    stacks = [s for s in assembly_stacks(synth.outdir) if s.stage.removeprefix("assembly-") == stage]
+    return [r for s in stacks for r in s.resources().values() if r["Type"] == kind]
 
 
 @pytest.fixture(scope="module")
