@@ -217,8 +217,17 @@ def test_guardduty_plans_not_enabled_are_not_priced(tmp_path: Path) -> None:
     app = cdk.App(outdir=str(tmp_path / "out"))
     stack = cdk.Stack(cdk.Stage(app, "Bare"), "Main", env=cdk.Environment(account="123456789012", region="eu-central-1"))
     guardduty.CfnDetector(stack, "Detector", enable=True)
+    db = rds.CfnDBCluster(
+        stack,
+        "Db",
+        engine="aurora-postgresql",
+        serverless_v2_scaling_configuration=rds.CfnDBCluster.ServerlessV2ScalingConfigurationProperty(min_capacity=0.5, max_capacity=2),
+    )
+    rds.CfnDBInstance(stack, "Writer", db_instance_class="db.serverless", engine="aurora-postgresql", db_cluster_identifier=db.ref)
     app.synth()
-    items = set(_lines(assembly_stacks(tmp_path / "out"), stage="Bare"))
+    items = {item for item, line in _lines(assembly_stacks(tmp_path / "out"), stage="Bare").items() if line.service in ("GuardDuty", "CloudWatch")}
+    # The foundational detector only: no RDS Protection line although a database is there, and no
+    # Database Insights line for a cluster without DatabaseInsightsMode advanced.
     assert items == {"CloudTrail events analysed", "Flow and DNS logs analysed"}
 
 
