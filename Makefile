@@ -15,7 +15,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := node_modules/.bin/cdk --no-notices
 OUT ?= cdk.out
 
-.PHONY: help deps service-test-deps synth test lint typecheck unit bench report diagram lock clean deploy-sandbox destroy-sandbox
+.PHONY: help deps service-test-deps synth test lint typecheck unit bench report diagram prices lock clean deploy-sandbox destroy-sandbox
 
 help:
 	@echo "make synth    install what is missing, synthesize every stack of every environment into $(OUT)/ (compliance gates on)"
@@ -23,6 +23,7 @@ help:
 	@echo "make report   write $(OUT)/report/ (requirements matrix, pillars, cost estimate; HTML + Markdown) from the last synth"
 	@echo "make diagram  synthesize, then regenerate docs/architecture.svg (commit it; a test checks it is current)"
 	@echo "make bench    print synth wall time and resources per stack"
+	@echo "make prices   refresh tools/report/prices_eu-central-1.json from the AWS Price List API (needs AWS credentials; synth stays offline)"
 	@echo "make deploy-sandbox ACCOUNT=123456789012   deploy the sandbox stage (needs AWS credentials)"
 
 $(VENV)/.installed: requirements.lock
@@ -75,6 +76,10 @@ test: lint typecheck unit
 
 bench: deps
 	$(VENV)/bin/python -m tools.bench
+
+# The only target that goes online: the AWS Price List API (us-east-1 endpoint). Review the diff and commit it.
+prices: deps
+	$(VENV)/bin/python -m tools.report.prices tools/report/prices_eu-central-1.json
 
 lock: $(VENV)/.installed
 	$(VENV)/bin/python -m pip install --quiet uv
