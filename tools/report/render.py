@@ -8,6 +8,7 @@ from typing import Any
 
 from tools.report.build import Report, RequirementRow
 from tools.report.cost import Estimate
+from tools.report.cost import price_rows as cost_price_rows
 from tools.report.model import GATE_PACKS
 
 TITLE = "MediVault EU: traceability, compliance and cost report"
@@ -127,15 +128,8 @@ def service_totals(report: Report) -> list[tuple[str, list[float]]]:
 
 
 def price_rows(prices: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(key, price, unit, source) for every entry of the price table, node-type tables expanded."""
-    rows = []
-    for key, entry in prices["prices"].items():
-        if "usd_by_node_type" in entry:
-            for node_type, usd in entry["usd_by_node_type"].items():
-                rows.append((f"{key}[{node_type}]", f"{usd:g}", str(entry["unit"]), str(entry["source"])))
-        else:
-            rows.append((key, f"{entry['usd']:g}", str(entry["unit"]), str(entry["source"])))
-    return rows
+    """(key, price, unit, source with the date it was entered and how) per price (cost.price_rows)."""
+    return [(key, usd, unit, f"{source}, {dated}") for key, usd, unit, source, dated in cost_price_rows(prices)]
 
 
 def _markdown_estimate(e: Estimate) -> list[str]:

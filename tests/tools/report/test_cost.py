@@ -383,3 +383,12 @@ def test_sandbox_idle_and_in_use_days_and_months(real: list[StackArtifact]) -> N
     assert summary.production_month.total > figures["in_use_month"]
     table = cost.summary_markdown(summary)
     assert f"≈ {cost.rounded(day.idle):,} |" in table and f"≈ {cost.rounded(summary.production_month.total):,} |" in table
+
+
+def test_the_report_shows_each_price_with_its_source_date_and_method() -> None:
+    from tools.report import render
+
+    rows = {key: source for key, _, _, source in render.price_rows(PRICES)}
+    entry = PRICES["prices"]["public_ipv4_hour"]
+    assert rows["public_ipv4_hour"] == f"{entry['source']}, {entry['as_of']} ({entry['method']})"
+    assert rows["elasticache_node_hour[cache.r7g.large]"].endswith(f"{PRICES['prices']['elasticache_node_hour']['as_of']} (hand)")
