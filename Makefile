@@ -15,7 +15,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := node_modules/.bin/cdk --no-notices
 OUT ?= cdk.out
 
-.PHONY: help deps service-test-deps diagram-deps report-test-deps synth test lint typecheck unit bench report diagram lock clean \
+.PHONY: help deps service-test-deps diagram-deps report-test-deps synth test lint typecheck unit bench report diagram prices lock clean \
 	requirements-doc synth-sandbox preflight deploy-sandbox smoke-sandbox destroy-sandbox
 
 help:
@@ -25,6 +25,7 @@ help:
 	@echo "make diagram  synthesize, then regenerate docs/architecture.svg + docs/architecture-stacks.svg (commit them; a test checks they are current)"
 	@echo "make requirements-doc   regenerate the status table of docs/requirements.md from tools/report/status.py"
 	@echo "make bench    print synth wall time and resources per stack"
+	@echo "make prices   refresh tools/report/prices_eu-central-1.json from the AWS Price List API (needs AWS credentials; synth stays offline)"
 	@echo "Sandbox lifecycle (docs/deploy.md; AWS credentials of the sandbox account; settings as -c key=value in EXTRA or MEDIVAULT_*):"
 	@echo "make synth-sandbox ACCOUNT=…    synthesize only the sandbox stage for deploy into $(SANDBOX_OUT)/ (refuses placeholders)"
 	@echo "make preflight ACCOUNT=…        synth-sandbox, then read-only checks of the account (PASS/FAIL with the fix)"
@@ -109,6 +110,10 @@ test: lint typecheck unit
 
 bench: deps
 	$(VENV)/bin/python -m tools.bench
+
+# The only target that goes online: the AWS Price List API (us-east-1 endpoint). Review the diff and commit it.
+prices: deps
+	$(VENV)/bin/python -m tools.report.prices tools/report/prices_eu-central-1.json
 
 lock: $(VENV)/.installed
 	$(VENV)/bin/python -m pip install --quiet uv

@@ -595,7 +595,15 @@ def test_every_cost_rule_reads_cdk_template_shapes(full: Path) -> None:
     estimate = cost.estimate(found, "Full")
     lines = {line.item: line for line in estimate.lines}
     assert estimate.unpriced == []
-    assert estimate.not_estimated == ["VPC interface endpoints", "CloudFront", "KMS keys", "CloudWatch Logs"]
+    assert estimate.not_estimated == [
+        "VPC interface endpoints",
+        "CloudFront",
+        "KMS keys",
+        "CloudWatch Logs",
+        "CloudWatch alarms and dashboards",
+        "X-Ray",
+        "Lambda",
+    ]
     assert lines["NAT gateway hours"].quantity == 2 * 730
     tasks = 2 + usage["fargate_average_tasks_over_minimum"]["value"]
     vcpu = next(line for item, line in lines.items() if item.endswith("vCPU-hours (ARM64)"))

@@ -66,10 +66,12 @@ def test_deploy_outputs_the_smoke_check_reads(synth: Synthesized) -> None:
 def test_cost_per_day_idle_and_in_use_come_from_the_cost_model(synth: Synthesized) -> None:
     stacks = report_assembly.stacks(synth.outdir)
     figures = cost.per_day(stacks, "Sandbox")
-    days = cost.load_prices()["hours_per_month"] / 24
+    hours = cost.load_prices()["hours_per_month"]
     assert figures["in_use_month"] == cost.estimate(stacks, "Sandbox").total
-    assert round(figures["in_use_month"] / days, 2) == figures["in_use"]
+    # An in-use day is in_use_hours_per_day of use, idle the rest (not a month's average).
+    assert figures["in_use"] == round(cost.daily_cost(stacks).in_use, 2)
     assert 0 < figures["idle"] < figures["in_use"]
-    idle = cost.estimate(stacks, "Sandbox", usage=cost.idle_usage(cost.load_usage()))
+    idle = cost.estimate(stacks, "Sandbox", period=cost.Period(hours, 0))
+    assert figures["idle_month"] == idle.total
     nat = {line.item: line for line in idle.lines if line.service == "VPC"}
     assert nat["NAT gateway hours"].monthly > 0 and nat["NAT data processed"].monthly == 0  # hours bill idle, traffic does not

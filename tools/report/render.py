@@ -19,6 +19,7 @@ import jinja2
 
 from tools.report import status
 from tools.report.build import Report, RequirementRow
+from tools.report.cost import price_rows as cost_price_rows
 from tools.report.model import GATE_PACKS, Resource
 
 TITLE = "MediVault EU: requirements, compliance and cost report"
@@ -150,15 +151,8 @@ def service_totals(report: Report) -> list[tuple[str, list[float]]]:
 
 
 def price_rows(prices: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(key, price, unit, source) for every entry of the price table, node-type tables expanded."""
-    rows = []
-    for key, entry in prices["prices"].items():
-        if "usd_by_node_type" in entry:
-            for node_type, usd in entry["usd_by_node_type"].items():
-                rows.append((f"{key}[{node_type}]", f"{usd:g}", str(entry["unit"]), str(entry["source"])))
-        else:
-            rows.append((key, f"{entry['usd']:g}", str(entry["unit"]), str(entry["source"])))
-    return rows
+    """(key, price, unit, source with the date it was entered and how) per price (cost.price_rows)."""
+    return [(key, usd, unit, f"{source}, {dated}") for key, usd, unit, source, dated in cost_price_rows(prices)]
 
 
 # --- JSON -----------------------------------------------------------------------------------------
