@@ -148,7 +148,7 @@ def _account(graph: Graph, role: str, detail: str) -> Cluster:
     )
 
 
-def _region(account: Cluster, role: str, region: str, labeljust: str = "l") -> Cluster:
+def _region(account: Cluster, role: str, region: str, labeljust: str = "l", labelloc: str = "t") -> Cluster:
     return account.cluster(
         f"region-{role}-{region}",
         html(region, [REGION_ROLE.get(role, {}).get(region, "")], size=10),
@@ -159,6 +159,7 @@ def _region(account: Cluster, role: str, region: str, labeljust: str = "l") -> C
         fontsize="13",
         fontcolor="#2b4c7e",
         labeljust=labeljust,
+        labelloc=labelloc,
     )
 
 
@@ -454,7 +455,10 @@ def stacks_source(topo: Topology) -> str:
             accounts[role] = _account(graph, role, f"{topo.stage} stage" if role == "workload" else "Organization stage")
         key = (role, box.region)
         if key not in regions:
-            regions[key] = _region(accounts[role], role, box.region)
+            # The DR region sits below the primary in this map and its arrows come from above: its
+            # caption goes to the bottom edge so that no arrow runs over it.
+            loc = "b" if (role, box.region) == ("workload", "eu-west-1") else "t"
+            regions[key] = _region(accounts[role], role, box.region, labelloc=loc)
         _stack_node(regions[key], box)
     _tooling(graph)
     for tail, head in reduced(topo.dependencies):
