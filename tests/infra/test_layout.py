@@ -33,3 +33,15 @@ def test_lambda_functions_have_no_package_clash() -> None:
         # A namespace package made of exactly this folder: nothing installed shares the name.
         locations = [Path(p).resolve() for p in (spec.submodule_search_locations or [])]
         assert locations == [folder.resolve()], f"{folder.name} clashes with an installed package: {locations}"
+
+
+def test_every_lambda_folder_and_the_service_are_type_checked() -> None:
+    """`make typecheck` names its folders one by one (each function is packaged alone, so mypy cannot
+    be run over lambda/ as one package): a new function must be added to it, or mypy never sees it."""
+    import re
+
+    [line] = [line for line in (ROOT / "Makefile").read_text().splitlines() if "bin/mypy " in line]
+    checked = set(re.findall(r"lambda/([a-z0-9_]+)", line))
+    folders = {p.name for p in (ROOT / "lambda").iterdir() if p.is_dir() and (p / "handler.py").is_file()}
+    assert folders and folders <= checked, f"not type-checked: {sorted(folders - checked)}"
+    assert "service/medivault_service" in line
