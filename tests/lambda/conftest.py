@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -37,3 +40,27 @@ class FakeContext:
 @pytest.fixture
 def context() -> FakeContext:
     return FakeContext()
+
+
+@pytest.fixture
+def responses(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """What a custom-resource handler answers CloudFormation: each PUT to the pre-signed ResponseURL,
+    captured instead of sent (``handler`` is the test module's fixture: the handler module under test)."""
+    sent: list[dict[str, Any]] = []
+
+    class _Response:
+        status = 200
+
+        def __enter__(self) -> _Response:
+            return self
+
+        def __exit__(self, *args: object) -> None:
+            return None
+
+    def fake_urlopen(request: Any, timeout: int) -> _Response:
+        assert request.get_method() == "PUT" and request.full_url.startswith("https://")
+        sent.append(json.loads(request.data))
+        return _Response()
+
+    monkeypatch.setattr(handler.urllib.request, "urlopen", fake_urlopen)
+    return sent

@@ -10,7 +10,6 @@ The CloudFormation response PUT is captured by replacing ``urlopen``.
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -45,28 +44,6 @@ def handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     module = importlib.import_module("mv_db_migration.handler")
     monkeypatch.setattr(module.time, "sleep", lambda seconds: None)
     yield module
-
-
-@pytest.fixture
-def responses(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    sent: list[dict[str, Any]] = []
-
-    class _Response:
-        status = 200
-
-        def __enter__(self) -> _Response:
-            return self
-
-        def __exit__(self, *args: object) -> None:
-            return None
-
-    def fake_urlopen(request: Any, timeout: int) -> _Response:
-        assert request.get_method() == "PUT" and request.full_url.startswith("https://")
-        sent.append(json.loads(request.data))
-        return _Response()
-
-    monkeypatch.setattr(handler.urllib.request, "urlopen", fake_urlopen)
-    return sent
 
 
 class _Context:

@@ -8,7 +8,6 @@ response PUT is captured by replacing ``urlopen``.
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -37,28 +36,6 @@ def handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "mv_macie_job")
     module = importlib.import_module("mv_macie_job.handler")
     yield module
-
-
-@pytest.fixture
-def responses(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    sent: list[dict[str, Any]] = []
-
-    class _Response:
-        status = 200
-
-        def __enter__(self) -> _Response:
-            return self
-
-        def __exit__(self, *args: object) -> None:
-            return None
-
-    def fake_urlopen(request: Any, timeout: int) -> _Response:
-        assert request.get_method() == "PUT" and request.full_url.startswith("https://")
-        sent.append(json.loads(request.data))
-        return _Response()
-
-    monkeypatch.setattr(handler.urllib.request, "urlopen", fake_urlopen)
-    return sent
 
 
 class _Context:
