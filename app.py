@@ -18,6 +18,7 @@ MEDIVAULT_SANDBOX_DOMAIN):
   -c <stage>_certificate_arn=arn:aws:acm:...  an ALB certificate in eu-central-1 (only used without a domain)
   -c <stage>_alarm_email=ops@example.org      operational alarms (SNS e-mail subscription)
   -c <stage>_security_email=sec@example.org   security findings
+  -c <stage>_tracing_sidecar_digest=sha256:... the ADOT collector's index digest (docs/deploy.md says how to read it)
 Existing security baseline (Control Tower, delegated administrators), all stages or one
 (-c <stage>_existing_...; MEDIVAULT_EXISTING_CONFIG_RECORDER, MEDIVAULT_<STAGE>_EXISTING_...):
   -c existing_config_recorder=true           use the account's Config recorder and delivery channel
@@ -65,6 +66,7 @@ STAGE_SETTINGS: dict[str, str] = {
     "certificate_arn": "arn:aws:acm:eu-central-1:<account>:certificate/<uuid>",
     "alarm_email": "an address someone reads (name@domain.tld)",
     "security_email": "an address the security team reads (name@domain.tld)",
+    "tracing_sidecar_digest": "the index digest (sha256:<64 hex>) of the ADOT collector image named by app.tracing_sidecar_image",
 }
 # Which setting a config key that failed validation came from.
 _CONFIG_KEY_SETTING = {
@@ -74,6 +76,7 @@ _CONFIG_KEY_SETTING = {
     "app.certificate_arn": "certificate_arn",
     "alarm_email": "alarm_email",
     "audit.security_email": "security_email",
+    "app.tracing_sidecar_digest": "tracing_sidecar_digest",
 }
 
 
@@ -116,8 +119,13 @@ def _configured(app: cdk.App, name: str, base: cfg.EnvironmentConfig) -> cfg.Env
         audit_changes[field] = True
     if audit_changes:
         changes["audit"] = dataclasses.replace(base.audit, **audit_changes)  # type: ignore[arg-type]
+    app_changes: dict[str, object] = {}
     if arn := _stage_setting(app, name, "certificate_arn"):
-        changes["app"] = dataclasses.replace(base.app, certificate_arn=arn)
+        app_changes["certificate_arn"] = arn
+    if digest := _stage_setting(app, name, "tracing_sidecar_digest"):
+        app_changes["tracing_sidecar_digest"] = digest
+    if app_changes:
+        changes["app"] = dataclasses.replace(base.app, **app_changes)  # type: ignore[arg-type]
     try:
         return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
     except cfg.ConfigError as error:

@@ -157,6 +157,8 @@ class EnvironmentConfig:
         for setting, email in (("alarm_email", self.alarm_email), ("security_email", self.audit.security_email)):
             if email.lower().endswith(RESERVED_SUFFIXES):
                 found.append((setting, f"{email} is a reserved example address nobody receives"))
+        if not self.app.tracing_sidecar_digest:
+            found.append(("tracing_sidecar_digest", f"no digest pins {self.app.tracing_sidecar_image} (the App stack would refuse the deploy)"))
         return found
 
     @property

@@ -28,6 +28,7 @@ REAL = {
     "sandbox_hosted_zone_id": "Z0123456789ABCDEFGHIJ",
     "sandbox_alarm_email": "ops@medivault-demo.de",
     "sandbox_security_email": "security@medivault-demo.de",
+    "sandbox_tracing_sidecar_digest": "sha256:" + "ab" * 32,
 }
 
 
@@ -46,6 +47,7 @@ def test_every_value_a_team_sets_comes_from_context() -> None:
         domain_name="sbx.medivault-demo.de", hosted_zone_id="Z0123456789ABCDEFGHIJ", hosted_zone_name="medivault-demo.de"
     )
     assert (config.alarm_email, config.audit.security_email) == ("ops@medivault-demo.de", "security@medivault-demo.de")
+    assert config.app.tracing_sidecar_digest == "sha256:" + "ab" * 32
     assert config.placeholders() == []
     # The rest of the sandbox config is untouched.
     assert config.network == cfg.sandbox().network and config.backup == cfg.sandbox().backup
@@ -105,11 +107,18 @@ def test_existing_baseline_switches_reach_the_audit_config(field: str, key: str,
     assert getattr(entry._environment(_app(**{f"sandbox_{key}": "true"}), "production").audit, field) is False
 
 
+def test_a_bad_sidecar_digest_names_the_setting() -> None:
+    with pytest.raises(cfg.ConfigError, match=r"^sandbox_tracing_sidecar_digest: 'latest' is not an image digest; allowed: sha256:"):
+        _sandbox(**{**REAL, "sandbox_tracing_sidecar_digest": "latest"})
+
+
 def test_placeholders_are_listed_and_each_is_refused_when_deploying() -> None:
     review = [cfg.sandbox(), cfg.production()]
     refusals = {str(e).split(":")[0] for e in entry.deploy_refusals(review)}
     assert refusals == {
-        f"{stage}_{setting}" for stage in ("sandbox", "production") for setting in ("account", "domain", "alarm_email", "security_email")
+        f"{stage}_{setting}"
+        for stage in ("sandbox", "production")
+        for setting in ("account", "domain", "alarm_email", "security_email", "tracing_sidecar_digest")
     }
     [one] = entry.deploy_refusals([dataclasses.replace(_sandbox(**REAL), alarm_email="ops@medivault.example")])
     assert str(one).startswith("sandbox_alarm_email: ops@medivault.example is a reserved example address")
@@ -165,7 +174,13 @@ def test_deploy_synth_with_placeholders_stops_before_any_stack_exists(tmp_path: 
     result = _run_app({"deploy": "true", "environments": "sandbox", "pipeline": "false", "organization": "false"}, tmp_path)
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.startswith("medivault:")]
-    assert [line.split(":")[2].strip() for line in lines] == ["sandbox_account", "sandbox_domain", "sandbox_alarm_email", "sandbox_security_email"]
+    assert [line.split(":")[2].strip() for line in lines] == [
+        "sandbox_account",
+        "sandbox_domain",
+        "sandbox_alarm_email",
+        "sandbox_security_email",
+        "sandbox_tracing_sidecar_digest",
+    ]
     assert all(line.startswith("medivault: invalid configuration: ") and "; allowed: " in line for line in lines)
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.template.json"))
     assert time.monotonic() - started < 240
@@ -192,7 +207,10 @@ def test_review_stage_refuses_deploy_in_every_stack_including_the_first() -> Non
         template = Template.from_stack(stack).to_json()
         [assertion] = template["Rules"]["RefusePlaceholders"]["Assertions"]
         assert assertion["Assert"] == {"Fn::Equals": ["review-placeholder", "configured"]}
-        assert "sandbox_account, sandbox_domain, sandbox_alarm_email, sandbox_security_email" in assertion["AssertDescription"]
+        assert (
+            "sandbox_account, sandbox_domain, sandbox_alarm_email, sandbox_security_email, sandbox_tracing_sidecar_digest"
+            in (assertion["AssertDescription"])
+        )
     message = placeholder_message(_sandbox(**REAL))
     assert message is None
     assert guard_placeholders(cdk.Stage(app, "Real"), _sandbox(**REAL)) == []
@@ -210,5 +228,6 @@ def test_deploying_with_the_pipeline_needs_both_stages_and_the_pipeline_real(tmp
         "production_domain",
         "production_alarm_email",
         "production_security_email",
+        "production_tracing_sidecar_digest",
         "tooling_account/pipeline_connection_arn",
     ]

@@ -162,7 +162,10 @@ STATUS: dict[str, Status] = {
         "done",
         "One dashboard per environment, alarms to one encrypted SNS topic, X-Ray sampling rules, the app traced through an ADOT sidecar, "
         "Lambda functions traced.",
-        unverified=("the ADOT sidecar digest is empty in the review config: a deploy guard refuses the deploy until it is set",),
+        unverified=(
+            "the ADOT sidecar digest is empty in the review config: a deploy synth refuses to run until -c <stage>_tracing_sidecar_digest "
+            "is given, and the App stack's CloudFormation rule refuses a deploy without it",
+        ),
         evidence=("AWS::CloudWatch::Dashboard", "AWS::CloudWatch::Alarm", "AWS::XRay::SamplingRule"),
     ),
     "R14": Status(
