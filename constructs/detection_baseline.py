@@ -31,7 +31,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_guardduty as guardduty
 from aws_cdk import aws_iam as iam
 from constructs import Construct
-from constructs.hipaa_config_rules import HipaaRule
+from constructs.hipaa_config_rules import HipaaRule, managed_rule
 from constructs.managed_policy_role import ManagedPolicyRole
 from constructs.traceability import trace
 
@@ -161,15 +161,7 @@ class RegionalDetection(Construct):
 
         self.rules: dict[str, awsconfig.ManagedRule] = {}
         for rule in settings.rules:
-            managed = awsconfig.ManagedRule(
-                self,
-                rule.name,
-                config_rule_name=rule.name,
-                identifier=rule.identifier,
-                description=f"MediVault HIPAA ({stack.region}): {rule.why}",
-                input_parameters=rule.input_parameters or None,
-                maximum_execution_frequency=awsconfig.MaximumExecutionFrequency.TWENTY_FOUR_HOURS if rule.periodic else None,
-            )
+            managed = managed_rule(self, rule, description_prefix=f"MediVault HIPAA ({stack.region})")
             if self.recording is not None:
                 managed.node.add_dependency(*self.recording.resources)
             self.rules[rule.name] = managed

@@ -105,6 +105,19 @@ def hipaa_rules(*, trail_name: str, trail_bucket_name: str) -> tuple[HipaaRule, 
     )  # fmt: skip
 
 
+def managed_rule(scope: Construct, rule: HipaaRule, *, description_prefix: str = "MediVault HIPAA") -> config.ManagedRule:
+    """One AWS managed Config rule from its HIPAA-pack entry (construct ID and rule name = ``rule.name``)."""
+    return config.ManagedRule(
+        scope,
+        rule.name,
+        config_rule_name=rule.name,
+        identifier=rule.identifier,
+        description=f"{description_prefix}: {rule.why}",
+        input_parameters=rule.input_parameters or None,
+        maximum_execution_frequency=config.MaximumExecutionFrequency.TWENTY_FOUR_HOURS if rule.periodic else None,
+    )
+
+
 def dr_region_rules() -> tuple[HipaaRule, ...]:
     """eu-west-1 holds the DR backup key, the locked DR vault and its recovery points, and is where
     Aurora and the buckets are restored after the loss of Frankfurt: the rules that matter there."""
@@ -195,15 +208,7 @@ class HipaaConfigRules(Construct):
         self.rules: dict[str, config.ManagedRule] = {}
         self.remediations: dict[str, config.CfnRemediationConfiguration] = {}
         for rule in hipaa_rules(trail_name=trail_name, trail_bucket_name=trail_bucket_name):
-            managed = config.ManagedRule(
-                self,
-                rule.name,
-                config_rule_name=rule.name,
-                identifier=rule.identifier,
-                description=f"MediVault HIPAA: {rule.why}",
-                input_parameters=rule.input_parameters or None,
-                maximum_execution_frequency=config.MaximumExecutionFrequency.TWENTY_FOUR_HOURS if rule.periodic else None,
-            )
+            managed = managed_rule(self, rule)
             self.rules[rule.name] = managed
             if rule.remediation is not None:
                 self.remediations[rule.name] = self._remediate(rule.name, managed, rule.remediation, max_attempts, retry_seconds)
