@@ -25,6 +25,7 @@ from stacks import config as cfg
 from tools.sandbox import assembly
 from tools.sandbox.assembly import Stack
 from tools.sandbox.aws import Aws, error_code
+from tools.sandbox.checks import Result, report, run_checks
 
 QUALIFIER = "hnb659fds"  # the CDK default bootstrap qualifier; every stack's manifest names its SSM parameter
 # AWS Backup resource types the plan protects (stacks/backup_stack.py: the Aurora cluster and the PHI buckets);
@@ -63,18 +64,6 @@ SINGLETONS = (
 )
 
 Runner = Callable[[list[str]], subprocess.CompletedProcess[str]]
-
-
-@dataclass(frozen=True)
-class Result:
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-
-    def line(self) -> str:
-        text = f"{'PASS' if self.ok else 'FAIL'}  {self.name}: {self.detail}"
-        return text if self.ok or not self.fix else f"{text}\n      fix: {self.fix}"
 
 
 def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
@@ -388,13 +377,11 @@ class Preflight:
     )
 
     def results(self) -> list[Result]:
-        found: list[Result] = []
-        for name in self.CHECKS:
-            try:
-                found.extend(getattr(self, name)())
-            except (ClientError, BotoCoreError) as error:
-                found.append(Result(name.replace("_", " "), False, f"could not check: {error}", "grant read access (e.g. ReadOnlyAccess) and retry"))
-        return found
+        return run_checks(
+            ((name, getattr(self, name)) for name in self.CHECKS),
+            errors=(ClientError, BotoCoreError),
+            fix="grant read access (e.g. ReadOnlyAccess) and retry",
+        )
 
 
 def docker_assets(outdir: Path, stage: str) -> list[dict[str, Any]]:
@@ -414,12 +401,7 @@ def main(argv: list[str] | None = None, aws: Aws | None = None, run: Runner = _r
     args = parser.parse_args(argv)
     stacks = assembly.stage_stacks(args.assembly, args.stage)
     preflight = Preflight(aws or Aws(), args.account, stacks, run=run, assets=docker_assets(args.assembly, args.stage))
-    results = preflight.results()
-    for result in results:
-        print(result.line())
-    failed = [r for r in results if not r.ok]
-    print(f"preflight: {len(results) - len(failed)} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return report("preflight", preflight.results())
 
 
 if __name__ == "__main__":

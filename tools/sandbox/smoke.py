@@ -29,7 +29,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tools.sandbox.aws import Aws, error_code
-from tools.sandbox.preflight import Result
+from tools.sandbox.checks import Result, report, run_checks
 
 REGION = "eu-central-1"
 # What the response-headers policy adds (constructs/edge_distribution.py), lower-case.
@@ -230,13 +230,11 @@ class Smoke:
     CHECKS = ("site", "alb_direct", "waf_sql_injection", "waf_login_rate", "phi_bucket", "audit", "alarms")
 
     def results(self) -> list[Result]:
-        found: list[Result] = []
-        for name in self.CHECKS:
-            try:
-                found.extend(getattr(self, name)())
-            except (ClientError, BotoCoreError, OSError, http.client.HTTPException, KeyError) as error:
-                found.append(Result(name.replace("_", " "), False, f"could not check: {error}", "see the message"))
-        return found
+        return run_checks(
+            ((name, getattr(self, name)) for name in self.CHECKS),
+            errors=(ClientError, BotoCoreError, OSError, http.client.HTTPException, KeyError),
+            fix="see the message",
+        )
 
 
 def main(argv: list[str] | None = None, aws: Aws | None = None) -> int:
@@ -248,12 +246,7 @@ def main(argv: list[str] | None = None, aws: Aws | None = None) -> int:
         print(f"smoke: {args.outputs} not found: deploy first (make deploy-sandbox ACCOUNT=...)", file=sys.stderr)
         return 2
     smoke = Smoke(json.loads(args.outputs.read_text()), aws or Aws(), login_requests=args.login_requests)
-    results = smoke.results()
-    for result in results:
-        print(result.line())
-    failed = [r for r in results if not r.ok]
-    print(f"smoke: {len(results) - len(failed)} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return report("smoke", smoke.results())
 
 
 if __name__ == "__main__":
