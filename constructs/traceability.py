@@ -2,43 +2,21 @@
 
 The record is construct metadata of type ``medivault:trace``; CDK writes it to each stack's
 ``<stack>.metadata.json`` in the cloud assembly, keyed by construct path, next to the
-``aws:cdk:logicalId`` entries. The report generator (``tools/report``) reads it from there, so
-the traceability matrix is built from what was synthesized, not from a hand-kept list.
+``aws:cdk:logicalId`` entries. The report generator (``tools/report``) reads it from there, and
+the requirement list from the leaf module ``catalog`` (never from here), so the traceability
+matrix is built from what was synthesized, not from a hand-kept list.
 """
 
 from __future__ import annotations
 
 from constructs import IConstruct
 
-METADATA_TYPE = "medivault:trace"
+from catalog import PILLARS, REQUIREMENTS, TRACE_METADATA_TYPE
 
-REQUIREMENTS: dict[str, str] = {
-    "R1": "data residency + survive an AZ loss",
-    "R2": "patient data never reachable from the internet",
-    "R3": "every action attributable to a named human; no shared admin; MFA",
-    "R4": "no OS patching, scale with demand",
-    "R5": "TLS from users, traffic spread, unhealthy tasks removed",
-    "R6": "relational patient records, ACID, encrypted",
-    "R7": "large files cheap, encrypted, tamper-proof",
-    "R8": "profiles load instantly",
-    "R9": "stop DDoS, brute-force logins, SQL injection",
-    "R10": "no secrets in code",
-    "R11": "find PHI put in the wrong bucket",
-    "R12": "prove who touched which record, when",
-    "R13": "see performance and get paged",
-    "R14": "continuous compliance evidence",
-    "R15": "survive the loss of Frankfurt",
-    "R16": "every change scanned before production, every action logged",
-}
-
-PILLARS: tuple[str, ...] = (
-    "operational-excellence",
-    "security",
-    "reliability",
-    "performance-efficiency",
-    "cost-optimisation",
-    "sustainability",
-)
+# The vocabulary lives in the leaf module ``catalog`` (shared with tools/report); re-exported here
+# so construct code keeps one import for tracing.
+METADATA_TYPE = TRACE_METADATA_TYPE
+__all__ = ["METADATA_TYPE", "PILLARS", "REQUIREMENTS", "trace"]
 
 
 def trace(construct: IConstruct, requirements: list[str], pillars: list[str], why: str) -> None:

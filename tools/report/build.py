@@ -10,8 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from constructs.traceability import PILLARS, REQUIREMENTS
-
+from catalog import PILLARS, REQUIREMENTS
 from tools.report import cost, status
 from tools.report.model import Assembly, Resource, all_requirements, load
 from tools.report.tests_index import TestModule, requirement_tests

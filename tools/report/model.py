@@ -6,6 +6,9 @@ Sources, all in the cloud assembly:
   A trace on an L2/L3 construct applies to every CloudFormation resource below its path.
 - each template's ``Metadata.cdk_nag.rules_to_suppress``: acknowledged findings with their reasons.
 - ``validation-report.json``: unacknowledged findings (violations) by construct path.
+
+The record type and the requirement and pillar lists come from the leaf module ``catalog``: tools
+never import ``constructs`` (tests/infra/test_layout.py).
 """
 
 from __future__ import annotations
@@ -15,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from constructs.traceability import METADATA_TYPE, PILLARS, REQUIREMENTS
-
+from catalog import PILLARS, REQUIREMENTS, TRACE_METADATA_TYPE
 from tools.assembly import Deployment, StackArtifact, deployments, stacks, validation_report
 
 # The packs the gate runs (constructs/compliance.py); cdk-nag v3 reports only violations.
@@ -152,7 +154,7 @@ def load(outdir: Path) -> Assembly:
         stack = deployment.stack
         template_resources = stack.resources()
         traces: dict[str, list[Trace]] = {}
-        for path, datas in _entries(stack, METADATA_TYPE).items():
+        for path, datas in _entries(stack, TRACE_METADATA_TYPE).items():
             for data in datas:
                 traces.setdefault(path, []).append(
                     Trace(path=path, requirements=tuple(data["requirements"]), pillars=tuple(data["pillars"]), why=str(data["why"]))

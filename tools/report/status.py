@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from constructs.traceability import REQUIREMENTS
+from catalog import REQUIREMENTS
 
 STATUSES = ("done", "partial", "not done", "process")
 

@@ -6,8 +6,8 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from constructs.traceability import REQUIREMENTS
 
+from catalog import REQUIREMENTS
 from tools.report import status
 
 pytestmark = pytest.mark.requirements("R16")
