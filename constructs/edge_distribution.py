@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
@@ -24,8 +26,6 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 from constructs.compliance import acknowledge
 from constructs.traceability import trace
-
-from stacks.config.edge import EdgeConfig
 
 HSTS_MAX_AGE = cdk.Duration.seconds(63_072_000)  # two years, the hstspreload.org minimum is one
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -47,8 +47,19 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 LOG_PREFIX = "cloudfront/"
-# CloudFormation value (config) -> CDK enum. 100: North America and Europe only (R1: EU users, US clinics).
-PRICE_CLASSES = {"PriceClass_100": cloudfront.PriceClass.PRICE_CLASS_100}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DistributionSettings:
+    """Who may reach the distribution and what it caches; the edge stack maps ``EdgeConfig`` onto it."""
+
+    served_countries: tuple[str, ...]  # geo restriction allow list (ISO 3166-1 alpha-2)
+    static_asset_paths: tuple[str, ...]  # path patterns cached at the edge; everything else is not
+    price_class: cloudfront.PriceClass
+
+    def __post_init__(self) -> None:
+        if not self.served_countries:
+            raise ValueError("DistributionSettings.served_countries: empty; allowed: one or more ISO 3166-1 alpha-2 codes")
 
 
 class EdgeDistribution(Construct):
@@ -61,7 +72,7 @@ class EdgeDistribution(Construct):
         origin_secret: secretsmanager.ISecret,
         origin_header_name: str,
         web_acl_arn: str,
-        config: EdgeConfig,
+        settings: DistributionSettings,
         log_bucket: s3.IBucket,
         certificate: acm.ICertificate | None = None,
         domain_name: str | None = None,
@@ -139,11 +150,11 @@ class EdgeDistribution(Construct):
             "Distribution",
             comment="MediVault EU: CloudFront + WAF in front of the ALB",
             default_behavior=dynamic,
-            additional_behaviors=dict.fromkeys(config.static_asset_paths, static),
+            additional_behaviors=dict.fromkeys(settings.static_asset_paths, static),
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             enable_ipv6=True,
-            price_class=PRICE_CLASSES[config.price_class],
-            geo_restriction=cloudfront.GeoRestriction.allowlist(*config.served_countries),
+            price_class=settings.price_class,
+            geo_restriction=cloudfront.GeoRestriction.allowlist(*settings.served_countries),
             web_acl_id=web_acl_arn,
             enable_logging=True,
             log_bucket=log_bucket,

@@ -17,6 +17,8 @@ session tokens never land in logs).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -25,14 +27,33 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 from constructs.traceability import trace
 
-from stacks.config.edge import EdgeConfig
-
 REDACTED_HEADERS = ("authorization", "cookie")
 RATE_LIMITED_RESPONSE_KEY = "RateLimited"
 GEO_PRIORITY = 0
 LOGIN_RATE_PRIORITY = 10
 GLOBAL_RATE_PRIORITY = 20
 FIRST_MANAGED_PRIORITY = 30
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebAclSettings:
+    """What the web ACL enforces; the edge stack maps the environment's ``EdgeConfig`` (validated there) onto it."""
+
+    served_countries: tuple[str, ...]  # ISO 3166-1 alpha-2 codes let through the geo rule
+    login_paths: tuple[str, ...]  # URI path prefixes rate-limited per client IP (compared lower-cased)
+    login_rate_limit: int  # requests per client IP per window (AWS WAF accepts 10 and more)
+    login_evaluation_window_seconds: int
+    global_rate_limit: int
+    global_evaluation_window_seconds: int
+    managed_rule_groups: tuple[str, ...]  # AWS managed rule groups, in evaluation order
+    common_rule_set_count_only: tuple[str, ...] = ()  # AWSManagedRulesCommonRuleSet rules switched to COUNT
+
+    def __post_init__(self) -> None:
+        # Shapes WAF itself would reject at deploy time (an empty geo match, a scope-down with no statement).
+        if not self.served_countries:
+            raise ValueError("WebAclSettings.served_countries: empty; allowed: one or more ISO 3166-1 alpha-2 codes")
+        if not self.login_paths:
+            raise ValueError("WebAclSettings.login_paths: empty; allowed: one or more URI path prefixes starting with /")
 
 
 def _visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
@@ -66,14 +87,14 @@ class EdgeWebAcl(Construct):
         construct_id: str,
         *,
         name: str,
-        config: EdgeConfig,
+        settings: WebAclSettings,
         logs_key: kms.IKey,
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        paths = [_login_path_match(p) for p in config.login_paths]
+        paths = [_login_path_match(p) for p in settings.login_paths]
         scope_down = (
             paths[0] if len(paths) == 1 else wafv2.CfnWebACL.StatementProperty(or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=paths))
         )
@@ -86,7 +107,7 @@ class EdgeWebAcl(Construct):
                 statement=wafv2.CfnWebACL.StatementProperty(
                     not_statement=wafv2.CfnWebACL.NotStatementProperty(
                         statement=wafv2.CfnWebACL.StatementProperty(
-                            geo_match_statement=wafv2.CfnWebACL.GeoMatchStatementProperty(country_codes=list(config.served_countries))
+                            geo_match_statement=wafv2.CfnWebACL.GeoMatchStatementProperty(country_codes=list(settings.served_countries))
                         )
                     )
                 ),
@@ -99,8 +120,8 @@ class EdgeWebAcl(Construct):
                 statement=wafv2.CfnWebACL.StatementProperty(
                     rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
                         aggregate_key_type="IP",
-                        limit=config.login_rate_limit,
-                        evaluation_window_sec=config.login_evaluation_window_seconds,
+                        limit=settings.login_rate_limit,
+                        evaluation_window_sec=settings.login_evaluation_window_seconds,
                         scope_down_statement=scope_down,
                     )
                 ),
@@ -113,19 +134,19 @@ class EdgeWebAcl(Construct):
                 statement=wafv2.CfnWebACL.StatementProperty(
                     rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
                         aggregate_key_type="IP",
-                        limit=config.global_rate_limit,
-                        evaluation_window_sec=config.global_evaluation_window_seconds,
+                        limit=settings.global_rate_limit,
+                        evaluation_window_sec=settings.global_evaluation_window_seconds,
                     )
                 ),
                 visibility_config=_visibility(f"{name}-GlobalRateLimit"),
             ),
         ]
-        for index, group in enumerate(config.managed_rule_groups):
+        for index, group in enumerate(settings.managed_rule_groups):
             overrides = None
-            if group == "AWSManagedRulesCommonRuleSet" and config.common_rule_set_count_only:
+            if group == "AWSManagedRulesCommonRuleSet" and settings.common_rule_set_count_only:
                 overrides = [
                     wafv2.CfnWebACL.RuleActionOverrideProperty(name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={}))
-                    for rule in config.common_rule_set_count_only
+                    for rule in settings.common_rule_set_count_only
                 ]
             rules.append(
                 wafv2.CfnWebACL.RuleProperty(

@@ -22,14 +22,12 @@ broader Allow (a managed policy AWS extends, a statement added in a hurry) canno
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import aws_sso as sso
 from constructs import Construct
-
-from stacks.config.organization import OrganizationConfig
 
 AWS_MANAGED_POLICY = "arn:aws:iam::aws:policy/"
 # Lists and describes resources across services, no data reads (ReadOnlyAccess would include
@@ -72,6 +70,62 @@ LOG_READ_ACTIONS: tuple[str, ...] = ("logs:GetLogEvents", "logs:FilterLogEvents"
 LOG_QUERY_ACTIONS: tuple[str, ...] = ("logs:StopQuery", "logs:GetQueryResults")
 
 
+@dataclass(frozen=True, kw_only=True)
+class PhiMarkers:
+    """How the deny statements recognise PHI (permission sets here, SCPs in service_control_policies)."""
+
+    tag_key: str  # the data-classification tag on PHI buckets, secrets and keys ...
+    tag_value: str  # ... and its PHI value
+    bucket_name_patterns: tuple[str, ...]  # IAM wildcards naming PHI buckets (aws:ResourceTag needs ABAC on S3)
+    key_alias_pattern: str  # alias pattern of the keys that encrypt PHI, e.g. alias/medivault/*/data
+
+
+@dataclass(frozen=True, kw_only=True)
+class BreakGlass:
+    """The break-glass IAM role of each member account (for when Identity Center is unavailable)."""
+
+    role_path: str  # an IAM path, /name/
+    role_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupAssignment:
+    """One Identity Center group gets one permission set in each of these accounts."""
+
+    permission_set: str  # a key of PERMISSION_SET_NAMES
+    group_id: str
+    accounts: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PermissionSetSettings:
+    """What the permission sets need; the organisation stack maps ``OrganizationConfig`` (validated there) onto it."""
+
+    instance_arn: str
+    production_accounts: tuple[str, ...]
+    sandbox_accounts: tuple[str, ...]
+    session_durations: Mapping[str, str]  # permission-set key -> ISO-8601 duration
+    assignments: tuple[GroupAssignment, ...]
+    phi: PhiMarkers
+    phi_access_role_path: str  # IAM path of the workload roles through which PHI may be read
+    developer_log_group_patterns: tuple[str, ...]  # production log groups a developer may read
+    evidence_log_group_patterns: tuple[str, ...]  # production log groups only security audit reads
+
+    def __post_init__(self) -> None:
+        if set(self.session_durations) != set(PERMISSION_SET_NAMES):
+            raise ValueError(
+                f"PermissionSetSettings.session_durations: {sorted(self.session_durations)}; allowed: exactly {', '.join(PERMISSION_SET_NAMES)}"
+            )
+        for assignment in self.assignments:
+            if assignment.permission_set not in PERMISSION_SET_NAMES:
+                raise ValueError(f"PermissionSetSettings.assignments: {assignment.permission_set!r}; allowed: {', '.join(PERMISSION_SET_NAMES)}")
+
+    @property
+    def phi_accounts(self) -> list[str]:
+        """The accounts that hold PHI (production, then sandbox), each once."""
+        return list(dict.fromkeys((*self.production_accounts, *self.sandbox_accounts)))
+
+
 def log_group_arns(accounts: Sequence[str], patterns: Sequence[str]) -> list[str]:
     """Log-group ARNs (streams included: the patterns end in ``*``) in these accounts, any region."""
     return [f"arn:aws:logs:*:{account}:log-group:{pattern}" for account in accounts for pattern in patterns]
@@ -82,25 +136,25 @@ def sso_role_arn_pattern(permission_set_name: str) -> str:
     return f"arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_{permission_set_name}_*"
 
 
-def break_glass_principals(config: OrganizationConfig) -> list[str]:
+def break_glass_principals(break_glass: BreakGlass) -> list[str]:
     """IAM ARN patterns exempt from the protection SCPs: the break-glass role, the break-glass set."""
     return [
-        f"arn:aws:iam::*:role{config.break_glass_role_path}{config.break_glass_role_name}",
+        f"arn:aws:iam::*:role{break_glass.role_path}{break_glass.role_name}",
         sso_role_arn_pattern(PERMISSION_SET_NAMES["break_glass_admin"]),
     ]
 
 
-def deny_phi_data_plane(config: OrganizationConfig) -> list[dict[str, Any]]:
+def deny_phi_data_plane(phi: PhiMarkers) -> list[dict[str, Any]]:
     """Explicit denies that keep a permission set away from PHI (see the module docstring)."""
-    phi_tag = {f"aws:ResourceTag/{config.phi_tag_key}": config.phi_tag_value}
-    buckets = [f"arn:aws:s3:::{pattern}" for pattern in config.phi_bucket_name_patterns]
+    phi_tag = {f"aws:ResourceTag/{phi.tag_key}": phi.tag_value}
+    buckets = [f"arn:aws:s3:::{pattern}" for pattern in phi.bucket_name_patterns]
     return [
         {
             "Sid": "DenyPhiKeyUse",
             "Effect": "Deny",
             "Action": list(KMS_DATA_ACTIONS),
             "Resource": "*",
-            "Condition": {"ForAnyValue:StringLike": {"kms:ResourceAliases": config.phi_key_alias_pattern}},
+            "Condition": {"ForAnyValue:StringLike": {"kms:ResourceAliases": phi.key_alias_pattern}},
         },
         {"Sid": "DenyPhiObjectsByBucketName", "Effect": "Deny", "Action": list(S3_OBJECT_ACTIONS), "Resource": [f"{b}/*" for b in buckets]},
         {"Sid": "DenyListingPhiBucketsByName", "Effect": "Deny", "Action": list(S3_LIST_ACTIONS), "Resource": buckets},
@@ -116,7 +170,7 @@ def deny_phi_data_plane(config: OrganizationConfig) -> list[dict[str, Any]]:
             "Effect": "Deny",
             "Action": list(S3_OBJECT_ACTIONS),
             "Resource": "*",
-            "Condition": {"StringEquals": {f"s3:ExistingObjectTag/{config.phi_tag_key}": config.phi_tag_value}},
+            "Condition": {"StringEquals": {f"s3:ExistingObjectTag/{phi.tag_key}": phi.tag_value}},
         },
         {
             "Sid": "DenyPhiSecrets",
@@ -143,10 +197,10 @@ class PermissionSetSpec:
     inline_policy: dict[str, Any] | None
 
 
-def permission_set_specs(config: OrganizationConfig) -> dict[str, PermissionSetSpec]:
-    """Every permission set as data, keyed by its config key."""
-    sandbox_accounts = config.accounts_of(("sandbox",))
-    production_accounts = config.accounts_of(("production",))
+def permission_set_specs(settings: PermissionSetSettings) -> dict[str, PermissionSetSpec]:
+    """Every permission set as data, keyed by its key (``PERMISSION_SET_NAMES``)."""
+    sandbox_accounts = list(settings.sandbox_accounts)
+    production_accounts = list(settings.production_accounts)
     # Security evidence and personal data in production logs (CloudTrail data events, WAF logs with
     # client IPs, flow logs, database audit logs): explicitly denied to every set but security audit
     # and break-glass, so no later Allow opens them.
@@ -154,11 +208,11 @@ def permission_set_specs(config: OrganizationConfig) -> dict[str, PermissionSetS
         "Sid": "DenyProductionEvidenceLogs",
         "Effect": "Deny",
         "Action": list(LOG_READ_ACTIONS),
-        "Resource": log_group_arns(production_accounts, config.evidence_log_group_patterns),
+        "Resource": log_group_arns(production_accounts, settings.evidence_log_group_patterns),
     }
-    phi_accounts = config.accounts_of(("production", "sandbox"))
-    deny_phi = deny_phi_data_plane(config)
-    durations = config.session_durations
+    phi_accounts = settings.phi_accounts
+    deny_phi = deny_phi_data_plane(settings.phi)
+    durations = settings.session_durations
     specs = [
         PermissionSetSpec(
             "read_only",
@@ -185,7 +239,7 @@ def permission_set_specs(config: OrganizationConfig) -> dict[str, PermissionSetS
                         "Action": list(LOG_READ_ACTIONS),
                         "Resource": [
                             *log_group_arns(sandbox_accounts, ["*"]),
-                            *log_group_arns(production_accounts, config.developer_log_group_patterns),
+                            *log_group_arns(production_accounts, settings.developer_log_group_patterns),
                         ],
                     },
                     {"Sid": "ReadOwnQueryResults", "Effect": "Allow", "Action": list(LOG_QUERY_ACTIONS), "Resource": "*"},
@@ -212,7 +266,7 @@ def permission_set_specs(config: OrganizationConfig) -> dict[str, PermissionSetS
                         "Sid": "AssumePhiAccessRolesWithSourceIdentity",
                         "Effect": "Allow",
                         "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
-                        "Resource": [f"arn:aws:iam::{account}:role{config.phi_access_role_path}*" for account in phi_accounts],
+                        "Resource": [f"arn:aws:iam::{account}:role{settings.phi_access_role_path}*" for account in phi_accounts],
                         "Condition": {"Null": {"sts:SourceIdentity": "false"}},
                     },
                     *deny_phi,
@@ -241,17 +295,17 @@ def permission_set_specs(config: OrganizationConfig) -> dict[str, PermissionSetS
 
 
 class PermissionSets(Construct):
-    """The permission sets and their assignments to groups in the accounts of the configured OUs."""
+    """The permission sets and their assignments to groups in the given accounts."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: OrganizationConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: PermissionSetSettings) -> None:
         super().__init__(scope, construct_id)
-        self.specs = permission_set_specs(config)
+        self.specs = permission_set_specs(settings)
         self.permission_sets: dict[str, sso.CfnPermissionSet] = {}
         for key, spec in self.specs.items():
             self.permission_sets[key] = sso.CfnPermissionSet(
                 self,
                 _construct_id(key),
-                instance_arn=config.instance_arn,
+                instance_arn=settings.instance_arn,
                 name=spec.name,
                 description=spec.description,
                 session_duration=spec.session_duration,
@@ -259,14 +313,14 @@ class PermissionSets(Construct):
                 inline_policy=spec.inline_policy,
             )
         self.assignments: list[sso.CfnAssignment] = []
-        for index, assignment in enumerate(config.assignments):
+        for index, assignment in enumerate(settings.assignments):
             permission_set = self.permission_sets[assignment.permission_set]
-            for account in config.accounts_of(assignment.organizational_units):
+            for account in assignment.accounts:
                 self.assignments.append(
                     sso.CfnAssignment(
                         self,
                         f"{_construct_id(assignment.permission_set)}Group{index}Account{account}",
-                        instance_arn=config.instance_arn,
+                        instance_arn=settings.instance_arn,
                         permission_set_arn=permission_set.attr_permission_set_arn,
                         principal_type="GROUP",
                         principal_id=assignment.group_id,

@@ -1,10 +1,11 @@
 """Service control policies of the MediVault organisation (R3, R1), generated as Python data.
 
 Each SCP is small, named and documented (docs/identity.md); ``scp_documents`` builds them from
-the organisation config, ``validate_scp`` checks what AWS Organizations would reject (JSON, the
-5,120-character limit counted on the minified text, Deny-only statements with Sids), and
+``ScpSettings`` (the organisation stack maps its config onto them), ``validate_scp`` checks what
+AWS Organizations would reject (JSON, the 5,120-character limit counted on the minified text,
+Deny-only statements with Sids), and
 ``ServiceControlPolicies`` turns them into ``AWS::Organizations::Policy`` resources attached to
-the root or OUs named in config.
+the root or OUs the stack names.
 
 SCPs never grant anything and never apply to the management account or to service-linked roles;
 they cap what every principal in a member account can do, the account root user included.
@@ -19,12 +20,9 @@ from typing import Any
 
 from aws_cdk import aws_organizations as organizations
 from constructs import Construct
-
-from stacks.config.environment import DR_REGION, EDGE_REGION, PRIMARY_REGION
-from stacks.config.organization import OrganizationConfig
+from constructs.permission_sets import BreakGlass, PhiMarkers
 
 SCP_MAX_CHARACTERS = 5120  # AWS Organizations quota for one SCP document (minified, whitespace excluded)
-ALLOWED_REGIONS = (PRIMARY_REGION, DR_REGION)
 
 # Global services: their API lives in (or is reported as) us-east-1, whatever region the resource
 # serves, so a region deny without them would lock people out of IAM, billing, support and the
@@ -201,6 +199,24 @@ DEPLOYMENT_ROLE_ARN = "arn:aws:iam::*:role/cdk-hnb659fds-cfn-exec-role-*"
 PROVISIONING_ROLE_ARN = "arn:aws:iam::*:role/stacksets-exec-*"
 
 
+@dataclass(frozen=True, kw_only=True)
+class ScpSettings:
+    """What the SCPs need; the organisation stack maps ``OrganizationConfig`` and the regions onto it."""
+
+    allowed_regions: tuple[str, ...]  # every principal may work here (the primary and DR regions)
+    edge_region: str  # us-east-1: edge services for everyone, deployment services for the deploy roles only
+    delivery_role_path: str  # IAM path of the delivery pipeline's roles (exempt in the edge region)
+    break_glass: BreakGlass
+    phi: PhiMarkers
+
+    def __post_init__(self) -> None:
+        if not self.allowed_regions or self.edge_region in self.allowed_regions:
+            raise ValueError(
+                f"ScpSettings.allowed_regions: {list(self.allowed_regions)} with edge region {self.edge_region!r}; "
+                "allowed: one or more regions, the edge region not among them"
+            )
+
+
 @dataclass(frozen=True)
 class ScpDocument:
     key: str  # config key (stacks/config/organization.py SCPS)
@@ -239,20 +255,21 @@ def _policy(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
-def scp_documents(config: OrganizationConfig, break_glass_principals: Sequence[str]) -> dict[str, ScpDocument]:
+def scp_documents(settings: ScpSettings, break_glass_principals: Sequence[str]) -> dict[str, ScpDocument]:
     """Every SCP, keyed by its config key. ``break_glass_principals`` are IAM ARN patterns exempt
     (by an ``ArnNotLike aws:PrincipalARN`` condition) from the region and protection SCPs."""
     exempt = {"ArnNotLike": {"aws:PrincipalArn": list(break_glass_principals)}}
     deployer_exempt = {"ArnNotLike": {"aws:PrincipalArn": [*break_glass_principals, DEPLOYMENT_ROLE_ARN]}}
-    delivery_roles = f"arn:aws:iam::*:role{config.delivery_role_path}*"
+    delivery_roles = f"arn:aws:iam::*:role{settings.delivery_role_path}*"
     edge_deployers = {"ArnNotLike": {"aws:PrincipalArn": [*break_glass_principals, CDK_BOOTSTRAP_ROLES_ARN, delivery_roles]}}
-    in_edge_region = {"StringEquals": {"aws:RequestedRegion": EDGE_REGION}}
-    phi_tag = {f"aws:ResourceTag/{config.phi_tag_key}": config.phi_tag_value}
-    phi_buckets = [f"arn:aws:s3:::{pattern}" for pattern in config.phi_bucket_name_patterns]
-    phi_key = {"ForAnyValue:StringLike": {"kms:ResourceAliases": config.phi_key_alias_pattern}}
+    in_edge_region = {"StringEquals": {"aws:RequestedRegion": settings.edge_region}}
+    phi = settings.phi
+    phi_tag = {f"aws:ResourceTag/{phi.tag_key}": phi.tag_value}
+    phi_buckets = [f"arn:aws:s3:::{pattern}" for pattern in phi.bucket_name_patterns]
+    phi_key = {"ForAnyValue:StringLike": {"kms:ResourceAliases": phi.key_alias_pattern}}
     break_glass_roles = [
-        f"arn:aws:iam::*:role{config.break_glass_role_path}*",
-        f"arn:aws:iam::*:role/*{config.break_glass_role_name}*",
+        f"arn:aws:iam::*:role{settings.break_glass.role_path}*",
+        f"arn:aws:iam::*:role/*{settings.break_glass.role_name}*",
         # Identity Center's roles (the break-glass permission set's among them) are created and
         # changed by its service-linked role only, which SCPs do not restrict.
         "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*",
@@ -284,7 +301,7 @@ def scp_documents(config: OrganizationConfig, break_glass_principals: Sequence[s
                 _statement(
                     "DenyOutsideEuAndEdgeRegions",
                     not_actions=GLOBAL_SERVICE_ACTIONS,
-                    condition={"StringNotEquals": {"aws:RequestedRegion": [*ALLOWED_REGIONS, EDGE_REGION]}, **exempt},
+                    condition={"StringNotEquals": {"aws:RequestedRegion": [*settings.allowed_regions, settings.edge_region]}, **exempt},
                 ),
                 _statement(
                     "DenyEdgeRegionExceptEdgeServices",
@@ -340,7 +357,7 @@ def scp_documents(config: OrganizationConfig, break_glass_principals: Sequence[s
                 _statement(
                     "DenyMovingPhiKeyAlias",
                     actions=PHI_KEY_ALIAS_ACTIONS,
-                    resources=[f"arn:aws:kms:*:*:{config.phi_key_alias_pattern}"],
+                    resources=[f"arn:aws:kms:*:*:{phi.key_alias_pattern}"],
                     condition=deployer_exempt,
                 ),
             ),
@@ -402,13 +419,22 @@ def validate_scp(doc: ScpDocument) -> None:
 
 
 class ServiceControlPolicies(Construct):
-    """One ``AWS::Organizations::Policy`` per SCP, attached to the targets named in config."""
+    """One ``AWS::Organizations::Policy`` per SCP, attached to the given root/OU IDs (``attachments``: SCP key -> IDs)."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: OrganizationConfig, break_glass_principals: Sequence[str], target_ids: Mapping[str, str]
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: ScpSettings,
+        break_glass_principals: Sequence[str],
+        attachments: Mapping[str, Sequence[str]],
     ) -> None:
         super().__init__(scope, construct_id)
-        self.documents = scp_documents(config, break_glass_principals)
+        self.documents = scp_documents(settings, break_glass_principals)
+        unattached = sorted(key for key in self.documents if not attachments.get(key))
+        if unattached:
+            raise ValueError(f"ServiceControlPolicies: no target for {unattached}; allowed: one or more root or OU IDs per SCP")
         self.policies: dict[str, organizations.CfnPolicy] = {}
         for key, doc in self.documents.items():
             self.policies[key] = organizations.CfnPolicy(
@@ -418,5 +444,5 @@ class ServiceControlPolicies(Construct):
                 description=doc.description,
                 type="SERVICE_CONTROL_POLICY",
                 content=doc.document,
-                target_ids=[target_ids[target] for target in config.scp_targets[key]],
+                target_ids=list(attachments[key]),
             )

@@ -11,19 +11,34 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_route53 as route53
 from constructs import Construct
 from constructs.deploy_guard import refuse_deploy
-from constructs.edge_web_acl import EdgeWebAcl
+from constructs.edge_web_acl import EdgeWebAcl, WebAclSettings
 from constructs.log_retention import retention
 from constructs.purpose_key import PurposeKey, ServicePrincipalUse
 from constructs.traceability import trace
 
 from stacks.base import MediVaultStack
 from stacks.config import EnvironmentConfig
+from stacks.config.edge import EdgeConfig
 
 NO_DOMAIN_MESSAGE = (
     "MediVault edge: no domain is configured (EnvironmentConfig.domain). Without one CloudFront serves the default "
     "*.cloudfront.net certificate, which allows TLSv1 - this configuration is for review synth only. Set domain_name, "
     "hosted_zone_id and hosted_zone_name, then deploy."
 )
+
+
+def web_acl_settings(edge: EdgeConfig) -> WebAclSettings:
+    """The environment's edge config (validated) as the web ACL construct's settings."""
+    return WebAclSettings(
+        served_countries=edge.served_countries,
+        login_paths=edge.login_paths,
+        login_rate_limit=edge.login_rate_limit,
+        login_evaluation_window_seconds=edge.login_evaluation_window_seconds,
+        global_rate_limit=edge.global_rate_limit,
+        global_evaluation_window_seconds=edge.global_evaluation_window_seconds,
+        managed_rule_groups=edge.managed_rule_groups,
+        common_rule_set_count_only=edge.common_rule_set_count_only,
+    )
 
 
 class EdgeGlobalStack(MediVaultStack):
@@ -50,7 +65,7 @@ class EdgeGlobalStack(MediVaultStack):
             self,
             "Waf",
             name=name,
-            config=config.edge,
+            settings=web_acl_settings(config.edge),
             logs_key=self.logs_key,
             log_retention=retention(config.log_retention_days),
             removal_policy=config.removal_policy,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as targets
@@ -21,7 +22,7 @@ from constructs import Construct
 from constructs.access_log_bucket import AccessLogBucket
 from constructs.compliance import acknowledge
 from constructs.deploy_guard import refuse_deploy
-from constructs.edge_distribution import EdgeDistribution
+from constructs.edge_distribution import DistributionSettings, EdgeDistribution
 from constructs.evidence_protection import protect_evidence
 from constructs.origin_header_rotation import OriginHeaderRotation
 from constructs.purpose_key import PurposeKey, ServicePrincipalUse
@@ -29,8 +30,22 @@ from constructs.traceability import trace
 
 from stacks.base import MediVaultStack
 from stacks.config import EnvironmentConfig
+from stacks.config.edge import EdgeConfig
 from stacks.edge_global_stack import NO_DOMAIN_MESSAGE
 from stacks.evidence import evidence_protection
+
+# Config value (stacks/config/edge.py PRICE_CLASSES) -> CDK enum. 100: North America and Europe only
+# (R1: EU users, US clinics).
+PRICE_CLASSES = {"PriceClass_100": cloudfront.PriceClass.PRICE_CLASS_100}
+
+
+def distribution_settings(edge: EdgeConfig) -> DistributionSettings:
+    """The environment's edge config (validated) as the distribution construct's settings."""
+    return DistributionSettings(
+        served_countries=edge.served_countries,
+        static_asset_paths=edge.static_asset_paths,
+        price_class=PRICE_CLASSES[edge.price_class],
+    )
 
 
 class EdgeStack(MediVaultStack):
@@ -127,7 +142,7 @@ class EdgeStack(MediVaultStack):
             origin_secret=origin_secret,
             origin_header_name=origin_header_name,
             web_acl_arn=web_acl.attr_arn,
-            config=config.edge,
+            settings=distribution_settings(config.edge),
             log_bucket=self.log_bucket,
             certificate=certificate,
             domain_name=domain.domain_name if domain else None,

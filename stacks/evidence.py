@@ -12,12 +12,13 @@ from constructs.service_control_policies import DEPLOYMENT_ROLE_ARN
 
 from stacks.config import EnvironmentConfig
 from stacks.config.organization import organization
+from stacks.organization_stack import break_glass
 
 
 def evidence_protection(config: EnvironmentConfig) -> EvidenceProtection:
     """Break-glass (the organisation's role and permission set) may delete; the deploy role may update."""
     return EvidenceProtection(
-        break_glass_principals=tuple(break_glass_principals(organization())),
+        break_glass_principals=tuple(break_glass_principals(break_glass(organization()))),
         deployment_principals=(DEPLOYMENT_ROLE_ARN,),
         teardown_principals=config.evidence.teardown_principals,
     )

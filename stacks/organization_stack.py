@@ -19,12 +19,61 @@ import aws_cdk as cdk
 from aws_cdk import aws_organizations as organizations
 from constructs import Construct
 from constructs.deploy_guard import refuse_deploy
-from constructs.permission_sets import PermissionSets, break_glass_principals
-from constructs.service_control_policies import ServiceControlPolicies
+from constructs.permission_sets import (
+    BreakGlass,
+    GroupAssignment,
+    PermissionSets,
+    PermissionSetSettings,
+    PhiMarkers,
+    break_glass_principals,
+)
+from constructs.service_control_policies import ScpSettings, ServiceControlPolicies
 from constructs.traceability import trace
 
-from stacks.config.environment import EDGE_REGION
+from stacks.config.environment import DR_REGION, EDGE_REGION, PRIMARY_REGION
 from stacks.config.organization import ROOT_TARGET, OrganizationConfig
+
+# --- the organisation config as the constructs' settings (constructs never import stacks/config) ---
+
+
+def phi_markers(config: OrganizationConfig) -> PhiMarkers:
+    return PhiMarkers(
+        tag_key=config.phi_tag_key,
+        tag_value=config.phi_tag_value,
+        bucket_name_patterns=config.phi_bucket_name_patterns,
+        key_alias_pattern=config.phi_key_alias_pattern,
+    )
+
+
+def break_glass(config: OrganizationConfig) -> BreakGlass:
+    return BreakGlass(role_path=config.break_glass_role_path, role_name=config.break_glass_role_name)
+
+
+def scp_settings(config: OrganizationConfig) -> ScpSettings:
+    return ScpSettings(
+        allowed_regions=(PRIMARY_REGION, DR_REGION),
+        edge_region=EDGE_REGION,
+        delivery_role_path=config.delivery_role_path,
+        break_glass=break_glass(config),
+        phi=phi_markers(config),
+    )
+
+
+def permission_set_settings(config: OrganizationConfig) -> PermissionSetSettings:
+    return PermissionSetSettings(
+        instance_arn=config.instance_arn,
+        production_accounts=tuple(config.accounts_of(("production",))),
+        sandbox_accounts=tuple(config.accounts_of(("sandbox",))),
+        session_durations=dict(config.session_durations),
+        assignments=tuple(
+            GroupAssignment(permission_set=a.permission_set, group_id=a.group_id, accounts=tuple(config.accounts_of(a.organizational_units)))
+            for a in config.assignments
+        ),
+        phi=phi_markers(config),
+        phi_access_role_path=config.phi_access_role_path,
+        developer_log_group_patterns=config.developer_log_group_patterns,
+        evidence_log_group_patterns=config.evidence_log_group_patterns,
+    )
 
 
 class OrganizationBaseStack(cdk.Stack):
@@ -60,7 +109,13 @@ class GuardrailsStack(OrganizationBaseStack):
             for key, ou in config.organizational_units.items()
         }
         target_ids = {ROOT_TARGET: config.root_id, **{key: ou.attr_id for key, ou in self.organizational_units.items()}}
-        self.scps = ServiceControlPolicies(self, "Scps", config=config, break_glass_principals=break_glass_principals(config), target_ids=target_ids)
+        self.scps = ServiceControlPolicies(
+            self,
+            "Scps",
+            settings=scp_settings(config),
+            break_glass_principals=break_glass_principals(break_glass(config)),
+            attachments={key: [target_ids[target] for target in targets] for key, targets in config.scp_targets.items()},
+        )
         trace(
             self.scps.policies["deny_outside_eu_regions"],
             ["R1"],
@@ -103,7 +158,7 @@ class IdentityCenterStack(OrganizationBaseStack):
             region=config.identity_center_region,
             description="IAM Identity Center permission sets and group assignments",
         )
-        self.permission_sets = PermissionSets(self, "PermissionSets", config=config)
+        self.permission_sets = PermissionSets(self, "PermissionSets", settings=permission_set_settings(config))
         trace(
             self.permission_sets,
             ["R3"],

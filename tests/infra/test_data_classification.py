@@ -19,6 +19,7 @@ from constructs.permission_sets import deny_phi_data_plane
 from constructs.service_control_policies import scp_documents
 
 from stacks.config.organization import organization
+from stacks.organization_stack import phi_markers, scp_settings
 from tests.conftest import Synthesized, resources_of
 
 pytestmark = pytest.mark.requirements("R3", "R7", "R10")
@@ -100,9 +101,9 @@ def test_the_denies_key_on_the_one_tag() -> None:
     """The SCPs and permission sets read the same key/value the resources are tagged with."""
     org = organization()
     assert (org.phi_tag_key, org.phi_tag_value) == (PHI_TAG_KEY, PHI_TAG_VALUE)
-    scps = json.dumps([doc.document for doc in scp_documents(org, ["arn:aws:iam::*:role/bg"]).values()])
+    scps = json.dumps([doc.document for doc in scp_documents(scp_settings(org), ["arn:aws:iam::*:role/bg"]).values()])
     assert f'"aws:ResourceTag/{PHI_TAG_KEY}": "{PHI_TAG_VALUE}"' in scps
-    denies = json.dumps(deny_phi_data_plane(org))
+    denies = json.dumps(deny_phi_data_plane(phi_markers(org)))
     assert f'"s3:ExistingObjectTag/{PHI_TAG_KEY}": "{PHI_TAG_VALUE}"' in denies
     assert f'"aws:ResourceTag/{PHI_TAG_KEY}": "{PHI_TAG_VALUE}"' in denies
 

@@ -239,6 +239,8 @@ def test_distribution_refuses_inconsistent_props() -> None:
     from aws_cdk import aws_secretsmanager as secretsmanager
     from constructs.edge_distribution import EdgeDistribution
 
+    from stacks.edge_stack import distribution_settings
+
     stack = cdk.Stack(cdk.App(), "Props", env=cdk.Environment(account="123456789012", region="eu-central-1"))
     alb = elbv2.ApplicationLoadBalancer.from_application_load_balancer_attributes(
         stack, "Alb", load_balancer_arn="arn:aws:elasticloadbalancing:eu-central-1:123456789012:loadbalancer/app/a/1", security_group_id="sg-1"
@@ -246,7 +248,13 @@ def test_distribution_refuses_inconsistent_props() -> None:
     secret = secretsmanager.Secret.from_secret_name_v2(stack, "Secret", "origin")
     bucket = s3.Bucket.from_bucket_name(stack, "Logs", "logs")
     cert = acm.Certificate.from_certificate_arn(stack, "Cert", "arn:aws:acm:us-east-1:123456789012:certificate/x")
-    common: dict[str, Any] = {"load_balancer": alb, "origin_secret": secret, "web_acl_arn": "arn", "config": edge.EdgeConfig(), "log_bucket": bucket}
+    common: dict[str, Any] = {
+        "load_balancer": alb,
+        "origin_secret": secret,
+        "web_acl_arn": "arn",
+        "settings": distribution_settings(edge.EdgeConfig()),
+        "log_bucket": bucket,
+    }
     with pytest.raises(ValueError, match="certificate and domain_name go together"):
         EdgeDistribution(stack, "A", origin_header_name="X-Origin-Verify", certificate=cert, **common)
     with pytest.raises(ValueError, match="should be a custom X- header"):

@@ -18,6 +18,7 @@ from constructs.permission_sets import (
 from constructs.service_control_policies import SCP_MAX_CHARACTERS, ScpDocument, scp_documents, validate_scp
 
 from stacks.config.organization import organization
+from stacks.organization_stack import permission_set_settings, scp_settings
 from stacks.organization_stage import OrganizationStage
 from tests.conftest import CONCRETE_ACCOUNTS, CONCRETE_ORGANIZATION_ACCOUNT, Synthesized, resources_of
 from tests.infra.iam_eval import denying_sids, evaluate
@@ -485,7 +486,7 @@ def test_every_ou_stays_within_the_scp_quota_with_the_new_policies(synth: Synthe
     """AWS Organizations allows at most 5 SCPs attached directly to a root, OU or account, and 5,120
     characters per SCP (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html);
     FullAWSAccess takes one slot. Inherited SCPs do not count against an OU's own quota."""
-    documents = {doc.name: doc for doc in scp_documents(organization(), ["arn:aws:iam::*:role/x"]).values()}
+    documents = {doc.name: doc for doc in scp_documents(scp_settings(organization()), ["arn:aws:iam::*:role/x"]).values()}
     assert all(len(doc.minified()) <= SCP_MAX_CHARACTERS for doc in documents.values())
     config = organization()
     for target in ("root", "security", "production", "sandbox"):
@@ -515,7 +516,7 @@ def test_scp_validation_rejects_what_organizations_would() -> None:
 def test_scp_generator_validates_every_document() -> None:
     config = dataclasses.replace(organization(), phi_bucket_name_patterns=tuple(f"*phi{i:03d}-{'x' * 50}*" for i in range(60)))
     with pytest.raises(ValueError, match=r"MediVault-ProtectPhiStorage is \d+ characters, over the 5120-character limit"):
-        scp_documents(config, ["arn:aws:iam::*:role/break-glass/BreakGlass"])
+        scp_documents(scp_settings(config), ["arn:aws:iam::*:role/break-glass/BreakGlass"])
 
 
 # ---------------------------------------------------------------- permission sets
@@ -611,7 +612,7 @@ def test_assignments_come_from_config(synth: Synthesized) -> None:
     )
     config = synth.organization.config if synth.organization else organization()
     expected = sorted(
-        (permission_set_specs(config)[a.permission_set].name, a.group_id, account)
+        (permission_set_specs(permission_set_settings(config))[a.permission_set].name, a.group_id, account)
         for a in config.assignments
         for account in config.accounts_of(a.organizational_units)
     )
