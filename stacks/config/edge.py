@@ -47,8 +47,10 @@ _RULE_NAME = re.compile(r"^[A-Za-z0-9_]{1,128}$")
 class EdgeConfig:
     # Countries (ISO 3166-1 alpha-2) allowed through the WAF geo rule and CloudFront's geo restriction.
     served_countries: tuple[str, ...] = DEFAULT_SERVED_COUNTRIES
-    # URI path prefixes of the login / authentication endpoints (rate-limited per client IP).
-    login_paths: tuple[str, ...] = ("/login", "/auth/", "/api/auth/")
+    # URI path prefixes of the login / authentication endpoints (rate-limited per client IP). The
+    # records service's sign-in routes live under /v1/auth/ (issue 17): POST /v1/auth/sign-in,
+    # /v1/auth/mfa and /v1/auth/refresh. One prefix covers all three; a new auth route goes there too.
+    login_paths: tuple[str, ...] = ("/v1/auth/",)
     # Requests per client IP per window to the login paths; 10 is the lowest AWS WAF accepts.
     login_rate_limit: int = WAF_MIN_RATE_LIMIT
     login_evaluation_window_seconds: int = 60
@@ -71,17 +73,29 @@ class EdgeConfig:
     price_class: str = "PriceClass_100"
 
     def validate(self) -> None:
+        self._validate_countries()
+        self._validate_login_paths()
+        self._validate_rates()
+        self._validate_rule_groups()
+        self._validate_static_paths()
+        require_one_of("edge.price_class", self.price_class, PRICE_CLASSES)
+
+    def _validate_countries(self) -> None:
         countries = self.served_countries
         if not countries or len(set(countries)) != len(countries):
             raise ConfigError("edge.served_countries", f"{list(countries)!r} is empty or has duplicates", "distinct ISO 3166-1 alpha-2 codes")
         for code in countries:
             if not _COUNTRY.match(code):
                 raise ConfigError("edge.served_countries", f"{code!r} is not a country code", "ISO 3166-1 alpha-2, upper case, e.g. DE")
+
+    def _validate_login_paths(self) -> None:
         if not self.login_paths:
             raise ConfigError("edge.login_paths", "no login path", "at least one path starting with /")
         for path in self.login_paths:
             if not _PATH.match(path) or len(path) < 2:
                 raise ConfigError("edge.login_paths", f"{path!r} is not a URI path prefix", "a path starting with /, e.g. /login")
+
+    def _validate_rates(self) -> None:
         for key, limit, window in (
             ("edge.login", self.login_rate_limit, self.login_evaluation_window_seconds),
             ("edge.global", self.global_rate_limit, self.global_evaluation_window_seconds),
@@ -100,6 +114,8 @@ class EdgeConfig:
                 "the per-IP limit for everything is not above the login limit",
                 "a higher rate per second than the login rate limit",
             )
+
+    def _validate_rule_groups(self) -> None:
         groups = self.managed_rule_groups
         if len(set(groups)) != len(groups):
             raise ConfigError("edge.managed_rule_groups", f"{list(groups)!r} has duplicates", "each group once")
@@ -110,12 +126,13 @@ class EdgeConfig:
         for rule in self.common_rule_set_count_only:
             if not _RULE_NAME.match(rule):
                 raise ConfigError("edge.common_rule_set_count_only", f"{rule!r} is not a rule name", "e.g. SizeRestrictions_BODY")
+
+    def _validate_static_paths(self) -> None:
         for path in self.static_asset_paths:
             if not _BEHAVIOR_PATH.match(path):
                 raise ConfigError("edge.static_asset_paths", f"{path!r} is not a static path pattern", "a folder pattern such as /static/*")
             if any(path.startswith(p) or p.startswith(path[:-1]) for p in self.login_paths):
                 raise ConfigError("edge.static_asset_paths", f"{path!r} overlaps a login path", "static folders apart from the login paths")
-        require_one_of("edge.price_class", self.price_class, PRICE_CLASSES)
 
 
 PRODUCTION = EdgeConfig()

@@ -23,6 +23,8 @@ def test_defaults_serve_eu_eea_and_us_with_the_tightest_login_limit() -> None:
     assert set(config.served_countries) == {*edge.EU_EEA_COUNTRIES, "US"}
     assert "GB" not in config.served_countries and "CH" not in config.served_countries
     assert (config.login_rate_limit, config.login_evaluation_window_seconds) == (10, 60)
+    # The records service's sign-in routes (issue 17): POST /v1/auth/sign-in, /v1/auth/mfa, /v1/auth/refresh.
+    assert config.login_paths == cfg.sandbox().edge.login_paths == ("/v1/auth/",)
     assert edge.WAF_MIN_RATE_LIMIT == 10
     assert config.price_class == "PriceClass_100"
 
@@ -46,7 +48,7 @@ def test_defaults_serve_eu_eea_and_us_with_the_tightest_login_limit() -> None:
         ({"managed_rule_groups": ("AWSManagedRulesCommonRuleSet",)}, r"edge.managed_rule_groups: the SQL-injection rule group is missing"),
         ({"common_rule_set_count_only": ("Size Restrictions",)}, r"edge.common_rule_set_count_only: 'Size Restrictions' is not a rule name"),
         ({"static_asset_paths": ("/static",)}, r"edge.static_asset_paths: '/static' is not a static path pattern"),
-        ({"static_asset_paths": ("/auth/*",)}, r"edge.static_asset_paths: '/auth/\*' overlaps a login path"),
+        ({"static_asset_paths": ("/v1/auth/*",)}, r"edge.static_asset_paths: '/v1/auth/\*' overlaps a login path"),
         ({"price_class": "PriceClass_All"}, r"edge.price_class: 'PriceClass_All' is not allowed; allowed: PriceClass_100"),
     ],
 )

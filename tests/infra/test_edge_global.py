@@ -73,8 +73,12 @@ def test_login_rate_limit_is_scoped_down_to_the_login_paths(synth: Synthesized, 
     assert rule["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 429
     rate = rule["Statement"]["RateBasedStatement"]
     assert (rate["Limit"], rate["EvaluationWindowSec"], rate["AggregateKeyType"]) == (10, 60, "IP")
-    matches = [s["ByteMatchStatement"] for s in rate["ScopeDownStatement"]["OrStatement"]["Statements"]]
-    assert [m["SearchString"] for m in matches] == ["/login", "/auth/", "/api/auth/"]
+    # One prefix, the records service's sign-in routes (POST /v1/auth/sign-in, /v1/auth/mfa, /v1/auth/refresh):
+    # a single byte match (WAF's OrStatement needs two or more statements).
+    scope_down = rate["ScopeDownStatement"]
+    assert set(scope_down) == {"ByteMatchStatement"}
+    matches = [scope_down["ByteMatchStatement"]]
+    assert [m["SearchString"] for m in matches] == ["/v1/auth/"]
     for match in matches:
         assert match["FieldToMatch"] == {"UriPath": {}}
         assert match["PositionalConstraint"] == "STARTS_WITH"
