@@ -1,10 +1,98 @@
-"""Guards on the project's layout (CONVENTIONS.md)."""
+"""Guards on the project's layout (docs/conventions.md)."""
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+
+# Dependencies point one way (docs/conventions.md, "Layout"): app.py -> stacks/ -> constructs/ -> catalog;
+# tools/ read the cloud assembly and the leaf module ``catalog``, never ``constructs`` (nor CDK
+# constructs through it). Each entry: the source folder (or file) -> top-level packages it must not import.
+FORBIDDEN: dict[str, frozenset[str]] = {
+    # A construct declares its own typed settings; the stack maps the environment's config onto them.
+    "constructs": frozenset({"stacks", "tools"}),
+    "stacks": frozenset({"tools"}),
+    "tools": frozenset({"constructs"}),
+    # The leaf both sides share: it depends on nothing of the project (and not on CDK).
+    "catalog.py": frozenset({"stacks", "constructs", "tools", "aws_cdk"}),
+    # Each function is packaged alone (Code.from_asset of its folder): an import of the CDK app fails at run time.
+    "lambda": frozenset({"stacks", "constructs", "tools", "catalog", "aws_cdk"}),
+    "service": frozenset({"stacks", "constructs", "tools", "catalog", "aws_cdk"}),
+}
+
+
+def imported_modules(source: str, module: str) -> Iterator[tuple[int, str]]:
+    """(line, absolute module name) of every import in ``source`` (``module`` is its dotted name),
+    at any depth: inside functions, ``if TYPE_CHECKING`` blocks and ``try`` blocks as well."""
+    package = module.rsplit(".", 1)[0] if "." in module else ""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against this module's package
+                parts = package.split(".") if package else []
+                base = ".".join(parts[: len(parts) - (node.level - 1)])
+                name = f"{base}.{node.module}" if node.module else base
+            else:
+                name = node.module or ""
+            yield node.lineno, name
+
+
+def layering_violations(source: str, path: str) -> list[str]:
+    """``path:line imports module`` for each import ``FORBIDDEN`` rules out for the file at ``path`` (relative to the root)."""
+    top = path.split("/", 1)[0]
+    forbidden = FORBIDDEN.get(top, frozenset())
+    module = path.removesuffix(".py").replace("/", ".")
+    return [f"{path}:{line} imports {name}" for line, name in imported_modules(source, module) if name.split(".", 1)[0] in forbidden]
+
+
+def _sources() -> list[Path]:
+    found: list[Path] = []
+    for entry in FORBIDDEN:
+        target = ROOT / entry
+        found.extend([target] if target.is_file() else sorted(target.rglob("*.py")))
+    return found
+
+
+def test_dependencies_point_one_way() -> None:
+    sources = _sources()
+    folders = {p.relative_to(ROOT).parts[0] for p in sources}
+    assert folders == set(FORBIDDEN), f"nothing found under {sorted(set(FORBIDDEN) - folders)}"
+    assert len(sources) > 100  # the walk really reads the tree (about 150 modules today)
+    violations = [v for p in sources for v in layering_violations(p.read_text(), p.relative_to(ROOT).as_posix())]
+    assert violations == [], "imports against the layering (docs/conventions.md):\n" + "\n".join(violations)
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "expected"),
+    [
+        ("constructs/x.py", "from stacks.config.edge import EdgeConfig", ["constructs/x.py:1 imports stacks.config.edge"]),
+        ("constructs/x.py", "import stacks.config", ["constructs/x.py:1 imports stacks.config"]),
+        ("constructs/x.py", "from stacks import config", ["constructs/x.py:1 imports stacks"]),
+        ("constructs/x.py", "def f():\n    from tools.assembly import stacks", ["constructs/x.py:2 imports tools.assembly"]),
+        ("constructs/x.py", "from constructs import Construct\nfrom constructs.traceability import trace\nfrom catalog import PILLARS", []),
+        (
+            "stacks/config/x.py",
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import tools.report",
+            ["stacks/config/x.py:3 imports tools.report"],
+        ),
+        ("stacks/x.py", "from constructs.phi_bucket import PhiBucket\nimport aws_cdk", []),
+        ("tools/report/x.py", "from constructs.traceability import REQUIREMENTS", ["tools/report/x.py:1 imports constructs.traceability"]),
+        ("tools/report/x.py", "from constructs import Construct", ["tools/report/x.py:1 imports constructs"]),
+        ("tools/report/x.py", "from . import model\nfrom .status import STATUS\nfrom catalog import REQUIREMENTS", []),
+        ("catalog.py", "import aws_cdk as cdk", ["catalog.py:1 imports aws_cdk"]),
+        ("lambda/mv_x/logic.py", "from stacks.config import evidence", ["lambda/mv_x/logic.py:1 imports stacks.config"]),
+        ("tests/x.py", "from stacks import config\nfrom tools import assembly\nfrom constructs.x import Y", []),
+    ],
+)
+def test_layering_check_sees_every_import_form(path: str, source: str, expected: list[str]) -> None:
+    assert layering_violations(source, path) == expected
 
 
 def test_constructs_folder_has_no_init_file() -> None:
