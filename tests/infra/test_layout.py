@@ -1,4 +1,4 @@
-"""Guards on the project's layout (docs/conventions.md)."""
+"""Guards on the project's layout (docs/conventions.md, "Layout")."""
 
 from __future__ import annotations
 
