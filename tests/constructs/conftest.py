@@ -1,0 +1,47 @@
+"""Helpers for construct tests: each builds one construct in a bare ``cdk.Stack()`` (no stage, no config)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk.assertions import Template
+from cdk_nag import WriteNagSuppressionsToCloudFormationAspect
+
+ENV = cdk.Environment(account="123456789012", region="eu-central-1")
+
+
+def bare_stack(app: cdk.App | None = None, name: str = "Test", env: cdk.Environment = ENV) -> cdk.Stack:
+    """A stack of its own; acknowledgments are written into its template (as the stages do)."""
+    stack = cdk.Stack(app or cdk.App(), name, env=env)
+    cdk.Aspects.of(stack).add(WriteNagSuppressionsToCloudFormationAspect())
+    return stack
+
+
+def vpc(stack: cdk.Stack) -> ec2.Vpc:
+    return ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=3,
+        nat_gateways=1,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC),
+            ec2.SubnetConfiguration(name="App", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            ec2.SubnetConfiguration(name="Data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        ],
+    )
+
+
+def acknowledged(template: Template, logical_id: str) -> dict[str, str]:
+    """Rule id -> reason of the acknowledgments written on one resource."""
+    resource = template.to_json()["Resources"][logical_id]
+    return {s["id"]: s["reason"] for s in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])}
+
+
+def tags(resource: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
+
+
+def traces(construct: Any) -> list[dict[str, Any]]:
+    return [m.data for m in construct.node.metadata if m.type == "medivault:trace"]
