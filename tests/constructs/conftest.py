@@ -45,3 +45,10 @@ def tags(resource: dict[str, Any]) -> dict[str, str]:
 
 def traces(construct: Any) -> list[dict[str, Any]]:
     return [m.data for m in construct.node.metadata if m.type == "medivault:trace"]
+
+
+def logical_id(construct: Any) -> str:
+    """The logical ID of a CloudFormation element, or of a construct's default child, in its stack."""
+    resource = construct if isinstance(construct, cdk.CfnElement) else construct.node.default_child
+    assert isinstance(resource, cdk.CfnElement), construct.node.path
+    return str(cdk.Stack.of(resource).get_logical_id(resource))

@@ -23,7 +23,7 @@ from aws_cdk.assertions import Template
 from constructs.cloudfront_only_alb import AlbDomain, AlbSettings, CloudFrontOnlyAlb, alb_certificate
 from constructs.evidence_protection import EvidenceProtection
 
-from tests.constructs.conftest import acknowledged, bare_stack, traces, vpc
+from tests.constructs.conftest import acknowledged, bare_stack, logical_id, traces, vpc
 
 pytestmark = pytest.mark.requirements("R5", "R9", "R10")
 
@@ -75,24 +75,22 @@ def production() -> tuple[cdk.Stack, CloudFrontOnlyAlb, kms.Key, Template]:
     return _build()
 
 
-def _only(template: Template, resource_type: str) -> tuple[str, dict[str, Any]]:
+def _only(template: Template, resource_type: str) -> tuple[str, Any]:
     [(lid, resource)] = template.find_resources(resource_type).items()
     return lid, resource
 
 
 def test_forwards_only_requests_with_the_secret_header(production: tuple[cdk.Stack, CloudFrontOnlyAlb, kms.Key, Template]) -> None:
-    stack, alb, _, template = production
+    _, alb, _, template = production
     _, rule = _only(template, "AWS::ElasticLoadBalancingV2::ListenerRule")
     secret_id, _ = _only(template, "AWS::SecretsManager::Secret")
     [condition] = rule["Properties"]["Conditions"]
     assert condition["HttpHeaderConfig"]["HttpHeaderName"] == "X-Origin-Verify"
     # A dynamic reference resolved by CloudFormation: the value is never in the template.
-    assert condition["HttpHeaderConfig"]["Values"] == [
-        {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}"]]}
-    ]
+    assert condition["HttpHeaderConfig"]["Values"] == [{"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}"]]}]
     assert rule["Properties"]["Priority"] == 1
     [action] = rule["Properties"]["Actions"]
-    assert action == {"TargetGroupArn": {"Ref": stack.get_logical_id(alb.target_group.node.default_child)}, "Type": "forward"}
+    assert action == {"TargetGroupArn": {"Ref": logical_id(alb.target_group)}, "Type": "forward"}
     listeners = {r["Properties"]["Port"]: r["Properties"] for r in template.find_resources("AWS::ElasticLoadBalancingV2::Listener").values()}
     assert listeners[443]["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "403"
     assert listeners[443]["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
@@ -101,15 +99,15 @@ def test_forwards_only_requests_with_the_secret_header(production: tuple[cdk.Sta
 
 
 def test_origin_secret_is_encrypted_with_the_key_given(production: tuple[cdk.Stack, CloudFrontOnlyAlb, kms.Key, Template]) -> None:
-    stack, _, key, template = production
+    _, _, key, template = production
     _, secret = _only(template, "AWS::SecretsManager::Secret")
-    assert secret["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]}
+    assert secret["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [logical_id(key), "Arn"]}
     assert secret["Properties"]["GenerateSecretString"] == {"ExcludePunctuation": True, "IncludeSpace": False, "PasswordLength": 48}
 
 
 def test_access_logs_sse_s3_versioned_and_kept_as_evidence(production: tuple[cdk.Stack, CloudFrontOnlyAlb, kms.Key, Template]) -> None:
-    stack, alb, _, template = production
-    bucket_id = stack.get_logical_id(alb.access_log_bucket.node.default_child)
+    _, alb, _, template = production
+    bucket_id = logical_id(alb.access_log_bucket)
     bucket = template.to_json()["Resources"][bucket_id]["Properties"]
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
@@ -132,10 +130,10 @@ def test_access_logs_sse_s3_versioned_and_kept_as_evidence(production: tuple[cdk
 
 
 def test_deletion_protection_acknowledged_only_when_off(production: tuple[cdk.Stack, CloudFrontOnlyAlb, kms.Key, Template]) -> None:
-    stack, alb, _, template = production
-    assert "HIPAA.Security-ELBDeletionProtectionEnabled" not in acknowledged(template, stack.get_logical_id(alb.node.default_child))
-    stack, alb, _, template = _build(deletion_protection=False, removal_policy=cdk.RemovalPolicy.DESTROY)
-    assert "HIPAA.Security-ELBDeletionProtectionEnabled" in acknowledged(template, stack.get_logical_id(alb.node.default_child))
+    _, alb, _, template = production
+    assert "HIPAA.Security-ELBDeletionProtectionEnabled" not in acknowledged(template, logical_id(alb))
+    _, alb, _, template = _build(deletion_protection=False, removal_policy=cdk.RemovalPolicy.DESTROY)
+    assert "HIPAA.Security-ELBDeletionProtectionEnabled" in acknowledged(template, logical_id(alb))
 
 
 def test_rotation_targets_the_origin_name_or_the_alb(production: tuple[cdk.Stack, CloudFrontOnlyAlb, kms.Key, Template]) -> None:
@@ -145,8 +143,8 @@ def test_rotation_targets_the_origin_name_or_the_alb(production: tuple[cdk.Stack
         ]
         return function["Properties"]["Environment"]["Variables"]["ORIGIN_DOMAIN"]
 
-    stack, alb, _, template = production
-    assert origin(template) == {"Fn::GetAtt": [stack.get_logical_id(alb.node.default_child), "DNSName"]}
+    _, alb, _, template = production
+    assert origin(template) == {"Fn::GetAtt": [logical_id(alb), "DNSName"]}
     _, _, _, named = _build(origin_domain_name="origin.app.medivault.example")
     assert origin(named) == "origin.app.medivault.example"
 
@@ -159,8 +157,8 @@ def test_logical_ids_are_those_of_resources_created_directly_in_the_stack(
     plain = bare_stack(name="Plain")
     network = vpc(plain)
     expected = {
-        plain.get_logical_id(elbv2.ApplicationLoadBalancer(plain, "LoadBalancer", vpc=network).node.default_child),
-        plain.get_logical_id(s3.Bucket(plain, "AlbAccessLogs").node.default_child),
+        logical_id(elbv2.ApplicationLoadBalancer(plain, "LoadBalancer", vpc=network)),
+        logical_id(s3.Bucket(plain, "AlbAccessLogs")),
     }
     assert expected <= set(template.to_json()["Resources"])
     assert "OriginSecret" in template.to_json()["Resources"]
