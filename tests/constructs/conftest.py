@@ -51,4 +51,4 @@ def logical_id(construct: Any) -> str:
     """The logical ID of a CloudFormation element, or of a construct's default child, in its stack."""
     resource = construct if isinstance(construct, cdk.CfnElement) else construct.node.default_child
     assert isinstance(resource, cdk.CfnElement), construct.node.path
-    return str(cdk.Stack.of(resource).get_logical_id(resource))
+    return str(cdk.Stack.of(resource).resolve(resource.logical_id))  # honours override_logical_id
