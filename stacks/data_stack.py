@@ -5,6 +5,11 @@ Public attributes (what other stacks use): ``records_bucket``, ``imaging_bucket`
 ``cache_auth_secret``, ``cache_endpoint_address``, ``cache_port``. ``database_secret`` is the Aurora
 master secret: only the deploy-time migration task may read it (docs/database.md); the service
 connects with IAM database authentication as its own role.
+
+The stack wires constructs and maps the environment's config onto their settings: ``phi_storage``
+(constructs/phi_storage.py: access-log bucket, Records and Imaging PHI buckets), ``AuditedAurora``,
+``EncryptedCache`` and ``MacieDiscovery``. Tags, acknowledgments and traces live with the construct that
+creates the resource.
 """
 
 from __future__ import annotations
@@ -16,13 +21,12 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
-from constructs.access_log_bucket import AccessLogBucket
 from constructs.audited_aurora import AuditedAurora, AuroraSettings
 from constructs.egress import AwsApiPaths
 from constructs.encrypted_cache import CacheRotationNetwork, CacheSettings, EncryptedCache
 from constructs.log_retention import retention
 from constructs.macie_discovery import MacieDiscovery
-from constructs.phi_bucket import PhiBucket
+from constructs.phi_storage import PhiStorageSettings, phi_storage
 
 from stacks.base import MediVaultStack
 from stacks.config import EnvironmentConfig
@@ -66,29 +70,21 @@ class DataStack(MediVaultStack):
         azs = list(config.network.availability_zones)
 
         # --- S3: server access logs, then the two PHI buckets (R7, R12) ---
-        self.access_log_bucket: s3.IBucket = AccessLogBucket(
+        storage = phi_storage(
             self,
-            "AccessLogs",
-            retention_days=config.evidence.phi_access_log_days,
-            protection=evidence_protection(config),
-            removal_policy=removal,
-        ).bucket
-        phi = {
-            name: PhiBucket(
-                self,
-                name,
-                encryption_key=data_key,
-                access_log_bucket=self.access_log_bucket,
-                access_log_prefix=f"{name.lower()}/",
+            settings=PhiStorageSettings(
                 object_lock_mode=data.object_lock_mode,
                 object_lock_days=data.object_lock_days,
+                access_log_days=config.evidence.phi_access_log_days,
                 removal_policy=removal,
-            ).bucket
-            for name in ("Records", "Imaging")
-        }
-        self.records_bucket: s3.IBucket = phi["Records"]
-        self.imaging_bucket: s3.IBucket = phi["Imaging"]
-        self.phi_buckets: list[s3.IBucket] = [self.records_bucket, self.imaging_bucket]
+            ),
+            encryption_key=data_key,
+            protection=evidence_protection(config),
+        )
+        self.access_log_bucket: s3.IBucket = storage.access_log_bucket
+        self.records_bucket: s3.IBucket = storage.records_bucket
+        self.imaging_bucket: s3.IBucket = storage.imaging_bucket
+        self.phi_buckets: list[s3.IBucket] = storage.phi_buckets
 
         # --- Aurora PostgreSQL Serverless v2 (R6, R10) ---
         aurora = AuditedAurora(

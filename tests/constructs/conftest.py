@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -10,11 +13,22 @@ from aws_cdk.assertions import Template
 from cdk_nag import WriteNagSuppressionsToCloudFormationAspect
 
 ENV = cdk.Environment(account="123456789012", region="eu-central-1")
+CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
+
+
+@cache
+def _feature_flags() -> tuple[tuple[str, Any], ...]:
+    return tuple(json.loads(CDK_JSON.read_text()).get("context", {}).items())
+
+
+def bare_app() -> cdk.App:
+    """An app with the project's feature flags (cdk.json), so a construct builds here what it builds in the stages."""
+    return cdk.App(context=dict(_feature_flags()))
 
 
 def bare_stack(app: cdk.App | None = None, name: str = "Test", env: cdk.Environment = ENV) -> cdk.Stack:
     """A stack of its own; acknowledgments are written into its template (as the stages do)."""
-    stack = cdk.Stack(app or cdk.App(), name, env=env)
+    stack = cdk.Stack(app or bare_app(), name, env=env)
     cdk.Aspects.of(stack).add(WriteNagSuppressionsToCloudFormationAspect())
     return stack
 

@@ -50,7 +50,7 @@ from constructs.app_service import (
     SignIn,
 )
 
-from tests.constructs.conftest import ENV, acknowledged, bare_stack, logical_id, traces, vpc
+from tests.constructs.conftest import ENV, acknowledged, bare_app, bare_stack, logical_id, traces, vpc
 
 pytestmark = pytest.mark.requirements("R4", "R7", "R10", "R13")
 
@@ -85,7 +85,7 @@ class Built:
 
 
 def _build(*, sign_in: bool = True, env: cdk.Environment = ENV, attach: bool = True) -> Built:
-    app = cdk.App()
+    app = bare_app()
     data = bare_stack(app, "Data", env=env)
     records, imaging = s3.Bucket(data, "Records"), s3.Bucket(data, "Imaging")
     key = kms.Key(data, "DataKey")
@@ -163,10 +163,14 @@ def _environment(built: Built) -> dict[str, Any]:
 
 
 def _exported_value(built: Built, value: Any) -> Any:
-    """The producer-side expression behind a cross-stack value (an Fn::ImportValue of the data stack's export)."""
-    name = value["Fn::ImportValue"]
+    """The producer-side expression behind a cross-stack value: an Fn::ImportValue of a named export, or the
+    weak reference (Fn::GetStackOutput) the project's feature flag makes of every other cross-stack value."""
     outputs = Template.from_stack(built.data).to_json()["Outputs"]
-    [output] = [o for o in outputs.values() if o["Export"]["Name"] == name]
+    if "Fn::ImportValue" in value:
+        [output] = [o for o in outputs.values() if o.get("Export", {}).get("Name") == value["Fn::ImportValue"]]
+    else:
+        assert value["Fn::GetStackOutput"]["StackName"] == built.data.stack_name
+        output = outputs[value["Fn::GetStackOutput"]["OutputName"]]
     return output["Value"]
 
 
