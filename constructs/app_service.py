@@ -491,8 +491,9 @@ def _task_definition(
         task_definition,
         "AwsSolutions-ECS2",
         "The environment holds only non-secret settings (database host, port, name and user, cache host and port, CA path, "
-        "PHI bucket names, the data key ARN, Cognito pool and client ids, sidecar config); the Redis token is injected from Secrets Manager and the database login is a 15-minute IAM token "
-        "the task signs itself: there is no database password in or behind the task definition.",
+        "PHI bucket names, the data key ARN, Cognito pool and client ids, sidecar config); the Redis token is injected from "
+        "Secrets Manager and the database login is a 15-minute IAM token the task signs itself: there is no database "
+        "password in or behind the task definition.",
     )
     trace(
         task_definition,
