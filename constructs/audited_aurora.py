@@ -15,7 +15,10 @@
   session; the first migration creates the extension and audits the service role's reads and
   writes (``ALTER ROLE medivault_service SET pgaudit.log = 'read, write'``);
 - Enhanced Monitoring with a role of our own (no AWS-managed policy);
-- deletion protection and RETAIN where the config says so (production).
+- deletion protection and RETAIN where the config says so (production);
+- tagged ``data-class=phi`` (constructs/data_classification.py): the cluster, its instances and its
+  master secret -- what holds or opens PHI, not the subnet or parameter groups. AWS Backup selects the
+  cluster by resource (the backup stack), not by the ``backup`` tag.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 from constructs.compliance import acknowledge, ignore_cfn_lint
+from constructs.data_classification import tag_phi
 from constructs.managed_policy_role import ManagedPolicyRole
+from constructs.traceability import trace
 
 MASTER_USERNAME = "mvadmin"
 POSTGRES_PORT = 5432
@@ -215,3 +220,42 @@ class AuditedAurora(Construct):
             endpoint=secrets_manager_endpoint,
             exclude_characters=CONNECTION_STRING_UNSAFE_CHARACTERS,
         )
+
+        # The cluster, its instances and its generated master secret (children of the cluster); not
+        # the subnet group or other plumbing, so the tag means "holds or opens PHI".
+        for part in ("Resource", "Writer", "Reader", "Secret"):
+            tag_phi(self.cluster.node.find_child(part))
+        self._acknowledge(settings, cluster_resource)
+        trace(
+            self,
+            ["R6", "R10"],
+            ["security", "reliability", "cost-optimisation"],
+            "Aurora PostgreSQL Serverless v2 writer + reader in two AZs, KMS-encrypted, TLS forced, pgaudit, "
+            f"master secret rotated every {settings.rotation_days} days inside the VPC; scales down when idle.",
+        )
+        trace(
+            self,
+            ["R6"],
+            ["sustainability", "cost-optimisation"],
+            "Aurora Serverless v2 follows the load in ACUs instead of an always-on instance size"
+            + (f"; it pauses at 0 ACU after {settings.auto_pause_minutes} idle minutes." if settings.auto_pause_minutes else "."),
+        )
+
+    def _acknowledge(self, settings: AuroraSettings, cluster_resource: object) -> None:
+        for instance in ("Writer", "Reader"):
+            acknowledge(
+                self.cluster.node.find_child(instance),
+                "HIPAA.Security-RDSInBackupPlan",
+                "Known cdk-nag false positive: the rule flags Aurora DB instances, but Aurora is backed up per cluster; the "
+                "cluster is in the AWS Backup plan (backup stack) and keeps 35 days of automated backups in production.",
+            )
+        if settings.deletion_protection:
+            return
+        if not isinstance(cluster_resource, cdk.CfnResource):
+            raise RuntimeError("AuditedAurora: no CloudFormation resource to acknowledge on")
+        for rule in ("AwsSolutions-RDS10", "HIPAA.Security-RDSInstanceDeletionProtectionEnabled"):
+            acknowledge(
+                cluster_resource,
+                rule,
+                "Sandbox only: deletion protection is off so the sandbox can be torn down; production has it on (tested).",
+            )

@@ -11,11 +11,14 @@
   stays valid until the next rotation), from inside the VPC: its security group reaches only the
   interface endpoints (Secrets Manager, ElastiCache API), HTTPS;
 - daily snapshots kept ``snapshot_retention_days``; slow log and engine log delivered as JSON to
-  KMS-encrypted CloudWatch log groups with retention.
+  KMS-encrypted CloudWatch log groups with retention;
+- the AUTH secret is tagged ``data-class=phi`` (it opens the cache, which holds PHI sessions and
+  profiles; constructs/data_classification.py).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import aws_cdk as cdk
@@ -27,10 +30,14 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 from constructs.compliance import acknowledge
+from constructs.data_classification import tag_phi
 from constructs.egress import closed_security_group
 from constructs.secret_rotation import SecretRotation
+from constructs.traceability import trace
 
 REDIS_PORT = 6379
+# r7g, t4g, m7g...: Graviton node families.
+GRAVITON_NODE_TYPE = re.compile(r"cache\.[a-z]+\d+g\..+")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,6 +93,7 @@ class EncryptedCache(Construct):
             generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=64),
             removal_policy=removal_policy,
         )
+        tag_phi(self.auth_secret)  # opens the cache, which holds PHI sessions and profiles
         self.subnet_group = elasticache.CfnSubnetGroup(
             self,
             "SubnetGroup",
@@ -183,3 +191,17 @@ class EncryptedCache(Construct):
         )
         # The first rotation starts when the schedule is created: the group must be available by then.
         self.rotation.schedule.node.add_dependency(self.replication_group)
+        trace(
+            self,
+            ["R8", "R10"],
+            ["performance-efficiency", "security", "reliability"],
+            "Valkey/Redis replication group over three AZs with failover, TLS required, AUTH token in Secrets Manager "
+            f"rotated every {settings.rotation_days} days (ROTATE: old and new token valid while clients switch).",
+        )
+        if GRAVITON_NODE_TYPE.fullmatch(settings.node_type):
+            trace(
+                self,
+                ["R8"],
+                ["sustainability", "performance-efficiency"],
+                f"Cache nodes are Graviton ({settings.node_type}): less energy for the same throughput.",
+            )

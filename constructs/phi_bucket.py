@@ -26,6 +26,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from constructs.compliance import acknowledge
 from constructs.data_classification import tag_backup, tag_phi_bucket
+from constructs.traceability import trace
 
 ARCHIVE_ACCESS_AFTER_DAYS = 90
 DEEP_ARCHIVE_ACCESS_AFTER_DAYS = 180
@@ -122,4 +123,18 @@ class PhiBucket(Construct):
             "HIPAA.Security-S3BucketReplicationEnabled",
             "Disaster recovery of PHI objects is AWS Backup (daily S3 backups copied to the eu-west-1 vault, R15), selected by "
             "the backup=required tag; live cross-region replication would double the PHI footprint without adding a restore point.",
+        )
+        trace(
+            self,
+            ["R7"],
+            ["security", "reliability", "cost-optimisation"],
+            f"PHI bucket: SSE-KMS with the data key only, TLS only, {object_lock_mode} Object Lock for {object_lock_days} days, "
+            f"Intelligent-Tiering archive after {ARCHIVE_ACCESS_AFTER_DAYS}/{DEEP_ARCHIVE_ACCESS_AFTER_DAYS} days, access-logged.",
+        )
+        trace(
+            self,
+            ["R7"],
+            ["sustainability"],
+            f"Intelligent-Tiering moves untouched images to the archive tiers after {ARCHIVE_ACCESS_AFTER_DAYS} and "
+            f"{DEEP_ARCHIVE_ACCESS_AFTER_DAYS} days: cold data on colder storage.",
         )

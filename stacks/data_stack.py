@@ -5,11 +5,14 @@ Public attributes (what other stacks use): ``records_bucket``, ``imaging_bucket`
 ``cache_auth_secret``, ``cache_endpoint_address``, ``cache_port``. ``database_secret`` is the Aurora
 master secret: only the deploy-time migration task may read it (docs/database.md); the service
 connects with IAM database authentication as its own role.
+
+The stack wires constructs and maps the environment's config onto their settings: ``phi_storage``
+(constructs/phi_storage.py: access-log bucket, Records and Imaging PHI buckets), ``AuditedAurora``,
+``EncryptedCache`` and ``MacieDiscovery``. Tags, acknowledgments and traces live with the construct that
+creates the resource.
 """
 
 from __future__ import annotations
-
-import re
 
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
@@ -18,16 +21,12 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
-from constructs.access_log_bucket import AccessLogBucket
 from constructs.audited_aurora import AuditedAurora, AuroraSettings
-from constructs.compliance import acknowledge
-from constructs.data_classification import tag_phi
 from constructs.egress import AwsApiPaths
 from constructs.encrypted_cache import CacheRotationNetwork, CacheSettings, EncryptedCache
 from constructs.log_retention import retention
 from constructs.macie_discovery import MacieDiscovery
-from constructs.phi_bucket import PhiBucket
-from constructs.traceability import trace
+from constructs.phi_storage import PhiStorageSettings, phi_storage
 
 from stacks.base import MediVaultStack
 from stacks.config import EnvironmentConfig
@@ -71,157 +70,63 @@ class DataStack(MediVaultStack):
         azs = list(config.network.availability_zones)
 
         # --- S3: server access logs, then the two PHI buckets (R7, R12) ---
-        self.access_log_bucket: s3.IBucket = AccessLogBucket(
+        storage = phi_storage(
             self,
-            "AccessLogs",
-            retention_days=config.evidence.phi_access_log_days,
-            protection=evidence_protection(config),
-            removal_policy=removal,
-        ).bucket
-        phi = {
-            name: PhiBucket(
-                self,
-                name,
-                encryption_key=data_key,
-                access_log_bucket=self.access_log_bucket,
-                access_log_prefix=f"{name.lower()}/",
+            settings=PhiStorageSettings(
                 object_lock_mode=data.object_lock_mode,
                 object_lock_days=data.object_lock_days,
+                access_log_days=config.evidence.phi_access_log_days,
                 removal_policy=removal,
-            )
-            for name in ("Records", "Imaging")
-        }
-        self.records_bucket: s3.IBucket = phi["Records"].bucket
-        self.imaging_bucket: s3.IBucket = phi["Imaging"].bucket
-        self.phi_buckets: list[s3.IBucket] = [self.records_bucket, self.imaging_bucket]
-        for construct in phi.values():
-            trace(
-                construct,
-                ["R7"],
-                ["security", "reliability", "cost-optimisation"],
-                f"PHI bucket: SSE-KMS with the data key only, TLS only, {data.object_lock_mode} Object Lock for "
-                f"{data.object_lock_days} days, Intelligent-Tiering archive after 90/180 days, access-logged.",
-            )
-            trace(
-                construct,
-                ["R7"],
-                ["sustainability"],
-                "Intelligent-Tiering moves untouched images to the archive tiers after 90 and 180 days: cold data on colder storage.",
-            )
+            ),
+            encryption_key=data_key,
+            protection=evidence_protection(config),
+        )
+        self.access_log_bucket: s3.IBucket = storage.access_log_bucket
+        self.records_bucket: s3.IBucket = storage.records_bucket
+        self.imaging_bucket: s3.IBucket = storage.imaging_bucket
+        self.phi_buckets: list[s3.IBucket] = storage.phi_buckets
 
         # --- Aurora PostgreSQL Serverless v2 (R6, R10) ---
         aurora = AuditedAurora(
             self,
             "Aurora",
-            settings=AuroraSettings(
-                identifier=f"medivault-{config.name}-records",
-                engine_version=data.aurora_engine_version,
-                min_acu=data.aurora_min_acu,
-                auto_pause_minutes=data.aurora_auto_pause_minutes,
-                max_acu=data.aurora_max_acu,
-                backup_retention_days=data.aurora_backup_retention_days,
-                insights_mode=data.database_insights_mode,
-                monitoring_interval_seconds=data.aurora_monitoring_interval_seconds,
-                rotation_days=data.secret_rotation_days,
-                deletion_protection=config.is_production,
-            ),
+            settings=_aurora_settings(config),
             vpc=vpc,
             subnets=data_subnets,
             availability_zones=azs,
-            security_group=database_security_group,
             encryption_key=data_key,
             logs_key=logs_key,
             log_retention=log_retention,
+            removal_policy=removal,
+            security_group=database_security_group,
             rotation_subnets=app_subnets,
             rotation_security_group=rotation_security_group,
             secrets_manager_endpoint=secrets_manager_endpoint,
-            removal_policy=removal,
         )
         self.database: rds.DatabaseCluster = aurora.cluster
         self.database_secret: secretsmanager.ISecret = aurora.secret
-        # The cluster, its instances and its generated master secret (children of the cluster); not
-        # the subnet group or other plumbing, so the tag means "holds or opens PHI".
-        for part in ("Resource", "Writer", "Reader", "Secret"):
-            tag_phi(aurora.cluster.node.find_child(part))
-        for instance in ("Writer", "Reader"):
-            acknowledge(
-                aurora.cluster.node.find_child(instance),
-                "HIPAA.Security-RDSInBackupPlan",
-                "Known cdk-nag false positive: the rule flags Aurora DB instances, but Aurora is backed up per cluster; the "
-                "cluster is in the AWS Backup plan (backup stack) and keeps 35 days of automated backups in production.",
-            )
-        cluster_resource = aurora.cluster.node.default_child
-        if cluster_resource is None:
-            raise RuntimeError("no CloudFormation resource to acknowledge on")
-        if not config.is_production:
-            acknowledge(
-                cluster_resource,
-                "AwsSolutions-RDS10",
-                "Sandbox only: deletion protection is off so the sandbox can be torn down; production has it on (tested).",
-            )
-            acknowledge(
-                cluster_resource,
-                "HIPAA.Security-RDSInstanceDeletionProtectionEnabled",
-                "Sandbox only: deletion protection is off so the sandbox can be torn down; production has it on (tested).",
-            )
-        trace(
-            aurora,
-            ["R6", "R10"],
-            ["security", "reliability", "cost-optimisation"],
-            "Aurora PostgreSQL Serverless v2 writer + reader in two AZs, KMS-encrypted, TLS forced, pgaudit, "
-            "master secret rotated every 30 days inside the VPC; scales down when idle.",
-        )
-        trace(
-            aurora,
-            ["R6"],
-            ["sustainability", "cost-optimisation"],
-            "Aurora Serverless v2 follows the load in ACUs instead of an always-on instance size"
-            + (f"; it pauses at 0 ACU after {data.aurora_auto_pause_minutes} idle minutes." if data.aurora_auto_pause_minutes else "."),
-        )
 
         # --- Cache (R8) ---
         cache = EncryptedCache(
             self,
             "Cache",
-            settings=CacheSettings(
-                engine=data.cache_engine,
-                engine_version=data.cache_engine_version,
-                node_type=data.cache_node_type,
-                replicas=data.cache_replicas,
-                snapshot_retention_days=data.cache_snapshot_retention_days,
-                rotation_days=data.secret_rotation_days,
-            ),
+            settings=_cache_settings(config),
             vpc=vpc,
             subnets=data_subnets,
             availability_zones=azs,
-            security_group=cache_security_group,
             encryption_key=data_key,
             logs_key=logs_key,
             log_retention=log_retention,
             removal_policy=removal,
+            security_group=cache_security_group,
             rotation_network=CacheRotationNetwork(subnets=app_subnets, endpoint_security_group=aws_apis.endpoint_security_group),
             queue_key=data_key,
             powertools_layer_version=config.powertools_layer_version,
         )
         self.cache_replication_group: elasticache.CfnReplicationGroup = cache.replication_group
         self.cache_auth_secret: secretsmanager.ISecret = cache.auth_secret
-        tag_phi(cache.auth_secret)  # opens the cache, which holds PHI sessions and profiles
         self.cache_endpoint_address: str = cache.endpoint_address
         self.cache_port: int = cache.port
-        trace(
-            cache,
-            ["R8", "R10"],
-            ["performance-efficiency", "security", "reliability"],
-            "Valkey/Redis replication group over three AZs with failover, TLS required, AUTH token in Secrets Manager "
-            f"rotated every {data.secret_rotation_days} days (ROTATE: old and new token valid while clients switch).",
-        )
-        if re.fullmatch(r"cache\.[a-z]+\d+g\..+", data.cache_node_type):  # r7g, t4g, m7g...: Graviton node families
-            trace(
-                cache,
-                ["R8"],
-                ["sustainability", "performance-efficiency"],
-                f"Cache nodes are Graviton ({data.cache_node_type}): less energy for the same throughput.",
-            )
 
         # --- Macie (R11): the non-PHI buckets; the audit stack's buckets join this list later ---
         self.macie = MacieDiscovery(
@@ -240,3 +145,31 @@ class DataStack(MediVaultStack):
             powertools_layer_version=config.powertools_layer_version,
             create_session=not config.audit.use_existing_macie_session,
         )
+
+
+def _aurora_settings(config: EnvironmentConfig) -> AuroraSettings:
+    data = config.data
+    return AuroraSettings(
+        identifier=f"medivault-{config.name}-records",
+        engine_version=data.aurora_engine_version,
+        min_acu=data.aurora_min_acu,
+        auto_pause_minutes=data.aurora_auto_pause_minutes,
+        max_acu=data.aurora_max_acu,
+        backup_retention_days=data.aurora_backup_retention_days,
+        insights_mode=data.database_insights_mode,
+        monitoring_interval_seconds=data.aurora_monitoring_interval_seconds,
+        rotation_days=data.secret_rotation_days,
+        deletion_protection=config.is_production,
+    )
+
+
+def _cache_settings(config: EnvironmentConfig) -> CacheSettings:
+    data = config.data
+    return CacheSettings(
+        engine=data.cache_engine,
+        engine_version=data.cache_engine_version,
+        node_type=data.cache_node_type,
+        replicas=data.cache_replicas,
+        snapshot_retention_days=data.cache_snapshot_retention_days,
+        rotation_days=data.secret_rotation_days,
+    )

@@ -58,7 +58,8 @@ class MediVaultStage(cdk.Stage):
             cache_auth_secret=self.data.cache_auth_secret,
             cache_endpoint_address=self.data.cache_replication_group.attr_primary_end_point_address,
             cache_endpoint_port=self.data.cache_replication_group.attr_primary_end_point_port,
-            phi_buckets=self.data.phi_buckets,
+            records_bucket=self.data.records_bucket,
+            imaging_bucket=self.data.imaging_bucket,
             data_key=self.keys.data_key,
             logs_key=self.keys.logs_key,
         )

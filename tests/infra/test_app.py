@@ -34,6 +34,24 @@ def _logical_id(stack: Any, token: str) -> str:
     return str(resolved["Ref"] if "Ref" in resolved else resolved["Fn::GetAtt"][0])
 
 
+def _data_key_output(synth: Synthesized, environment: str) -> dict[str, Any]:
+    """The weak cross-stack reference (Fn::GetStackOutput) to the Keys stack's data key ARN."""
+    keys = synth.stages[environment].keys
+    key_id = keys.resolve(keys.data_key.key_arn)["Fn::GetAtt"][0]
+    return {"StackName": keys.stack_name, "Region": "eu-central-1", "OutputName": Match.string_like_regexp(f"^PublishOutputFnGetAtt{key_id}Arn")}
+
+
+def _is_data_key(synth: Synthesized, environment: str, value: Any) -> bool:
+    keys = synth.stages[environment].keys
+    key_id = keys.resolve(keys.data_key.key_arn)["Fn::GetAtt"][0]
+    output = value["Fn::GetStackOutput"]
+    return bool(
+        output["StackName"] == keys.stack_name
+        and output["Region"] == "eu-central-1"
+        and output["OutputName"].startswith(f"PublishOutputFnGetAtt{key_id}Arn")
+    )
+
+
 def _one(template: Template, resource_type: str) -> dict[str, Any]:
     (resource,) = resources_of(template, resource_type).values()
     return resource["Properties"]  # type: ignore[no-any-return]
@@ -139,7 +157,17 @@ def test_secrets_injected_never_plain(app_templates: dict[str, Template], synth:
         "PORT",
         "AWS_XRAY_DAEMON_ADDRESS",
         "LOG_LEVEL",
+        # The records API (issue 17): its buckets, the key presigned uploads name, the region. COGNITO_* join
+        # when the stage passes the identity stack's user pool (tests/constructs/test_app_service.py).
+        "RECORDS_BUCKET",
+        "IMAGING_BUCKET",
+        "DATA_KEY_ARN",
+        "AWS_REGION",
     }
+    for name, bucket in (("RECORDS_BUCKET", data.records_bucket), ("IMAGING_BUCKET", data.imaging_bucket)):
+        assert f"PublishOutputRef{data.resolve(bucket.bucket_name)['Ref']}" in env[name]["Fn::GetStackOutput"]["OutputName"], name
+    assert _is_data_key(synth, environment, env["DATA_KEY_ARN"])
+    assert env["AWS_REGION"] == "eu-central-1"
     # Cross-stack references to the data tier's cluster endpoint and cache endpoint: names, never values.
     cluster_id = _logical_id(data, data.database.cluster_endpoint.hostname)
     assert cluster_id in json.dumps(env["DB_HOST"]) and "EndpointAddress" in json.dumps(env["DB_HOST"])
@@ -184,11 +212,20 @@ def test_task_role_least_privilege(app_templates: dict[str, Template], synth: Sy
     template = app_templates[environment]
     assert resources_of(template, "AWS::IAM::Policy") == {}, "no inline policies"
     statements = {s.get("Sid", ""): s for s in _statements(template, "TaskRole")}
-    assert _actions(statements["PhiObjects"]) == {"s3:GetObject", "s3:PutObject"}
+    # Presigned PUT/GET, multipart and the confirm step's HEAD act with these (tests/constructs/test_app_service.py cites why).
+    assert _actions(statements["PhiObjects"]) == {
+        "s3:AbortMultipartUpload",
+        "s3:GetObject",
+        "s3:GetObjectAttributes",
+        "s3:GetObjectRetention",
+        "s3:ListMultipartUploadParts",
+        "s3:PutObject",
+    }
     assert len(statements["PhiObjects"]["Resource"]) == 2
     assert _actions(statements["PhiList"]) == {"s3:ListBucket"}
-    assert _actions(statements["DataKey"]) == {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
-    assert "DataKey" in json.dumps(statements["DataKey"]["Resource"])
+    assert _actions(statements["DataKey"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert _is_data_key(synth, environment, statements["DataKey"]["Resource"])
+    assert statements["DataKey"]["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-central-1.amazonaws.com"}}
     assert statements["XRay"]["Resource"] == "*"
     assert all(a.startswith("xray:") for a in _actions(statements["XRay"]))
     data = synth.stages[environment].data
@@ -263,7 +300,7 @@ def test_listeners_tls_redirect_and_default_deny(app_templates: dict[str, Templa
     assert listeners[80]["DefaultActions"] == [{"RedirectConfig": {"Port": "443", "Protocol": "HTTPS", "StatusCode": "HTTP_301"}, "Type": "redirect"}]
 
 
-def test_forward_only_with_the_secret_origin_header(app_templates: dict[str, Template], environment: str) -> None:
+def test_forward_only_with_the_secret_origin_header(app_templates: dict[str, Template], synth: Synthesized, environment: str) -> None:
     template = app_templates[environment]
     rule = _one(template, "AWS::ElasticLoadBalancingV2::ListenerRule")
     (secret_id,) = resources_of(template, "AWS::SecretsManager::Secret")
@@ -278,7 +315,11 @@ def test_forward_only_with_the_secret_origin_header(app_templates: dict[str, Tem
     assert rule["Priority"] == 1
     template.has_resource_properties(
         "AWS::SecretsManager::Secret",
-        {"GenerateSecretString": Match.object_like({"ExcludePunctuation": True, "PasswordLength": 48}), "KmsKeyId": Match.any_value()},
+        # The data key of this stage's Keys stack, not merely some key.
+        {
+            "GenerateSecretString": Match.object_like({"ExcludePunctuation": True, "PasswordLength": 48}),
+            "KmsKeyId": {"Fn::GetStackOutput": _data_key_output(synth, environment)},
+        },
     )
 
 
