@@ -106,10 +106,22 @@ class UserPoolWebAcl(Construct):
         )
         rules = [
             self._rate_rule(
-                "PublicAuthRateLimit", 0, settings.public_auth_rate_limit, settings.public_auth_window_seconds, not_from_vpc, rate_limited, settings.name
+                "PublicAuthRateLimit",
+                0,
+                settings.public_auth_rate_limit,
+                settings.public_auth_window_seconds,
+                not_from_vpc,
+                rate_limited,
+                settings.name,
             ),
             self._rate_rule(
-                "ServiceAuthRateLimit", 10, settings.service_auth_rate_limit, settings.service_auth_window_seconds, from_vpc, rate_limited, settings.name
+                "ServiceAuthRateLimit",
+                10,
+                settings.service_auth_rate_limit,
+                settings.service_auth_window_seconds,
+                from_vpc,
+                rate_limited,
+                settings.name,
             ),
         ]
         for index, group in enumerate(MANAGED_RULE_GROUPS):

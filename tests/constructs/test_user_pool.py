@@ -77,7 +77,7 @@ def template() -> Template:
 def _one(template: Template, resource_type: str) -> dict[str, Any]:
     found = template.find_resources(resource_type)
     assert len(found) == 1, f"{resource_type}: {list(found)}"
-    resource: dict[str, Any] = next(iter(found.values()))
+    resource: dict[str, Any] = dict(next(iter(found.values())))
     return resource
 
 
@@ -196,7 +196,9 @@ def test_compliance_gate_sees_a_weak_pool() -> None:
     pool = stack.node.find_child("Identity").node.find_child("UserPool").node.default_child
     assert isinstance(pool, cognito.CfnUserPool)
     pool.policies = cognito.CfnUserPool.PoliciesProperty(
-        password_policy=cognito.CfnUserPool.PasswordPolicyProperty(minimum_length=8, require_lowercase=True, require_uppercase=True, require_numbers=True)
+        password_policy=cognito.CfnUserPool.PasswordPolicyProperty(
+            minimum_length=8, require_lowercase=True, require_uppercase=True, require_numbers=True
+        )
     )
     with pytest.raises(Exception, match="COG1"):
         app.synth()

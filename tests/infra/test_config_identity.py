@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,7 @@ from stacks import config as cfg
 pytestmark = pytest.mark.requirements("R3", "R9")
 
 
-def _with_identity(base: cfg.EnvironmentConfig, **changes: object) -> None:
+def _with_identity(base: cfg.EnvironmentConfig, **changes: Any) -> None:
     dataclasses.replace(base, identity=dataclasses.replace(base.identity, **changes))
 
 
@@ -27,7 +28,10 @@ def test_defaults() -> None:
     [
         ({"feature_plan": "ESSENTIALS"}, r"^identity.feature_plan: 'ESSENTIALS' is not allowed; allowed: PLUS$"),
         ({"threat_protection": "OFF"}, r"^identity.threat_protection: 'OFF' is not allowed; allowed: FULL_FUNCTION, AUDIT_ONLY$"),
-        ({"threat_protection": "AUDIT_ONLY"}, r"^identity.threat_protection: AUDIT_ONLY only audits in production; allowed: FULL_FUNCTION in production$"),
+        (
+            {"threat_protection": "AUDIT_ONLY"},
+            r"^identity.threat_protection: AUDIT_ONLY only audits in production; allowed: FULL_FUNCTION in production$",
+        ),
         ({"deletion_protection": False}, r"^identity.deletion_protection: off in production; allowed: True in production$"),
         ({"password_min_length": 8}, r"^identity.password_min_length: 8 is out of range; allowed: a number from 12 to 99$"),
         ({"temporary_password_days": 30}, r"^identity.temporary_password_days: 30 is out of range; allowed: a number from 1 to 7$"),
@@ -41,7 +45,7 @@ def test_defaults() -> None:
         ({"service_auth_rate_limit": 100}, r"^identity.service_auth_rate_limit: the in-VPC limit is not above the public per-IP limit"),
     ],
 )
-def test_invalid_identity(changes: dict[str, object], message: str) -> None:
+def test_invalid_identity(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(cfg.ConfigError, match=message):
         _with_identity(cfg.production(), **changes)
 

@@ -62,7 +62,9 @@ def test_plan_and_tokens_from_config(synth: Synthesized, environment: str) -> No
     template = synth.template(environment, "identity")
     _, pool = _one(template, "AWS::Cognito::UserPool")
     assert pool["Properties"]["UserPoolTier"] == identity.feature_plan
-    assert pool["Properties"]["UserPoolAddOns"] == {"AdvancedSecurityMode": {"FULL_FUNCTION": "ENFORCED", "AUDIT_ONLY": "AUDIT"}[identity.threat_protection]}
+    assert pool["Properties"]["UserPoolAddOns"] == {
+        "AdvancedSecurityMode": {"FULL_FUNCTION": "ENFORCED", "AUDIT_ONLY": "AUDIT"}[identity.threat_protection]
+    }
     assert pool["Properties"]["Policies"]["PasswordPolicy"]["MinimumLength"] == identity.password_min_length
     _, client = _one(template, "AWS::Cognito::UserPoolClient")
     props = client["Properties"]
@@ -98,7 +100,8 @@ def _cognito_endpoint(synth: Synthesized, environment: str) -> dict[str, Any]:
     endpoints = resources_of(synth.template(environment, "network"), "AWS::EC2::VPCEndpoint")
     found = [e["Properties"] for e in endpoints.values() if str(e["Properties"]["ServiceName"]).endswith(".cognito-idp")]
     assert len(found) == 1
-    return found[0]
+    result: dict[str, Any] = found[0]
+    return result
 
 
 def test_service_reaches_the_pool_api_and_jwks_through_the_interface_endpoint(synth: Synthesized, environment: str) -> None:
