@@ -190,7 +190,6 @@ class UserPoolWebAcl(Construct):
             redacted_fields=[wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header}) for header in REDACTED_HEADERS],
         )
         self.logging.node.add_dependency(delivery_policy)
-        self.logging.node.add_dependency(self.log_group)
         trace(
             self,
             ["R9"],
