@@ -5,8 +5,10 @@
   only in Plus (Cognito developer guide, "Advanced security with threat protection"); cdk-nag 3
   checks the plan (AwsSolutions-COG8), not the add-on mode.
 - MFA required, TOTP only: no SMS (SIM-swap and toll fraud, and no SNS role), no e-mail OTP.
-- Nobody signs themselves up: clinicians are created by an administrator, and so are patients
-  (enrolment at the practice, where identity is checked; assumption in docs/assumptions.md).
+- Nobody signs themselves up: clinicians are created by an administrator, and so are patients.
+  Assumption: patients are enrolled by their practice, where their identity is checked against
+  the patient record; open self-registration would let anyone create an account and then try to
+  claim a patient's records, and would bill every such account as a monthly active user.
 - Account recovery by verified e-mail only; case-insensitive user names (sign-in with e-mail).
 - No user pool domain, ever: a pool with a domain is unusable through the cognito-idp interface
   endpoint (Cognito developer guide, "Access Amazon Cognito using an interface endpoint", notes

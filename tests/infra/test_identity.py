@@ -89,6 +89,15 @@ def test_web_acl_associated_with_this_pool(synth: Synthesized, environment: str)
     assert logging["Properties"]["ResourceArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
 
 
+def test_no_user_pool_domain_anywhere(synth: Synthesized, environment: str) -> None:
+    """A domain on the pool makes every request through the interface endpoint fail ("User pools with
+    domains assigned are incompatible with AWS PrivateLink"), so the service could not sign anyone in."""
+    templates = list((synth.outdir / f"assembly-{synth.stages[environment].stage_name}").glob("*.template.json"))
+    assert any("Identity" in t.name for t in templates)
+    domains = [t.name for t in templates if "AWS::Cognito::UserPoolDomain" in t.read_text()]
+    assert domains == []
+
+
 def test_outputs_for_the_service_wiring(synth: Synthesized, environment: str) -> None:
     outputs = synth.template(environment, "identity").to_json()["Outputs"]
     client_id, _ = _one(synth.template(environment, "identity"), "AWS::Cognito::UserPoolClient")
