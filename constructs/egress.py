@@ -11,7 +11,10 @@ inline rule, so the effective egress is exactly the declared rules.
 
 ``AwsApiPaths`` is the one place that says how a workload reaches AWS APIs without the internet:
 HTTPS to the interface endpoints' security group, and HTTPS to the S3 / DynamoDB gateway
-endpoints' AWS-managed prefix lists (IDs from config: synth is offline).
+endpoints' AWS-managed prefix lists (IDs from config: synth is offline). HTTPS that is not an API
+call still takes this path when its host is an endpoint's private DNS name: the service's fetch of
+the user pool's JWKS (https://cognito-idp.<region>.amazonaws.com/<pool>/.well-known/jwks.json)
+resolves to the cognito-idp interface endpoint, so no group needs the NAT path for it.
 """
 
 from __future__ import annotations

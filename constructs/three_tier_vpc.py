@@ -12,7 +12,8 @@ clients in lambda/ and service/ and from what ECS/Fargate and the functions' run
 interface endpoints with private DNS, whose security group admits HTTPS from the VPC only. Every
 endpoint has a policy: only principals of this account, and (where the request names a resource)
 only resources of this account, with the two documented AWS-owned S3 exceptions: ECR's image-layer
-bucket and CloudFormation's custom-resource response bucket.
+bucket and CloudFormation's custom-resource response bucket; and the Cognito endpoint also admits the
+unsigned sign-in operations (no principal to match) on this account's user pools.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ PUBLIC, APP, DATA = "Public", "App", "Data"
 #   XRay           the tracing sidecar; Monitoring: the DR-readiness metric (cloudwatch)
 #   Sns            findings notifier, Macie quarantine; Config: the PHI-bucket rule's PutEvaluations
 #   Macie          the Macie classification-job custom resource; Backup: the DR-readiness check
+#   CognitoIdp     the service's sign-in (InitiateAuth, RespondToAuthChallenge, ...) and the user
+#                  pool's JWKS, both on cognito-idp.<region>.amazonaws.com, which private DNS
+#                  resolves to this endpoint (see COGNITO_SIGN_IN_ACTIONS)
 INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "Kms": ec2.InterfaceVpcEndpointAwsService.KMS,
     "SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
@@ -56,7 +60,29 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "ElastiCache": ec2.InterfaceVpcEndpointAwsService.ELASTICACHE,
     # ECS API: the migration custom resource's function starts and watches the migration task.
     "Ecs": ec2.InterfaceVpcEndpointAwsService.ECS,
+    # Cognito user pools (issue 17): the user pool has no domain, the one setup PrivateLink serves.
+    "CognitoIdp": ec2.InterfaceVpcEndpointAwsService.COGNITO_IDP,
 }
+# The user pool API operations the service calls on a user's behalf. They are not signed with SigV4
+# (public and token-authorized operations), so no principal account exists to match: an endpoint
+# policy must allow them for every principal, scoped here to this account's user pools.
+# https://docs.aws.amazon.com/cognito/latest/developerguide/vpc-interface-endpoints.html
+# ("Unauthenticated operations": "Your VPC endpoint policy or RCP must allow all principals").
+COGNITO_SIGN_IN_ACTIONS = tuple(
+    f"cognito-idp:{action}"
+    for action in (
+        "InitiateAuth",
+        "RespondToAuthChallenge",
+        "AssociateSoftwareToken",
+        "VerifySoftwareToken",
+        "GetUser",
+        "ChangePassword",
+        "ForgotPassword",
+        "ConfirmForgotPassword",
+        "GlobalSignOut",
+        "RevokeToken",
+    )
+)
 # Endpoints whose callers must reach resources owned by AWS, not by us: the GuardDuty runtime agent
 # image sits in a GuardDuty-owned ECR repository, so no aws:ResourceAccount condition there.
 AWS_OWNED_RESOURCES = frozenset({"EcrApi", "EcrDocker"})
@@ -164,6 +190,7 @@ class ThreeTierVpc(Construct):
             )
             for statement in endpoint_policy(own_resources_only=name not in AWS_OWNED_RESOURCES):
                 self.interface_endpoints[name].add_to_policy(statement)
+        self.interface_endpoints["CognitoIdp"].add_to_policy(cognito_sign_in_statement())
         self.gateway_endpoints: dict[str, ec2.GatewayVpcEndpoint] = {}
         for name in ("S3", "DynamoDb"):
             endpoint = self.vpc.node.find_child(name)
@@ -267,6 +294,17 @@ def endpoint_policy(*, own_resources_only: bool) -> list[iam.PolicyStatement]:
             conditions=conditions,
         )
     ]
+
+
+def cognito_sign_in_statement() -> iam.PolicyStatement:
+    """The unsigned user pool operations, for any caller, on this account's user pools only."""
+    stack_region, account = cdk.Aws.REGION, cdk.Aws.ACCOUNT_ID
+    return iam.PolicyStatement(
+        sid="CognitoSignInOperations",
+        principals=[iam.AnyPrincipal()],
+        actions=list(COGNITO_SIGN_IN_ACTIONS),
+        resources=[f"arn:{cdk.Aws.PARTITION}:cognito-idp:{stack_region}:{account}:userpool/*"],
+    )
 
 
 def aws_owned_s3_objects(region: str) -> list[iam.PolicyStatement]:

@@ -15,6 +15,7 @@ from stacks.detection_stack import DetectionStack
 from stacks.dr_vault_stack import DrVaultStack
 from stacks.edge_global_stack import EdgeGlobalStack
 from stacks.edge_stack import EdgeStack
+from stacks.identity_stack import IdentityStack
 from stacks.keys_stack import KeysStack
 from stacks.network_stack import NetworkStack
 from stacks.observability_stack import ObservabilityStack
@@ -28,6 +29,7 @@ class MediVaultStage(cdk.Stage):
         self.config = config
         self.keys = KeysStack(self, "Keys", config=config)
         self.network = NetworkStack(self, "Network", config=config, logs_key=self.keys.logs_key)
+        self.identity = IdentityStack(self, "Identity", config=config, logs_key=self.keys.logs_key)
         self.data = DataStack(
             self,
             "Data",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 
-from stacks.config import app, audit, backup, data, edge, evidence, network, observability
+from stacks.config import app, audit, backup, data, edge, evidence, identity, network, observability
 from stacks.config import domain as domain_cfg
 from stacks.config.app import AppConfig
 from stacks.config.audit import AuditConfig
@@ -16,6 +16,7 @@ from stacks.config.domain import RESERVED_SUFFIXES, DomainConfig
 from stacks.config.edge import EdgeConfig
 from stacks.config.errors import ConfigError, require_account, require_email, require_log_retention, require_one_of, require_range
 from stacks.config.evidence import EvidenceConfig
+from stacks.config.identity import IdentityConfig
 from stacks.config.network import NetworkConfig
 from stacks.config.observability import ObservabilityConfig
 
@@ -100,6 +101,7 @@ class EnvironmentConfig:
     evidence: EvidenceConfig
     observability: ObservabilityConfig
     app: AppConfig
+    identity: IdentityConfig
 
     def __post_init__(self) -> None:
         require_one_of("environment", self.name, ENVIRONMENT_NAMES)
@@ -141,6 +143,7 @@ class EnvironmentConfig:
         self.evidence.validate(self.is_production)
         self.observability.validate()
         self.app.validate(self.is_production)
+        self.identity.validate(self.is_production)
 
     def placeholders(self) -> list[tuple[str, str]]:
         """What is still a review placeholder, as (setting, problem): a deploy must set each of these.
@@ -191,6 +194,7 @@ def sandbox(account: str | None = PLACEHOLDER_ACCOUNTS["sandbox"]) -> Environmen
         evidence=evidence.SANDBOX,
         observability=observability.SANDBOX,
         app=app.SANDBOX,
+        identity=identity.SANDBOX,
     )
 
 
@@ -212,6 +216,7 @@ def production(account: str | None = PLACEHOLDER_ACCOUNTS["production"]) -> Envi
         evidence=evidence.PRODUCTION,
         observability=observability.PRODUCTION,
         app=app.PRODUCTION,
+        identity=identity.PRODUCTION,
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from constructs.three_tier_vpc import COGNITO_SIGN_IN_ACTIONS
 
 from stacks import config as cfg
 from tests.conftest import Synthesized
@@ -143,6 +144,7 @@ CLIENT_ENDPOINT = {
     "secretsmanager": "secretsmanager",
     "elasticache": "elasticache",  # cache AUTH-token rotation
     "ecs": "ecs",  # the migration custom resource's RunTask / DescribeTasks
+    "cognito-idp": "cognito-idp",  # the service's sign-in (and, same host, the user pool's JWKS)
     # rds: only generate_db_auth_token, which signs locally and calls no API (the service's IAM login).
     "rds": None,
 }
@@ -199,6 +201,13 @@ def test_every_endpoint_policy_is_account_scoped(synth: Synthesized, environment
     for service, endpoint in _endpoints(synth, environment).items():
         assert "PolicyDocument" in endpoint, f"{service} endpoint has no policy (default: full access)"
         for statement in _allows(endpoint["PolicyDocument"]):
+            if statement.get("Sid") == "CognitoSignInOperations":
+                # Unsigned user pool operations carry no principal; scoped to this account's user pools
+                # (https://docs.aws.amazon.com/cognito/latest/developerguide/vpc-interface-endpoints.html).
+                assert service == "cognito-idp"
+                assert sorted(statement["Action"]) == sorted(COGNITO_SIGN_IN_ACTIONS)
+                assert statement["Resource"]["Fn::Join"][1][-2:] == [{"Ref": "AWS::AccountId"}, ":userpool/*"]
+                continue
             if statement.get("Sid") in ("EcrImageLayers", "CloudFormationResponses"):
                 assert service == "s3"
                 expected = {

@@ -27,6 +27,7 @@ INTERFACE_SERVICES = (
     "backup",
     "elasticache",
     "ecs",
+    "cognito-idp",
 )
 
 
