@@ -62,6 +62,8 @@ class MediVaultStage(cdk.Stage):
             cache_endpoint_port=self.data.cache_replication_group.attr_primary_end_point_port,
             records_bucket=self.data.records_bucket,
             imaging_bucket=self.data.imaging_bucket,
+            user_pool=self.identity.user_pool,
+            user_pool_client=self.identity.user_pool_client,
             data_key=self.keys.data_key,
             logs_key=self.keys.logs_key,
         )
