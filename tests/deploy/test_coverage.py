@@ -62,6 +62,19 @@ COVERAGE: dict[str, list[str] | str] = {
     "AWS::SecretsManager::Secret": ["keys:service-creation", "runtime:task-secrets", "name:AWS::SecretsManager::Secret"],
     "AWS::WAFv2::LoggingConfiguration": ["order:waf-logging-after-log-group-and-resource-policy"],
     "AWS::WAFv2::WebACL": ["quota:waf-web-acls", "name:AWS::WAFv2::WebACL"],
+    "AWS::Cognito::UserPool": ["delete:stateful"],
+    "AWS::Cognito::UserPoolClient": "ordered by its Ref to the user pool; no key, policy or quota at our scale (one client per pool)",
+    "AWS::Cognito::UserPoolGroup": "ordered by its Ref to the user pool; two groups of the 10,000-per-pool quota",
+    "AWS::Cognito::UserPoolRiskConfigurationAttachment": (
+        "ordered by its Ref to the pool; needs the Plus feature plan with threat protection on the pool itself "
+        "(UserPoolTier PLUS, AdvancedSecurityMode ENFORCED), asserted in tests/constructs/test_user_pool.py"
+    ),
+    "AWS::WAFv2::IPSet": "self-contained REGIONAL IP set (the VPC CIDR), referenced by the user pool's web ACL",
+    "AWS::WAFv2::WebACLAssociation": (
+        "ordered by GetAtt to the REGIONAL web ACL and the user pool; AssociateWebACL can return "
+        "WAFUnavailableEntityException until a new web ACL has propagated (Cognito developer guide, user-pool-waf.html): "
+        "only a deploy shows whether CloudFormation's handler retries it (docs/deploy.md)"
+    ),
     "AWS::Logs::ResourcePolicy": ["order:waf-logging-after-log-group-and-resource-policy"],
     "AWS::ECS::Service": ["order:ecs-service-after-listener"],
     "AWS::ECS::TaskDefinition": ["runtime:image-pulls", "runtime:task-secrets", "runtime:task-logs"],

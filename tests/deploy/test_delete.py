@@ -58,7 +58,7 @@ def test_sandbox_teardown_wait_is_known(assembly: Assembly) -> None:
     assert teardown_wait_days(assembly, "Sandbox") == 1
     stateful_production = [
         r.key
-        for t in ("AWS::S3::Bucket", "AWS::Backup::BackupVault", "AWS::KMS::Key", "AWS::RDS::DBCluster")
+        for t in ("AWS::S3::Bucket", "AWS::Backup::BackupVault", "AWS::KMS::Key", "AWS::RDS::DBCluster", "AWS::Cognito::UserPool")
         for r in assembly.of_type(t)
         if r.stack.stage == "Production" and r.raw.get("DeletionPolicy") != "Retain"
     ]
