@@ -220,3 +220,57 @@ def test_the_same_config_finding_in_two_regions_is_two_messages(world: World) ->
     messages = world.received()
     assert len(messages) == 2
     assert "https://eu-west-1.console.aws.amazon.com/config/home?region=eu-west-1#/rules/details" in messages[1]["Message"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "AccessDeniedException", "InternalServerError"],
+)
+def test_a_claim_that_fails_for_any_other_reason_raises_instead_of_dropping_the_finding(
+    world: World, code: str, caplog: pytest.LogCaptureFixture, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only ConditionalCheckFailedException proves a repeat (DynamoDB PutItem errors,
+    https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html#API_PutItem_Errors).
+    Throttling or a key-policy mistake read as "duplicate" would drop GuardDuty/Macie/Config/Backup
+    findings silently; raised, the invocation fails and EventBridge's retries and then the
+    dead-letter queue keep the event."""
+    from botocore.exceptions import ClientError
+    from botocore.stub import Stubber
+
+    with Stubber(world.dynamodb) as stub:
+        stub.add_client_error("put_item", service_error_code=code, http_status_code=400)
+        with pytest.raises(ClientError, match=code):
+            world.notifier().handle(events.guardduty())
+        stub.assert_no_pending_responses()
+    assert world.received() == [] and world.claims() == []
+    assert not any("repeat of a finding" in r.getMessage() for r in caplog.records)
+    # Through the Lambda entry point the invocation fails too (nothing swallows it).
+    monkeypatch.setenv("TOPIC_ARN", world.topic_arn)
+    monkeypatch.setenv("TABLE_NAME", TABLE)
+    handler.SETTINGS.clear()
+    monkeypatch.setattr(dal, "clients", lambda: (world.sns, world.dynamodb))
+    with Stubber(world.dynamodb) as stub:
+        stub.add_client_error("put_item", service_error_code=code, http_status_code=400)
+        with pytest.raises(ClientError, match=code):
+            handler.lambda_handler(events.guardduty(), context)
+    handler.SETTINGS.clear()
+    assert world.received() == []
+    # The retry, once DynamoDB answers again, delivers the finding.
+    assert world.notifier().handle(events.guardduty())["status"] == "published"
+
+
+def test_only_a_failed_condition_is_a_duplicate() -> None:
+    """The claim table on its own: ConditionalCheckFailedException -> False, anything else raises."""
+    from botocore.exceptions import ClientError
+    from botocore.stub import Stubber
+
+    dynamodb = boto3.client("dynamodb")
+    table = dal.ClaimTable(dynamodb, TABLE)
+    with Stubber(dynamodb) as stub:
+        stub.add_client_error("put_item", service_error_code="ConditionalCheckFailedException", http_status_code=400)
+        stub.add_client_error("put_item", service_error_code="ValidationException", http_status_code=400)
+        stub.add_response("put_item", {})
+        assert table.claim("k", 1) is False
+        with pytest.raises(ClientError, match="ValidationException"):
+            table.claim("k", 1)
+        assert table.claim("k", 1) is True

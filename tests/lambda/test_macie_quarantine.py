@@ -295,3 +295,50 @@ def test_head_access_denied_is_an_error_not_a_missing_object(world: World, denie
     assert world.versions(QUARANTINE) == []
     if denied == SOURCE:
         assert [v["VersionId"] for v in world.versions(SOURCE)] == [version]
+
+
+def _head_refused(code: str, status: int, bucket_of_denial: str) -> Any:
+    def before_call(params: dict[str, Any], **kwargs: Any) -> Any:
+        if params.get("Bucket") == bucket_of_denial:
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": code, "Message": "Access Denied"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "HeadObject")
+        return None
+
+    return before_call
+
+
+@pytest.mark.parametrize("code", ["403", "AccessDenied"])
+def test_access_denied_on_head_is_logged_as_an_error_and_raised_not_reported_missing(
+    world: World, code: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """HeadObject 403 (code "403" from botocore as S3 sends no body; "AccessDenied" where a body is
+    parsed) is "not allowed to know", not 404/NoSuchKey "missing": one error line naming the
+    object, the error re-raised (Lambda retries, then the DLQ keeps the event), no "missing" notice,
+    source kept."""
+    from botocore.exceptions import ClientError
+
+    version = world.put()
+    world.s3.meta.events.register("provide-client-params.s3.HeadObject", _head_refused(code, 403, SOURCE))
+    with pytest.raises(ClientError, match=code):
+        world.handle(world.event(version=version))
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and errors[0].getMessage().startswith("quarantine failed, the source object is kept")
+    assert code in errors[0].getMessage()
+    assert not any(r.getMessage().startswith("missing") for r in caplog.records)
+    assert world.notices() == []
+    assert [v["VersionId"] for v in world.versions(SOURCE)] == [version] and world.versions(QUARANTINE) == []
+
+
+@pytest.mark.parametrize(("code", "missing"), [("404", True), ("NoSuchKey", True), ("NoSuchVersion", True), ("403", False), ("AccessDenied", False)])
+def test_only_not_found_answers_mean_missing(code: str, missing: bool) -> None:
+    s3 = boto3.client("s3")
+    with Stubber(s3) as stub:
+        stub.add_client_error("head_object", service_error_code=code, http_status_code=404 if missing else 403)
+        if missing:
+            assert dal.S3Objects(s3).head(SOURCE, KEY, "v1") is None
+        else:
+            from botocore.exceptions import ClientError
+
+            with pytest.raises(ClientError):
+                dal.S3Objects(s3).head(SOURCE, KEY, "v1")
