@@ -11,10 +11,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from mv_dr_readiness.logic import RecoveryPoint
 
 MAX_DATUMS_PER_CALL = 1000  # CloudWatch PutMetricData limit
+# What a failed AWS call raises (an error answer, or no answer: endpoint, credentials, timeout).
+AWS_ERRORS = (ClientError, BotoCoreError)
 
 
 @functools.cache

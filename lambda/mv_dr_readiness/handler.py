@@ -21,7 +21,6 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import BotoCoreError, ClientError
 
 from mv_dr_readiness import dal
 from mv_dr_readiness.logic import Readiness, assess, metric_data
@@ -63,7 +62,7 @@ def check_resource(settings: Settings, resource_arn: str, now: datetime) -> Read
     try:
         primary = list(dal.primary_recovery_points(dal.backup(), resource_arn))
         copies = list(dal.vault_recovery_points(dal.backup(settings.dr_region), settings.dr_vault, resource_arn))
-    except (ClientError, BotoCoreError) as error:
+    except dal.AWS_ERRORS as error:
         # Unknown is not ready: report the resource as stale rather than skip it.
         logger.error("could not list recovery points; resource counted as not ready", extra={"resource_arn": resource_arn, "error": str(error)})
         return Readiness(resource_arn, None, None, primary_fresh=False, copy_fresh=False)
