@@ -101,7 +101,7 @@ lint: deps
 	$(VENV)/bin/ruff format --check .
 
 typecheck: deps
-	$(VENV)/bin/mypy app.py stacks constructs tools lambda/mv_db_migration lambda/mv_macie_job lambda/mv_dr_readiness lambda/mv_findings_notifier lambda/mv_macie_quarantine lambda/mv_phi_bucket_rule lambda/mv_secret_rotation service/medivault_service
+	MYPYPATH=lambda $(VENV)/bin/mypy app.py stacks constructs tools lambda/mv_db_migration lambda/mv_macie_job lambda/mv_dr_readiness lambda/mv_findings_notifier lambda/mv_macie_quarantine lambda/mv_phi_bucket_rule lambda/mv_secret_rotation lambda/mv_shared service/medivault_service
 
 unit: deps service-test-deps diagram-deps report-test-deps
 	$(VENV)/bin/pytest

@@ -8,13 +8,22 @@ What a HIPAA reviewer asks of a function, built in once:
 - reserved concurrency (a runaway trigger cannot starve the account), and a KMS-encrypted,
   TLS-only dead-letter queue so a failed asynchronous event is kept, not lost;
 - its own role whose permissions are customer-managed policies (no inline, no AWS-managed).
-Each function ships alone: the asset holds only ``lambda/<source>/``, so changing one function
-does not change another's asset hash.
+Each function ships alone: the asset holds only ``lambda/<source>/`` and, when the function
+imports it, the shared folder ``lambda/mv_shared/`` (settings loader, custom-resource response,
+logging), so changing one function does not change another's asset hash.
+
+The settings every function of a stack shares (network, keys, log retention, removal policy,
+Powertools layer, and defaults for memory, timeout and concurrency) come as one typed
+``FunctionSettings``; a keyword argument given at the call site overrides its field.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import aws_cdk as cdk
 import jsii
@@ -29,7 +38,19 @@ from constructs.compliance import acknowledge
 from constructs.managed_policy_role import ManagedPolicyRole
 from constructs.traceability import trace
 
+T = TypeVar("T")
+
 LAMBDA_ROOT = Path(__file__).resolve().parent.parent / "lambda"
+# Code every function may import (lambda/mv_shared/); shipped in the asset of each function that does.
+SHARED_SOURCE = "mv_shared"
+_IMPORTS_SHARED = re.compile(rf"^\s*(?:from|import)\s+{SHARED_SOURCE}\b", re.MULTILINE)
+# Lambda quotas (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html): memory
+# 128-10,240 MB, timeout at most 900 seconds.
+MEMORY_RANGE = (128, 10240)
+MAX_TIMEOUT_SECONDS = 900
+DEFAULT_MEMORY_MB = 256
+DEFAULT_TIMEOUT = cdk.Duration.seconds(60)
+DEFAULT_RESERVED_CONCURRENCY = 5
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 # AWS's public Powertools for AWS Lambda (Python) v3 layer, published by account 017000801446 in
 # every commercial region. Version pinned in config (lambda_settings.powertools_layer_version).
@@ -65,6 +86,71 @@ UNSCOPED_REASONS = {
 }
 
 
+@dataclass(frozen=True)
+class FunctionSettings:
+    """What the functions of one stack share. ``security_group`` may be left out when each function
+    gets its own (then pass ``security_group=`` at the call site)."""
+
+    vpc: ec2.IVpc
+    vpc_subnets: ec2.SubnetSelection
+    logs_key: kms.IKey
+    queue_key: kms.IKey
+    log_retention: logs.RetentionDays
+    removal_policy: cdk.RemovalPolicy
+    powertools_layer_version: int
+    security_group: ec2.ISecurityGroup | None = None
+    memory_size: int = DEFAULT_MEMORY_MB
+    timeout: cdk.Duration = DEFAULT_TIMEOUT
+    reserved_concurrency: int = DEFAULT_RESERVED_CONCURRENCY
+
+    def __post_init__(self) -> None:
+        check_sizes(self.memory_size, self.timeout, self.reserved_concurrency, self.powertools_layer_version)
+
+    def replace(self, **changes: object) -> FunctionSettings:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def check_sizes(memory_size: int, timeout: cdk.Duration, reserved_concurrency: int, powertools_layer_version: int) -> None:
+    """One line naming the setting and the allowed values for a value Lambda would refuse."""
+    low, high = MEMORY_RANGE
+    if not low <= memory_size <= high:
+        raise ValueError(f"PythonFunction memory_size={memory_size}: allowed {low} to {high} (MB)")
+    if not cdk.Token.is_unresolved(timeout) and not 1 <= timeout.to_seconds() <= MAX_TIMEOUT_SECONDS:
+        raise ValueError(f"PythonFunction timeout={timeout.to_seconds()} s: allowed 1 to {MAX_TIMEOUT_SECONDS} seconds")
+    if reserved_concurrency < 1:
+        raise ValueError(f"PythonFunction reserved_concurrency={reserved_concurrency}: allowed 1 or more (0 would stop the function)")
+    if powertools_layer_version < 1:
+        raise ValueError(f"PythonFunction powertools_layer_version={powertools_layer_version}: allowed 1 or more")
+
+
+def uses_shared(function_folder: Path) -> bool:
+    """The function imports the shared folder (any .py file of it has ``import/from mv_shared``)."""
+    return any(_IMPORTS_SHARED.search(path.read_text(encoding="utf-8")) for path in function_folder.rglob("*.py"))
+
+
+def asset_excludes(source_root: Path, source: str) -> list[str]:
+    """Exclude patterns that keep exactly ``<source>/`` (and ``mv_shared/`` if the function imports
+    it) of ``source_root`` in the asset. The staged directory, and so the asset hash, depends on
+    nothing else."""
+    keep = [source]
+    if uses_shared(source_root / source):
+        if not (source_root / SHARED_SOURCE / "__init__.py").is_file():
+            raise ValueError(f"PythonFunction: {source} imports {SHARED_SOURCE} but {source_root.name}/{SHARED_SOURCE}/__init__.py does not exist")
+        keep.append(SHARED_SOURCE)
+    # "**" does not match dot files: without ".*" a lambda/.gitkeep (or an editor's swap file) would
+    # ship in, and change the hash of, every function's asset.
+    return ["**", ".*", *(pattern for folder in keep for pattern in (f"!{folder}", f"!{folder}/**")), "**/.*", "**/__pycache__", "**/*.pyc"]
+
+
+def _pick(name: str, given: T | None, settings: FunctionSettings | None) -> T:
+    if given is not None:
+        return given
+    value: T | None = getattr(settings, name) if settings is not None else None
+    if value is None:
+        raise ValueError(f"PythonFunction: {name} is required (pass {name}= or settings=FunctionSettings(..., {name}=...))")
+    return value
+
+
 class PythonFunction(Construct):
     def __init__(
         self,
@@ -73,23 +159,41 @@ class PythonFunction(Construct):
         *,
         source: str,
         description: str,
-        vpc: ec2.IVpc,
-        vpc_subnets: ec2.SubnetSelection,
-        security_group: ec2.ISecurityGroup,
-        logs_key: kms.IKey,
-        queue_key: kms.IKey,
-        log_retention: logs.RetentionDays,
-        removal_policy: cdk.RemovalPolicy,
-        powertools_layer_version: int,
+        settings: FunctionSettings | None = None,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_group: ec2.ISecurityGroup | None = None,
+        logs_key: kms.IKey | None = None,
+        queue_key: kms.IKey | None = None,
+        log_retention: logs.RetentionDays | None = None,
+        removal_policy: cdk.RemovalPolicy | None = None,
+        powertools_layer_version: int | None = None,
         environment: dict[str, str] | None = None,
         timeout: cdk.Duration | None = None,
-        memory_size: int = 256,
-        reserved_concurrency: int = 5,
+        memory_size: int | None = None,
+        reserved_concurrency: int | None = None,
         source_root: Path = LAMBDA_ROOT,
     ) -> None:
+        """Every keyword may come from ``settings``; one given here overrides it (e.g. a function's
+        own security group or a longer timeout). Without ``settings`` the keywords are as before."""
         super().__init__(scope, construct_id)
         if not (source_root / source / "handler.py").is_file():
             raise ValueError(f"PythonFunction: {source_root.name}/{source}/handler.py does not exist")
+        vpc = _pick("vpc", vpc, settings)
+        vpc_subnets = _pick("vpc_subnets", vpc_subnets, settings)
+        security_group = _pick("security_group", security_group, settings)
+        logs_key = _pick("logs_key", logs_key, settings)
+        queue_key = _pick("queue_key", queue_key, settings)
+        log_retention = _pick("log_retention", log_retention, settings)
+        removal_policy = _pick("removal_policy", removal_policy, settings)
+        powertools_layer_version = _pick("powertools_layer_version", powertools_layer_version, settings)
+        if memory_size is None:
+            memory_size = settings.memory_size if settings else DEFAULT_MEMORY_MB
+        if timeout is None:
+            timeout = settings.timeout if settings else DEFAULT_TIMEOUT
+        if reserved_concurrency is None:
+            reserved_concurrency = settings.reserved_concurrency if settings else DEFAULT_RESERVED_CONCURRENCY
+        check_sizes(memory_size, timeout, reserved_concurrency, powertools_layer_version)
         stack = cdk.Stack.of(self)
 
         self.role = ManagedPolicyRole(
@@ -163,14 +267,14 @@ class PythonFunction(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=f"{source}.handler.lambda_handler",
-            code=lambda_.Code.from_asset(str(source_root), exclude=["**", f"!{source}", f"!{source}/**", "**/__pycache__"]),
+            code=lambda_.Code.from_asset(str(source_root), exclude=asset_excludes(source_root, source)),
             layers=[layer],
             role=self.role,
             vpc=vpc,
             vpc_subnets=vpc_subnets,
             security_groups=[security_group],
             environment={"POWERTOOLS_SERVICE_NAME": source, **(environment or {})},
-            timeout=timeout or cdk.Duration.seconds(60),
+            timeout=timeout,
             memory_size=memory_size,
             reserved_concurrent_executions=reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,

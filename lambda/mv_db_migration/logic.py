@@ -16,10 +16,17 @@ of service/medivault_service/migrate.py (kept equal by a test).
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
+
+from mv_shared.observability import logger
 
 PHYSICAL_ID = "medivault-db-migrations"
+POLL_SECONDS = 10.0
+# Left for StopTask and the response when the function's time runs out.
+SAFETY_MARGIN_MS = 45_000
 EXPECTED_HASH_VARIABLE = "EXPECTED_MIGRATIONS_HASH"
 EXIT_CODES = {
     0: "migrations applied",
@@ -139,3 +146,50 @@ def outcome(task: dict[str, Any], request: MigrationTask) -> TaskOutcome:
     else:
         detail = f"exit code {exit_code}: {EXIT_CODES.get(int(exit_code), 'unexpected exit code')}"
     return TaskOutcome(False, f"migration task {arn} failed, {detail}; stopped reason: {stopped}; log: {request.log_stream(arn)}")
+
+
+class Tasks(Protocol):
+    """What the migration needs of ECS (dal.EcsTasks)."""
+
+    def run(self, request: dict[str, Any]) -> str: ...
+    def describe(self, cluster: str, task_arn: str) -> dict[str, Any]: ...
+    def stop(self, cluster: str, task_arn: str, reason: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Request:
+    """The parts of a CloudFormation request the migration decides on."""
+
+    request_type: str
+    request_id: str
+    properties: dict[str, Any] | None
+    old_properties: dict[str, Any] | None
+
+
+def wait_for(
+    tasks: Tasks, task: MigrationTask, task_arn: str, remaining_ms: Callable[[], int], sleep: Callable[[float], None] = time.sleep
+) -> TaskOutcome:
+    while True:
+        described = tasks.describe(task.cluster_arn, task_arn)
+        if described.get("lastStatus") == "STOPPED":
+            return outcome(described, task)
+        if remaining_ms() < SAFETY_MARGIN_MS:
+            reason = "the migration task did not finish within the custom resource function's time"
+            tasks.stop(task.cluster_arn, task_arn, reason)
+            return TaskOutcome(False, f"{reason}; task {task_arn} stopped (its running migration rolls back); log: {task.log_stream(task_arn)}")
+        sleep(POLL_SECONDS)
+
+
+def apply(
+    request: Request, tasks: Tasks, remaining_ms: Callable[[], int], sleep: Callable[[float], None] = time.sleep
+) -> tuple[TaskOutcome, dict[str, str]]:
+    """Carry out one request: the outcome and the response Data."""
+    if request.request_type == "Delete":
+        return TaskOutcome(True, "delete: nothing to do (the schema is never dropped by a stack change)"), {}
+    task = MigrationTask.from_properties(request.properties)
+    if not needs_run(request.request_type, task, request.old_properties):
+        return TaskOutcome(True, "migration set unchanged: no task run"), {"MigrationsHash": task.migrations_hash}
+    task_arn = tasks.run(task.run_task_request(request.request_id))
+    logger.info("migration task started", extra={"task_arn": task_arn, "migrations_hash": task.migrations_hash})
+    result = wait_for(tasks, task, task_arn, remaining_ms, sleep)
+    return result, {"TaskArn": task_arn, "MigrationsHash": task.migrations_hash}

@@ -5,83 +5,51 @@ PRIMARY_MAX_AGE_HOURS and its copy in the DR vault (other region) younger than C
 Publishes ``DrReady`` (1/0) and the two ages per resource to CloudWatch; an alarm per resource
 pages when ``DrReady`` drops below 1 or the checker stops reporting.
 
-Environment (validated at cold start; a bad value fails the init with one clear message):
-  PRIMARY_VAULT_NAME, DR_VAULT_NAME, DR_REGION, PROTECTED_RESOURCE_ARNS (JSON list of ARNs),
-  PRIMARY_MAX_AGE_HOURS, COPY_MAX_AGE_HOURS, METRIC_NAMESPACE
+Environment (read and validated on the first invocation; a bad value fails it with one message
+naming the variable): PRIMARY_VAULT_NAME, DR_VAULT_NAME, DR_REGION, PROTECTED_RESOURCE_ARNS (JSON
+list of ARNs), PRIMARY_MAX_AGE_HOURS, COPY_MAX_AGE_HOURS, METRIC_NAMESPACE.
+
+Layers: this module checks the event and shapes the result; ``logic`` judges freshness; ``dal``
+is the only module that calls AWS Backup and CloudWatch.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-import boto3
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import BotoCoreError, ClientError
 
-from mv_dr_readiness import aws
-from mv_dr_readiness.readiness import Readiness, assess, metric_data
+from mv_dr_readiness import dal
+from mv_dr_readiness.logic import Readiness, assess, metric_data
+from mv_shared.observability import logger, reject, tracer
+from mv_shared.settings import Env, Lazy, arn_list, hours
 
-logger = Logger()
-tracer = Tracer()
+MAX_HOURS = 24 * 7
 
 
 @dataclass(frozen=True)
 class Settings:
-    primary_vault: str
-    dr_vault: str
-    dr_region: str
-    resource_arns: tuple[str, ...]
-    primary_max_age: timedelta
-    copy_max_age: timedelta
-    namespace: str
+    primary_vault: Annotated[str, Env("PRIMARY_VAULT_NAME")]
+    dr_vault: Annotated[str, Env("DR_VAULT_NAME")]
+    dr_region: Annotated[str, Env("DR_REGION")]
+    resource_arns: Annotated[tuple[str, ...], Env("PROTECTED_RESOURCE_ARNS", arn_list)]
+    primary_max_age_hours: Annotated[float, Env("PRIMARY_MAX_AGE_HOURS", hours(MAX_HOURS))]
+    copy_max_age_hours: Annotated[float, Env("COPY_MAX_AGE_HOURS", hours(MAX_HOURS))]
+    namespace: Annotated[str, Env("METRIC_NAMESPACE")]
+
+    @property
+    def primary_max_age(self) -> timedelta:
+        return timedelta(hours=self.primary_max_age_hours)
+
+    @property
+    def copy_max_age(self) -> timedelta:
+        return timedelta(hours=self.copy_max_age_hours)
 
 
-def load_settings(environ: Mapping[str, str]) -> Settings:
-    def required(name: str) -> str:
-        value = environ.get(name, "").strip()
-        if not value:
-            raise ValueError(f"mv_dr_readiness: environment variable {name} is missing or empty")
-        return value
-
-    def hours(name: str) -> timedelta:
-        raw = required(name)
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError(f"mv_dr_readiness: {name}={raw!r} is not a number of hours") from None
-        if not 0 < value <= 24 * 7:
-            raise ValueError(f"mv_dr_readiness: {name}={raw!r} is outside 0 < hours <= 168")
-        return timedelta(hours=value)
-
-    raw_arns = required("PROTECTED_RESOURCE_ARNS")
-    try:
-        arns = json.loads(raw_arns)
-    except json.JSONDecodeError:
-        raise ValueError("mv_dr_readiness: PROTECTED_RESOURCE_ARNS is not a JSON list") from None
-    if not isinstance(arns, list) or not arns or not all(isinstance(a, str) and a.startswith("arn:") for a in arns):
-        raise ValueError("mv_dr_readiness: PROTECTED_RESOURCE_ARNS must be a non-empty JSON list of ARNs")
-    return Settings(
-        primary_vault=required("PRIMARY_VAULT_NAME"),
-        dr_vault=required("DR_VAULT_NAME"),
-        dr_region=required("DR_REGION"),
-        resource_arns=tuple(dict.fromkeys(arns)),
-        primary_max_age=hours("PRIMARY_MAX_AGE_HOURS"),
-        copy_max_age=hours("COPY_MAX_AGE_HOURS"),
-        namespace=required("METRIC_NAMESPACE"),
-    )
-
-
-SETTINGS = load_settings(os.environ)
-BACKUP_PRIMARY = boto3.client("backup")
-BACKUP_DR = boto3.client("backup", region_name=SETTINGS.dr_region)
-CLOUDWATCH = boto3.client("cloudwatch")
+SETTINGS = Lazy(Settings)
 
 
 def _is_schedule(event: EventBridgeEvent) -> bool:
@@ -90,11 +58,11 @@ def _is_schedule(event: EventBridgeEvent) -> bool:
 
 
 @tracer.capture_method
-def check_resource(resource_arn: str, now: datetime) -> Readiness:
+def check_resource(settings: Settings, resource_arn: str, now: datetime) -> Readiness:
     try:
-        primary = list(aws.primary_recovery_points(BACKUP_PRIMARY, resource_arn))
-        copies = list(aws.vault_recovery_points(BACKUP_DR, SETTINGS.dr_vault, resource_arn))
-    except (ClientError, BotoCoreError) as error:
+        primary = list(dal.primary_recovery_points(dal.backup(), resource_arn))
+        copies = list(dal.vault_recovery_points(dal.backup(settings.dr_region), settings.dr_vault, resource_arn))
+    except dal.AWS_ERRORS as error:
         # Unknown is not ready: report the resource as stale rather than skip it.
         logger.error("could not list recovery points; resource counted as not ready", extra={"resource_arn": resource_arn, "error": str(error)})
         return Readiness(resource_arn, None, None, primary_fresh=False, copy_fresh=False)
@@ -102,11 +70,11 @@ def check_resource(resource_arn: str, now: datetime) -> Readiness:
         resource_arn,
         primary_points=primary,
         dr_points=copies,
-        primary_vault=SETTINGS.primary_vault,
-        dr_vault=SETTINGS.dr_vault,
+        primary_vault=settings.primary_vault,
+        dr_vault=settings.dr_vault,
         now=now,
-        primary_max_age=SETTINGS.primary_max_age,
-        copy_max_age=SETTINGS.copy_max_age,
+        primary_max_age=settings.primary_max_age,
+        copy_max_age=settings.copy_max_age,
     )
 
 
@@ -115,12 +83,12 @@ def check_resource(resource_arn: str, now: datetime) -> Readiness:
 def lambda_handler(raw_event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     event = EventBridgeEvent(raw_event if isinstance(raw_event, dict) else {})
     if not _is_schedule(event):
-        logger.error("rejected: not an EventBridge scheduled event; nothing checked", extra={"event": raw_event})
+        reject("not an EventBridge scheduled event; nothing checked", raw_event)
         return {"status": "rejected", "reason": "not an EventBridge scheduled event"}
-
+    settings = SETTINGS.get()
     now = datetime.now(UTC)
-    results = [check_resource(arn, now) for arn in SETTINGS.resource_arns]
-    published = aws.put_metrics(CLOUDWATCH, SETTINGS.namespace, metric_data(results, now))
+    results = [check_resource(settings, arn, now) for arn in settings.resource_arns]
+    published = dal.put_metrics(dal.cloudwatch(), settings.namespace, metric_data(results, now))
     not_ready = {r.resource_arn: r.problems for r in results if not r.ready}
     for arn, problems in not_ready.items():
         logger.warning("resource not DR-ready", extra={"resource_arn": arn, "problems": problems})

@@ -29,10 +29,12 @@ class InvalidProperties(ValueError):
     """The custom resource's properties do not describe a job (a template bug)."""
 
 
-class MacieClient(Protocol):
-    def create_classification_job(self, **kwargs: Any) -> dict[str, Any]: ...
-    def update_classification_job(self, **kwargs: Any) -> dict[str, Any]: ...
-    def describe_classification_job(self, **kwargs: Any) -> dict[str, Any]: ...
+class Jobs(Protocol):
+    """What the lifecycle needs of Macie (dal.MacieJobs)."""
+
+    def create(self, request: dict[str, Any]) -> tuple[str, str]: ...
+    def status(self, job_id: str) -> str | None: ...
+    def cancel(self, job_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,9 @@ class JobSpec:
     day_of_week: str
 
     @classmethod
-    def from_properties(cls, properties: dict[str, Any]) -> JobSpec:
+    def from_properties(cls, properties: dict[str, Any] | None) -> JobSpec:
+        if not isinstance(properties, dict):
+            raise InvalidProperties("ResourceProperties is missing")
         try:
             spec = cls(
                 name_prefix=str(properties["JobNamePrefix"]),
@@ -76,8 +80,9 @@ class Outcome:
     data: dict[str, str]
 
 
-def create_job(client: MacieClient, spec: JobSpec, request_id: str) -> Outcome:
-    response = client.create_classification_job(
+def create_request(spec: JobSpec, request_id: str) -> dict[str, Any]:
+    """CreateClassificationJob's parameters."""
+    return dict(
         clientToken=request_id,
         name=f"{spec.name_prefix}-{request_id[-12:]}",
         description=spec.description[:200],
@@ -89,29 +94,55 @@ def create_job(client: MacieClient, spec: JobSpec, request_id: str) -> Outcome:
         managedDataIdentifierSelector="RECOMMENDED",
         samplingPercentage=100,
     )
-    job_id = str(response["jobId"])
-    return Outcome(physical_id=job_id, data={"JobId": job_id, "JobArn": str(response["jobArn"])})
 
 
-def update_job(client: MacieClient, spec: JobSpec, old_spec: JobSpec | None, physical_id: str, request_id: str) -> Outcome:
+def create_job(jobs: Jobs, spec: JobSpec, request_id: str) -> Outcome:
+    job_id, job_arn = jobs.create(create_request(spec, request_id))
+    return Outcome(physical_id=job_id, data={"JobId": job_id, "JobArn": job_arn})
+
+
+def update_job(jobs: Jobs, spec: JobSpec, old_spec: JobSpec | None, physical_id: str, request_id: str) -> Outcome:
     if old_spec == spec and not physical_id.startswith(NO_JOB_PREFIX):
         return Outcome(physical_id=physical_id, data={"JobId": physical_id})
     # Immutable job: a new one replaces it; CloudFormation's cleanup Delete cancels the old one.
-    return create_job(client, spec, request_id)
+    return create_job(jobs, spec, request_id)
 
 
-def cancel_job(client: MacieClient, physical_id: str, is_not_found: Any) -> str:
-    """Cancel the job; returns what happened. ``is_not_found(error)`` says whether a client error
-    means the job does not exist. Any other error propagates (the Delete then fails visibly)."""
+def cancel_job(jobs: Jobs, physical_id: str) -> str:
+    """Cancel the job; returns what happened. An error other than "no such job" propagates (the
+    Delete then fails visibly)."""
     if physical_id.startswith(NO_JOB_PREFIX):
         return "no job was ever created"
-    try:
-        status = str(client.describe_classification_job(jobId=physical_id)["jobStatus"])
-    except Exception as error:
-        if is_not_found(error):
-            return "job not found"
-        raise
+    status = jobs.status(physical_id)
+    if status is None:
+        return "job not found"
     if status in FINISHED_STATUSES:
         return f"job already {status}"
-    client.update_classification_job(jobId=physical_id, jobStatus="CANCELLED")
+    jobs.cancel(physical_id)
     return "job cancelled"
+
+
+@dataclass(frozen=True)
+class Request:
+    request_type: str
+    request_id: str
+    physical_id: str
+    properties: dict[str, Any] | None
+    old_properties: dict[str, Any] | None
+
+
+def apply(request: Request, jobs: Jobs) -> tuple[Outcome, str]:
+    """Carry out one CloudFormation request: the outcome and what happened (for the log)."""
+    if request.request_type == "Delete":
+        return Outcome(physical_id=request.physical_id, data={}), cancel_job(jobs, request.physical_id)
+    spec = JobSpec.from_properties(request.properties)
+    if request.request_type == "Create":
+        return create_job(jobs, spec, request.request_id), "created"
+    if request.request_type == "Update":
+        try:
+            old_spec: JobSpec | None = JobSpec.from_properties(request.old_properties)
+        except InvalidProperties:
+            old_spec = None
+        outcome = update_job(jobs, spec, old_spec, request.physical_id, request.request_id)
+        return outcome, "unchanged" if outcome.physical_id == request.physical_id else "replaced"
+    raise InvalidProperties(f"unknown RequestType {request.request_type!r}")

@@ -5,98 +5,72 @@ Outcomes:
 - quarantined / already-quarantined (a redelivery): a short notice on the security topic;
 - skipped (a PHI or evidence bucket: PHI belongs there, evidence stays put) or missing: logged, and a notice for ``missing``;
 - not a sensitive-data object finding, or malformed: one error log line, ``rejected``; no S3 call;
-- any AWS error before the source is deleted: re-raised, so Lambda retries and then keeps the event
-  in the dead-letter queue; the source object is never deleted unless its copy was verified.
+- any AWS error before the source is deleted (AccessDenied on HeadObject included: it is not
+  "missing"): logged as an error and re-raised, so Lambda retries and then keeps the event in the
+  dead-letter queue; the source object is never deleted unless its copy was verified.
+
+Layers: this module loads the settings, builds the quarantine and shapes
+the result; ``logic`` reads the finding and decides each step; ``dal`` is the only module that
+calls S3 and SNS.
+
+Environment (read on the first invocation): QUARANTINE_BUCKET, QUARANTINE_KEY_ARN, TOPIC_ARN,
+PHI_TAG (key=value), PROTECTED_BUCKETS (optional, comma-separated).
 """
 
 from __future__ import annotations
 
-import functools
-import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-import boto3
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mv_macie_quarantine.quarantine import NotAQuarantineFinding, Outcome, Quarantine, parse_finding
-
-logger = Logger()
-tracer = Tracer()
-
-REQUIRED_ENV = ("QUARANTINE_BUCKET", "QUARANTINE_KEY_ARN", "TOPIC_ARN", "PHI_TAG")
+from mv_macie_quarantine import dal
+from mv_macie_quarantine.logic import NotAQuarantineFinding, Quarantine, notice, parse_finding
+from mv_shared.observability import logger, reject, tracer
+from mv_shared.settings import Env, Lazy, arn, key_value, name_set
 
 
 @dataclass(frozen=True)
 class Settings:
-    quarantine_bucket: str
-    kms_key_arn: str
-    topic_arn: str
-    protected_buckets: frozenset[str]
+    quarantine_bucket: Annotated[str, Env("QUARANTINE_BUCKET")]
+    kms_key_arn: Annotated[str, Env("QUARANTINE_KEY_ARN", arn("kms"))]
+    topic_arn: Annotated[str, Env("TOPIC_ARN")]
     # The data-classification object tag (key, value) every quarantine copy carries.
-    phi_tag: tuple[str, str]
+    phi_tag: Annotated[tuple[str, str], Env("PHI_TAG", key_value)]
+    protected_buckets: Annotated[frozenset[str], Env("PROTECTED_BUCKETS", name_set)] = frozenset()
 
 
-def load_settings(environ: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
-    missing = [name for name in REQUIRED_ENV if not environ.get(name)]
-    if missing:
-        raise RuntimeError(f"mv_macie_quarantine: missing environment variables {', '.join(missing)}")
-    protected = frozenset(b.strip() for b in environ.get("PROTECTED_BUCKETS", "").split(",") if b.strip())
-    tag_key, _, tag_value = environ["PHI_TAG"].partition("=")
-    if not tag_key or not tag_value:
-        raise RuntimeError(f"mv_macie_quarantine: PHI_TAG must be key=value, got {environ['PHI_TAG']!r}")
-    return Settings(
-        quarantine_bucket=environ["QUARANTINE_BUCKET"],
-        kms_key_arn=environ["QUARANTINE_KEY_ARN"],
-        topic_arn=environ["TOPIC_ARN"],
-        protected_buckets=protected,
-        phi_tag=(tag_key, tag_value),
-    )
-
-
-@functools.cache
-def _clients() -> tuple[Any, Any]:
-    return boto3.client("s3"), boto3.client("sns")
-
-
-def notify(sns: Any, topic_arn: str, outcome: Outcome) -> None:
-    finding = outcome.finding
-    subject = f"[HIGH] Macie: object {outcome.status} ({finding.finding_type})"[:100]
-    message = "\n".join(
-        [
-            f"What:     sensitive data found by Macie; object {outcome.status}",
-            f"Object:   s3://{finding.bucket}/{finding.key} (version {finding.version_id or 'none'})",
-            f"Result:   {outcome.detail}",
-            f"Finding:  {finding.finding_id}",
-        ]
-    )
-    sns.publish(TopicArn=topic_arn, Subject=subject, Message=message)
+SETTINGS = Lazy(Settings)
 
 
 def handle(event: Any, settings: Settings, s3: Any, sns: Any) -> dict[str, str]:
     try:
         finding = parse_finding(event)
     except NotAQuarantineFinding as problem:
-        logger.error(f"rejected: {problem}; no object was touched", extra={"event": event})
+        reject(f"{problem} (no object was touched)", event)
         return {"status": "rejected", "reason": str(problem)}
     quarantine = Quarantine(
-        s3,
+        dal.S3Objects(s3),
         quarantine_bucket=settings.quarantine_bucket,
         kms_key_arn=settings.kms_key_arn,
         protected_buckets=settings.protected_buckets,
         phi_tag=settings.phi_tag,
     )
-    outcome = quarantine.move(finding)
+    where = {"bucket": finding.bucket, "key": finding.key, "finding_id": finding.finding_id}
+    try:
+        outcome = quarantine.move(finding)
+    except Exception as error:
+        logger.error(f"quarantine failed, the source object is kept; the event will be retried: {type(error).__name__}: {error}", extra=where)
+        raise
     log = logger.warning if outcome.status == "missing" else logger.info
-    log(f"{outcome.status}: {outcome.detail}", extra={"bucket": finding.bucket, "key": finding.key, "finding_id": finding.finding_id})
+    log(f"{outcome.status}: {outcome.detail}", extra=where)
     if outcome.status != "skipped":
-        notify(sns, settings.topic_arn, outcome)
+        dal.SnsTopic(sns, settings.topic_arn).publish(*notice(outcome))
     return {"status": outcome.status, "detail": outcome.detail}
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-    s3, sns = _clients()
-    return handle(event, load_settings(), s3, sns)
+    s3, sns = dal.clients()
+    return handle(event, SETTINGS.get(), s3, sns)

@@ -1,14 +1,61 @@
-"""The only module that calls AWS: Secrets Manager, ElastiCache, Elastic Load Balancing, CloudFront, SSM."""
+"""The only module that calls AWS: Secrets Manager, ElastiCache, Elastic Load Balancing, CloudFront, SSM.
+
+Clients are created on first use (not at import); boto3 takes the region from AWS_REGION.
+
+Secret values pass through this module. An AWS error may quote a request parameter back (a
+validation error reads "Value '...' at '...' failed to satisfy constraint"), and the Lambda runtime
+writes an unhandled exception's message to the function's log: every call that sends a secret value
+turns a failure into ``SecretCallFailed``, whose message is the AWS error with that value replaced
+by ``***`` and which does not chain the original exception.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from mv_secret_rotation.logic import CURRENT, PENDING
+
+REDACTED = "***"
+
+
+class SecretCallFailed(RuntimeError):
+    """An AWS call that carried a secret value failed (the message never holds the value)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@functools.cache
+def client(service: str) -> Any:
+    return boto3.client(service)
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    for value in secrets:
+        if value:
+            text = text.replace(value, REDACTED)
+    return text
+
+
+@contextmanager
+def carrying(operation: str, *secrets: str) -> Iterator[None]:
+    """Run an AWS call that sends ``secrets``; its failure is re-raised without them."""
+    try:
+        yield
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", "Unknown"))
+        message = str(error.response.get("Error", {}).get("Message", ""))
+        raise SecretCallFailed(redact(f"{operation} failed: {code}: {message}", secrets), code) from None
+    except BotoCoreError as error:
+        raise SecretCallFailed(redact(f"{operation} failed: {type(error).__name__}: {error}", secrets), type(error).__name__) from None
 
 
 class SecretsManagerStore:
@@ -31,7 +78,8 @@ class SecretsManagerStore:
             raise
 
     def put_pending(self, secret_id: str, token: str, value: str) -> None:
-        self.client.put_secret_value(SecretId=secret_id, ClientRequestToken=token, SecretString=value, VersionStages=[PENDING])
+        with carrying("secretsmanager:PutSecretValue", value):
+            self.client.put_secret_value(SecretId=secret_id, ClientRequestToken=token, SecretString=value, VersionStages=[PENDING])
 
     def created(self, secret_id: str, version_id: str) -> datetime:
         response = self.client.get_secret_value(SecretId=secret_id, VersionId=version_id, VersionStage=PENDING)
@@ -56,7 +104,10 @@ class ElastiCacheApi:
         return dict(groups[0])
 
     def rotate_auth_token(self, group_id: str, token: str) -> None:
-        self.client.modify_replication_group(ReplicationGroupId=group_id, AuthToken=token, AuthTokenUpdateStrategy="ROTATE", ApplyImmediately=True)
+        with carrying("elasticache:ModifyReplicationGroup", token):
+            self.client.modify_replication_group(
+                ReplicationGroupId=group_id, AuthToken=token, AuthTokenUpdateStrategy="ROTATE", ApplyImmediately=True
+            )
 
 
 class OriginApis:
@@ -67,7 +118,9 @@ class OriginApis:
         self.distribution_parameter = distribution_parameter
 
     def set_rule_conditions(self, rule_arn: str, conditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        rules = self.elbv2.modify_rule(RuleArn=rule_arn, Conditions=conditions)["Rules"]
+        values = tuple(str(v) for c in conditions for v in (c.get("HttpHeaderConfig") or {}).get("Values", []))
+        with carrying("elasticloadbalancing:ModifyRule", *values):
+            rules = self.elbv2.modify_rule(RuleArn=rule_arn, Conditions=conditions)["Rules"]
         return [dict(c) for c in rules[0]["Conditions"]]
 
     def distribution_id(self) -> str | None:
@@ -88,4 +141,10 @@ class OriginApis:
 
     def update_distribution(self, distribution_id: str, config: dict[str, Any], etag: str) -> None:
         # IfMatch: a concurrent change (a stack update) makes this fail instead of being overwritten.
-        self.cloudfront.update_distribution(Id=distribution_id, IfMatch=etag, DistributionConfig=config)
+        values = tuple(
+            str(header.get("HeaderValue", ""))
+            for origin in (config.get("Origins") or {}).get("Items", [])
+            for header in (origin.get("CustomHeaders") or {}).get("Items", [])
+        )
+        with carrying("cloudfront:UpdateDistribution", *values):
+            self.cloudfront.update_distribution(Id=distribution_id, IfMatch=etag, DistributionConfig=config)

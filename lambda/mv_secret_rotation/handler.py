@@ -16,17 +16,12 @@ nothing is changed); a target that is busy raises NotReady: the step fails and S
 
 from __future__ import annotations
 
-import functools
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Annotated, Any
 
-import boto3
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mv_secret_rotation.dal import ElastiCacheApi, OriginApis, SecretsManagerStore
+from mv_secret_rotation import dal
 from mv_secret_rotation.logic import (
     CacheAuthToken,
     OriginHeader,
@@ -36,64 +31,55 @@ from mv_secret_rotation.logic import (
     Target,
     parse_event,
 )
+from mv_shared.observability import logger, reject, tracer
+from mv_shared.settings import Env, Lazy, SettingsError, arn, one_of
 
-logger = Logger()
-tracer = Tracer()
-
+# The environment variables each target needs besides ROTATION_TARGET and SECRET_ARN.
 TARGETS = {
     "cache-auth-token": ("REPLICATION_GROUP_ID",),
     "origin-header": ("LISTENER_RULE_ARN", "HEADER_NAME", "ORIGIN_DOMAIN", "DISTRIBUTION_PARAMETER"),
 }
 
 
-class SettingsError(ValueError):
-    """The function's environment is missing or malformed."""
-
-
 @dataclass(frozen=True)
 class Settings:
-    target: str
-    values: Mapping[str, str]
+    target: Annotated[str, Env("ROTATION_TARGET", one_of(*TARGETS))]
     # The one secret this deployment rotates: an event for any other secret is refused.
-    secret_arn: str
+    secret_arn: Annotated[str, Env("SECRET_ARN", arn("secretsmanager"))] = ""
+    replication_group_id: Annotated[str, Env("REPLICATION_GROUP_ID")] = ""
+    listener_rule_arn: Annotated[str, Env("LISTENER_RULE_ARN")] = ""
+    header_name: Annotated[str, Env("HEADER_NAME")] = ""
+    origin_domain: Annotated[str, Env("ORIGIN_DOMAIN")] = ""
+    distribution_parameter: Annotated[str, Env("DISTRIBUTION_PARAMETER")] = ""
+
+    def __post_init__(self) -> None:
+        names = {f.name.upper(): getattr(self, f.name) for f in fields(self)}
+        missing = [name for name in ("SECRET_ARN", *TARGETS.get(self.target, ())) if not names[name]]
+        if missing:
+            raise SettingsError(f"mv_secret_rotation: {self.target} needs environment variables {', '.join(missing)}")
 
 
-def load_settings(environ: Mapping[str, str]) -> Settings:
-    target = environ.get("ROTATION_TARGET", "").strip()
-    if target not in TARGETS:
-        raise SettingsError(f"mv_secret_rotation: ROTATION_TARGET={target!r} is not one of {', '.join(TARGETS)}")
-    missing = [name for name in ("SECRET_ARN", *TARGETS[target]) if not environ.get(name, "").strip()]
-    if missing:
-        raise SettingsError(f"mv_secret_rotation: {target} needs environment variables {', '.join(missing)}")
-    secret_arn = environ["SECRET_ARN"].strip()
-    if not secret_arn.startswith("arn:") or ":secretsmanager:" not in secret_arn:
-        raise SettingsError(f"mv_secret_rotation: SECRET_ARN={secret_arn!r} is not a Secrets Manager secret ARN")
-    return Settings(target=target, values={name: environ[name].strip() for name in TARGETS[target]}, secret_arn=secret_arn)
-
-
-@functools.cache
-def _client(service: str) -> Any:
-    return boto3.client(service)
+SETTINGS = Lazy(Settings)
 
 
 def build_target(settings: Settings, client: Any) -> Target:
     if settings.target == "cache-auth-token":
-        return CacheAuthToken(ElastiCacheApi(client("elasticache")), settings.values["REPLICATION_GROUP_ID"])
+        return CacheAuthToken(dal.ElastiCacheApi(client("elasticache")), settings.replication_group_id)
     return OriginHeader(
-        OriginApis(client("elbv2"), client("cloudfront"), client("ssm"), settings.values["DISTRIBUTION_PARAMETER"]),
-        rule_arn=settings.values["LISTENER_RULE_ARN"],
-        header_name=settings.values["HEADER_NAME"],
-        origin_domain=settings.values["ORIGIN_DOMAIN"],
+        dal.OriginApis(client("elbv2"), client("cloudfront"), client("ssm"), settings.distribution_parameter),
+        rule_arn=settings.listener_rule_arn,
+        header_name=settings.header_name,
+        origin_domain=settings.origin_domain,
     )
 
 
 def handle(event: Any, settings: Settings, client: Any | None = None) -> str:
     """``client``: a factory ``service name -> boto3 client`` (tests pass their own)."""
-    client = client or _client
+    client = client or dal.client
     try:
         rotation = parse_event(event)
     except RotationEventError as problem:
-        logger.error(f"rejected: {problem}; nothing was changed")
+        reject(str(problem), event)
         raise
     logger.append_keys(secret_id=rotation.secret_id, step=rotation.step, version=rotation.token, target=settings.target)
     try:
@@ -101,7 +87,7 @@ def handle(event: Any, settings: Settings, client: Any | None = None) -> str:
             # Someone pointed another secret's rotation at this function: it would write that
             # secret's value into the cache or the origin header.
             raise RotationRefused(f"this function rotates only {settings.secret_arn}")
-        summary: str = Rotator(SecretsManagerStore(client("secretsmanager")), build_target(settings, client)).run(rotation)
+        summary: str = Rotator(dal.SecretsManagerStore(client("secretsmanager")), build_target(settings, client)).run(rotation)
     except RotationRefused as problem:
         logger.error(f"refused: {problem}; nothing was changed")
         raise
@@ -112,4 +98,4 @@ def handle(event: Any, settings: Settings, client: Any | None = None) -> str:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> str:
-    return handle(event, load_settings(os.environ))
+    return handle(event, SETTINGS.get())

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 import pytest
+
+from mv_shared import custom_resource
 
 
 @pytest.fixture(autouse=True)
@@ -43,9 +44,9 @@ def context() -> FakeContext:
 
 
 @pytest.fixture
-def responses(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """What a custom-resource handler answers CloudFormation: each PUT to the pre-signed ResponseURL,
-    captured instead of sent (``handler`` is the test module's fixture: the handler module under test)."""
+def responses(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """What a custom-resource handler answers CloudFormation: each PUT to the pre-signed ResponseURL
+    (sent by lambda/mv_shared/custom_resource.py), captured instead of sent."""
     sent: list[dict[str, Any]] = []
 
     class _Response:
@@ -62,5 +63,5 @@ def responses(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[dict
         sent.append(json.loads(request.data))
         return _Response()
 
-    monkeypatch.setattr(handler.urllib.request, "urlopen", fake_urlopen)
+    monkeypatch.setattr(custom_resource.urllib.request, "urlopen", fake_urlopen)
     return sent

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
+from mv_db_migration import dal
+
 pytestmark = pytest.mark.requirements("R6", "R10")
 
 CLUSTER = "arn:aws:ecs:eu-central-1:123456789012:cluster/Sandbox-App-Cluster"
@@ -109,7 +111,7 @@ def _stopped(exit_code: int | None, reason: str = "Essential container in task e
 
 
 def test_create_runs_the_task_and_succeeds_on_exit_0(handler: ModuleType, responses: list[dict[str, Any]]) -> None:
-    with Stubber(handler.ecs) as stub:
+    with Stubber(dal.client()) as stub:
         _expect_run(stub)
         _expect_describe(stub, "PENDING")
         _expect_describe(stub, "RUNNING")
@@ -129,7 +131,7 @@ def test_create_runs_the_task_and_succeeds_on_exit_0(handler: ModuleType, respon
 def test_a_failed_migration_fails_the_deploy_with_code_reason_and_log(
     handler: ModuleType, responses: list[dict[str, Any]], exit_code: int, meaning: str
 ) -> None:
-    with Stubber(handler.ecs) as stub:
+    with Stubber(dal.client()) as stub:
         _expect_run(stub)
         _expect_describe(stub, "STOPPED", **_stopped(exit_code))
         handler.lambda_handler(_event("Create"), _Context())
@@ -141,7 +143,7 @@ def test_a_failed_migration_fails_the_deploy_with_code_reason_and_log(
 
 
 def test_a_task_that_never_ran_reports_why(handler: ModuleType, responses: list[dict[str, Any]]) -> None:
-    with Stubber(handler.ecs) as stub:
+    with Stubber(dal.client()) as stub:
         _expect_run(stub)
         _expect_describe(
             stub, "STOPPED", **_stopped(None, reason="Task failed to start", container_reason="CannotPullContainerError: pull access denied")
@@ -152,7 +154,7 @@ def test_a_task_that_never_ran_reports_why(handler: ModuleType, responses: list[
 
 
 def test_run_task_failures_fail_the_deploy(handler: ModuleType, responses: list[dict[str, Any]]) -> None:
-    with Stubber(handler.ecs) as stub:
+    with Stubber(dal.client()) as stub:
         stub.add_response("run_task", {"tasks": [], "failures": [{"arn": TASK_DEFINITION, "reason": "RESOURCE:ENI", "detail": "no free ENI"}]}, None)
         handler.lambda_handler(_event("Create"), _Context())
         stub.assert_no_pending_responses()
@@ -160,7 +162,7 @@ def test_run_task_failures_fail_the_deploy(handler: ModuleType, responses: list[
 
 
 def test_run_task_access_denied_is_reported(handler: ModuleType, responses: list[dict[str, Any]]) -> None:
-    with Stubber(handler.ecs) as stub:
+    with Stubber(dal.client()) as stub:
         stub.add_client_error("run_task", service_error_code="AccessDeniedException", service_message="not authorized to iam:PassRole")
         handler.lambda_handler(_event("Create"), _Context())
     assert responses[0]["Status"] == "FAILED" and "iam:PassRole" in responses[0]["Reason"]
@@ -169,7 +171,7 @@ def test_run_task_access_denied_is_reported(handler: ModuleType, responses: list
 def test_update_with_the_same_migrations_runs_nothing(handler: ModuleType, responses: list[dict[str, Any]]) -> None:
     """A new image (new task definition revision) with the same migration set: no task."""
     old = {**PROPS, "TaskDefinitionArn": TASK_DEFINITION.replace(":7", ":6")}
-    with Stubber(handler.ecs) as stub:  # any ECS call would fail: no response is queued
+    with Stubber(dal.client()) as stub:  # any ECS call would fail: no response is queued
         handler.lambda_handler(_event("Update", PhysicalResourceId="medivault-db-migrations", OldResourceProperties=old), _Context())
         stub.assert_no_pending_responses()
     assert responses[0]["Status"] == "SUCCESS" and "unchanged" in responses[0]["Reason"]
@@ -180,7 +182,7 @@ def test_update_with_changed_migrations_or_a_replaced_database_runs_the_task(
     handler: ModuleType, responses: list[dict[str, Any]], changed: dict[str, str]
 ) -> None:
     old = {**PROPS, **changed}
-    with Stubber(handler.ecs) as stub:
+    with Stubber(dal.client()) as stub:
         _expect_run(stub)
         _expect_describe(stub, "STOPPED", **_stopped(0))
         handler.lambda_handler(_event("Update", PhysicalResourceId="medivault-db-migrations", OldResourceProperties=old), _Context())
@@ -189,14 +191,14 @@ def test_update_with_changed_migrations_or_a_replaced_database_runs_the_task(
 
 
 def test_delete_drops_nothing_and_calls_nothing(handler: ModuleType, responses: list[dict[str, Any]]) -> None:
-    with Stubber(handler.ecs) as stub:
+    with Stubber(dal.client()) as stub:
         handler.lambda_handler(_event("Delete", PhysicalResourceId="medivault-db-migrations"), _Context())
         stub.assert_no_pending_responses()
     assert responses[0]["Status"] == "SUCCESS"
 
 
 def test_a_task_still_running_when_time_runs_out_is_stopped_and_fails(handler: ModuleType, responses: list[dict[str, Any]]) -> None:
-    with Stubber(handler.ecs) as stub:
+    with Stubber(dal.client()) as stub:
         _expect_run(stub)
         _expect_describe(stub, "RUNNING")
         _expect_describe(stub, "RUNNING")
@@ -226,7 +228,7 @@ def test_malformed_properties_fail_clearly_without_calling_ecs(
     handler: ModuleType, responses: list[dict[str, Any]], changes: dict[str, Any], problem: str
 ) -> None:
     properties = {k: v for k, v in {**PROPS, **changes}.items() if v is not None}
-    with Stubber(handler.ecs) as stub:
+    with Stubber(dal.client()) as stub:
         handler.lambda_handler({**_event("Create"), "ResourceProperties": properties}, _Context())
         stub.assert_no_pending_responses()
     assert responses[0]["Status"] == "FAILED" and problem in responses[0]["Reason"]
@@ -234,7 +236,7 @@ def test_malformed_properties_fail_clearly_without_calling_ecs(
 
 @pytest.mark.parametrize("event", [{}, {"RequestType": "Create"}, {"detail-type": "Scheduled Event"}, []])
 def test_events_without_a_response_url_are_dropped(handler: ModuleType, responses: list[dict[str, Any]], event: Any) -> None:
-    with Stubber(handler.ecs) as stub:
+    with Stubber(dal.client()) as stub:
         assert handler.lambda_handler(event, _Context()) == {"Status": "DROPPED"}
         stub.assert_no_pending_responses()
     assert responses == []

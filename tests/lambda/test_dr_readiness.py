@@ -8,7 +8,6 @@ the handler's own clients; CloudWatch ``put_metric_data`` goes to moto and is re
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
@@ -18,6 +17,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
+
+from mv_dr_readiness import dal
+from mv_shared.settings import SettingsError
 
 pytestmark = pytest.mark.requirements("R15")
 
@@ -60,9 +62,15 @@ def env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def handler(env: None) -> Iterator[ModuleType]:
     with mock_aws():
-        sys.modules.pop("mv_dr_readiness.handler", None)
         module = importlib.import_module("mv_dr_readiness.handler")
+        # Settings and clients are made on first use: each test starts without them.
+        module.SETTINGS.clear()
+        dal.backup.cache_clear()
+        dal.cloudwatch.cache_clear()
         yield module
+        module.SETTINGS.clear()
+        dal.backup.cache_clear()
+        dal.cloudwatch.cache_clear()
 
 
 def _ago(hours: float) -> datetime:
@@ -83,8 +91,8 @@ class Backup:
     """Queues Stubber answers on the handler's two Backup clients, in call order (resource by resource)."""
 
     def __init__(self, handler: ModuleType) -> None:
-        self.primary = Stubber(handler.BACKUP_PRIMARY)
-        self.dr = Stubber(handler.BACKUP_DR)
+        self.primary = Stubber(dal.backup())
+        self.dr = Stubber(dal.backup("eu-west-1"))
 
     def primary_pages(self, arn: str, *pages: list[dict[str, Any]]) -> None:
         for i, points in enumerate(pages):
@@ -235,7 +243,7 @@ def test_an_unexpected_event_is_rejected_with_one_error_and_checks_nothing(
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("PRIMARY_VAULT_NAME", "", "PRIMARY_VAULT_NAME is missing"),
+        ("PRIMARY_VAULT_NAME", "", "missing or empty"),
         ("PROTECTED_RESOURCE_ARNS", "not json", "is not a JSON list"),
         ("PROTECTED_RESOURCE_ARNS", "[]", "non-empty JSON list of ARNs"),
         ("PROTECTED_RESOURCE_ARNS", '["bucket-name"]', "non-empty JSON list of ARNs"),
@@ -243,18 +251,16 @@ def test_an_unexpected_event_is_rejected_with_one_error_and_checks_nothing(
         ("PRIMARY_MAX_AGE_HOURS", "0", "outside 0 < hours <= 168"),
     ],
 )
-def test_bad_environment_fails_the_cold_start_with_a_clear_message(
-    env: None, monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+def test_bad_environment_fails_the_first_invocation_with_a_clear_message(
+    handler: ModuleType, monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
 ) -> None:
     monkeypatch.setenv(name, value)
-    sys.modules.pop("mv_dr_readiness.handler", None)
-    with pytest.raises(ValueError, match=message):
-        importlib.import_module("mv_dr_readiness.handler")
-    sys.modules.pop("mv_dr_readiness.handler", None)
+    with Backup(handler), pytest.raises(SettingsError, match=f"mv_dr_readiness: environment variable {name}.*{message}"):
+        handler.lambda_handler(SCHEDULE, Context())
 
 
 def test_metrics_are_sent_in_chunks_cloudwatch_accepts() -> None:
-    from mv_dr_readiness.aws import put_metrics
+    from mv_dr_readiness.dal import put_metrics
 
     calls: list[int] = []
 

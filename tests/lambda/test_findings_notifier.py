@@ -11,8 +11,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from mv_findings_notifier import handler
-from mv_findings_notifier.findings import UnrecognisedEvent, guardduty_severity, to_notice
+from mv_findings_notifier import dal, handler
+from mv_findings_notifier.logic import UnrecognisedEvent, guardduty_severity, to_notice
+from mv_shared.settings import SettingsError, load
 
 from . import events
 
@@ -39,7 +40,7 @@ class World:
         self.settings = handler.Settings(topic_arn=self.topic_arn, table_name=TABLE, remember_days=90)
 
     def notifier(self) -> handler.Notifier:
-        return handler.Notifier(self.settings, self.sns, self.dynamodb)
+        return handler.build_notifier(self.settings, self.sns, self.dynamodb)
 
     def received(self) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
@@ -126,7 +127,9 @@ def test_compliant_changes_and_successful_jobs_are_ignored(world: World) -> None
 
 
 def test_publish_failure_releases_the_claim_so_the_retry_delivers(world: World) -> None:
-    broken = handler.Notifier(handler.Settings(topic_arn=world.topic_arn + "-missing", table_name=TABLE, remember_days=90), world.sns, world.dynamodb)
+    broken = handler.build_notifier(
+        handler.Settings(topic_arn=world.topic_arn + "-missing", table_name=TABLE, remember_days=90), world.sns, world.dynamodb
+    )
     with pytest.raises(Exception, match=r"NotFound|does not exist"):
         broken.handle(events.guardduty())
     assert world.claims() == []  # a retry (Lambda async retry, then the DLQ) is not mistaken for a repeat
@@ -164,10 +167,12 @@ def test_non_eventbridge_input_is_rejected_with_one_error_line(world: World, eve
 def test_lambda_handler_end_to_end(world: World, monkeypatch: pytest.MonkeyPatch, context: Any) -> None:
     monkeypatch.setenv("TOPIC_ARN", world.topic_arn)
     monkeypatch.setenv("TABLE_NAME", TABLE)
-    handler._clients.cache_clear()
+    dal.clients.cache_clear()
+    handler.SETTINGS.clear()
     assert handler.lambda_handler(events.macie(), context)["status"] == "published"
     assert handler.lambda_handler(events.macie(), context)["status"] == "duplicate"
-    handler._clients.cache_clear()
+    dal.clients.cache_clear()
+    handler.SETTINGS.clear()
     item = world.dynamodb.scan(TableName=TABLE)["Items"][0]
     assert item["pk"]["S"] == "Macie#64b917aa3b1c4a3b8d2b4b5a0b8f6e1a#2026-11-23T09:51:00.000Z"
     # Remembered for REMEMBER_DAYS (default), then DynamoDB's TTL forgets it.
@@ -176,10 +181,11 @@ def test_lambda_handler_end_to_end(world: World, monkeypatch: pytest.MonkeyPatch
 
 
 def test_settings_are_validated() -> None:
-    with pytest.raises(RuntimeError, match="missing environment variables TOPIC_ARN, TABLE_NAME"):
-        handler.load_settings({})
-    with pytest.raises(RuntimeError, match="REMEMBER_DAYS must be a positive integer"):
-        handler.load_settings({"TOPIC_ARN": "a", "TABLE_NAME": "b", "REMEMBER_DAYS": "0"})
+    with pytest.raises(SettingsError, match=r"^mv_findings_notifier: environment variables TOPIC_ARN, TABLE_NAME missing or empty$"):
+        load(handler.Settings, {})
+    with pytest.raises(SettingsError, match=r"^mv_findings_notifier: environment variable REMEMBER_DAYS='0' is not a positive integer$"):
+        load(handler.Settings, {"TOPIC_ARN": "a", "TABLE_NAME": "b", "REMEMBER_DAYS": "0"})
+    assert load(handler.Settings, {"TOPIC_ARN": "a", "TABLE_NAME": "b"}).remember_days == handler.DEFAULT_REMEMBER_DAYS
 
 
 @pytest.mark.parametrize(
@@ -214,3 +220,57 @@ def test_the_same_config_finding_in_two_regions_is_two_messages(world: World) ->
     messages = world.received()
     assert len(messages) == 2
     assert "https://eu-west-1.console.aws.amazon.com/config/home?region=eu-west-1#/rules/details" in messages[1]["Message"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "AccessDeniedException", "InternalServerError"],
+)
+def test_a_claim_that_fails_for_any_other_reason_raises_instead_of_dropping_the_finding(
+    world: World, code: str, caplog: pytest.LogCaptureFixture, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only ConditionalCheckFailedException proves a repeat (DynamoDB PutItem errors,
+    https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html#API_PutItem_Errors).
+    Throttling or a key-policy mistake read as "duplicate" would drop GuardDuty/Macie/Config/Backup
+    findings silently; raised, the invocation fails and EventBridge's retries and then the
+    dead-letter queue keep the event."""
+    from botocore.exceptions import ClientError
+    from botocore.stub import Stubber
+
+    with Stubber(world.dynamodb) as stub:
+        stub.add_client_error("put_item", service_error_code=code, http_status_code=400)
+        with pytest.raises(ClientError, match=code):
+            world.notifier().handle(events.guardduty())
+        stub.assert_no_pending_responses()
+    assert world.received() == [] and world.claims() == []
+    assert not any("repeat of a finding" in r.getMessage() for r in caplog.records)
+    # Through the Lambda entry point the invocation fails too (nothing swallows it).
+    monkeypatch.setenv("TOPIC_ARN", world.topic_arn)
+    monkeypatch.setenv("TABLE_NAME", TABLE)
+    handler.SETTINGS.clear()
+    monkeypatch.setattr(dal, "clients", lambda: (world.sns, world.dynamodb))
+    with Stubber(world.dynamodb) as stub:
+        stub.add_client_error("put_item", service_error_code=code, http_status_code=400)
+        with pytest.raises(ClientError, match=code):
+            handler.lambda_handler(events.guardduty(), context)
+    handler.SETTINGS.clear()
+    assert world.received() == []
+    # The retry, once DynamoDB answers again, delivers the finding.
+    assert world.notifier().handle(events.guardduty())["status"] == "published"
+
+
+def test_only_a_failed_condition_is_a_duplicate() -> None:
+    """The claim table on its own: ConditionalCheckFailedException -> False, anything else raises."""
+    from botocore.exceptions import ClientError
+    from botocore.stub import Stubber
+
+    dynamodb = boto3.client("dynamodb")
+    table = dal.ClaimTable(dynamodb, TABLE)
+    with Stubber(dynamodb) as stub:
+        stub.add_client_error("put_item", service_error_code="ConditionalCheckFailedException", http_status_code=400)
+        stub.add_client_error("put_item", service_error_code="ValidationException", http_status_code=400)
+        stub.add_response("put_item", {})
+        assert table.claim("k", 1) is False
+        with pytest.raises(ClientError, match="ValidationException"):
+            table.claim("k", 1)
+        assert table.claim("k", 1) is True

@@ -16,8 +16,9 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from mv_macie_quarantine import handler
-from mv_macie_quarantine.quarantine import CopyNotVerified, NotAQuarantineFinding, Quarantine, parse_finding
+from mv_macie_quarantine import dal, handler
+from mv_macie_quarantine.logic import CopyNotVerified, NotAQuarantineFinding, Quarantine, parse_finding
+from mv_shared.settings import SettingsError, load
 
 from . import events
 
@@ -86,7 +87,9 @@ class World:
         return handler.handle(event, self.settings, self.s3, self.sns)
 
     def quarantine(self) -> Quarantine:
-        return Quarantine(self.s3, quarantine_bucket=QUARANTINE, kms_key_arn=self.key_arn, protected_buckets=frozenset({PHI}), phi_tag=PHI_TAG)
+        return Quarantine(
+            dal.S3Objects(self.s3), quarantine_bucket=QUARANTINE, kms_key_arn=self.key_arn, protected_buckets=frozenset({PHI}), phi_tag=PHI_TAG
+        )
 
     def versions(self, bucket: str) -> list[dict[str, Any]]:
         return list(self.s3.list_object_versions(Bucket=bucket).get("Versions", []))
@@ -160,8 +163,8 @@ def test_a_copy_that_does_not_verify_keeps_the_source(world: World, monkeypatch:
     version = world.put()
     real = Quarantine._sha256
 
-    def corrupt(self: Quarantine, bucket: str, key: str, **extra: str) -> str:
-        digest = real(self, bucket, key, **extra)
+    def corrupt(self: Quarantine, bucket: str, key: str, version_id: str | None = None) -> str:
+        digest = real(self, bucket, key, version_id)
         return "corrupted" if bucket == QUARANTINE else digest
 
     monkeypatch.setattr(Quarantine, "_sha256", corrupt)
@@ -227,7 +230,7 @@ def test_malformed_or_unknown_events_touch_nothing(event: Any, reason: str, capl
         result = handler.handle(event, settings, s3, sns)
     assert result["status"] == "rejected" and reason in result["reason"]
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
-    assert len(errors) == 1 and errors[0].startswith("rejected: ") and errors[0].endswith("no object was touched")
+    assert len(errors) == 1 and errors[0].startswith("rejected: ") and errors[0].endswith("(no object was touched); nothing was changed")
     with pytest.raises(NotAQuarantineFinding):
         parse_finding(event)
 
@@ -241,18 +244,22 @@ def test_lambda_handler_end_to_end(world: World, monkeypatch: pytest.MonkeyPatch
         "PHI_TAG": "data-class=phi",
     }.items():
         monkeypatch.setenv(name, value)
-    handler._clients.cache_clear()
-    handler._clients()[0].meta.events.register("before-sign.s3.CopyObject", _moto_copy_checksum_header)
+    dal.clients.cache_clear()
+    handler.SETTINGS.clear()
+    dal.clients()[0].meta.events.register("before-sign.s3.CopyObject", _moto_copy_checksum_header)
     version = world.put()
     assert handler.lambda_handler(world.event(version=version), context)["status"] == "quarantined"
-    handler._clients.cache_clear()
-    assert handler.load_settings().protected_buckets == frozenset({PHI, "other"})
-    assert handler.load_settings().phi_tag == PHI_TAG
-    with pytest.raises(RuntimeError, match="missing environment variables QUARANTINE_BUCKET, QUARANTINE_KEY_ARN, TOPIC_ARN, PHI_TAG"):
-        handler.load_settings({})
+    dal.clients.cache_clear()
+    assert handler.SETTINGS.get().protected_buckets == frozenset({PHI, "other"})
+    assert handler.SETTINGS.get().phi_tag == PHI_TAG
+    handler.SETTINGS.clear()
+    with pytest.raises(
+        SettingsError, match=r"^mv_macie_quarantine: environment variables QUARANTINE_BUCKET, QUARANTINE_KEY_ARN, TOPIC_ARN, PHI_TAG missing"
+    ):
+        load(handler.Settings, {})
     monkeypatch.setenv("PHI_TAG", "data-class")
-    with pytest.raises(RuntimeError, match="PHI_TAG must be key=value, got 'data-class'"):
-        handler.load_settings()
+    with pytest.raises(SettingsError, match=r"^mv_macie_quarantine: environment variable PHI_TAG='data-class' must be key=value$"):
+        load(handler.Settings)
 
 
 def _head_denied(bucket_of_denial: str) -> Any:
@@ -288,3 +295,50 @@ def test_head_access_denied_is_an_error_not_a_missing_object(world: World, denie
     assert world.versions(QUARANTINE) == []
     if denied == SOURCE:
         assert [v["VersionId"] for v in world.versions(SOURCE)] == [version]
+
+
+def _head_refused(code: str, status: int, bucket_of_denial: str) -> Any:
+    def before_call(params: dict[str, Any], **kwargs: Any) -> Any:
+        if params.get("Bucket") == bucket_of_denial:
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": code, "Message": "Access Denied"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "HeadObject")
+        return None
+
+    return before_call
+
+
+@pytest.mark.parametrize("code", ["403", "AccessDenied"])
+def test_access_denied_on_head_is_logged_as_an_error_and_raised_not_reported_missing(
+    world: World, code: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """HeadObject 403 (code "403" from botocore as S3 sends no body; "AccessDenied" where a body is
+    parsed) is "not allowed to know", not 404/NoSuchKey "missing": one error line naming the
+    object, the error re-raised (Lambda retries, then the DLQ keeps the event), no "missing" notice,
+    source kept."""
+    from botocore.exceptions import ClientError
+
+    version = world.put()
+    world.s3.meta.events.register("provide-client-params.s3.HeadObject", _head_refused(code, 403, SOURCE))
+    with pytest.raises(ClientError, match=code):
+        world.handle(world.event(version=version))
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and errors[0].getMessage().startswith("quarantine failed, the source object is kept")
+    assert code in errors[0].getMessage()
+    assert not any(r.getMessage().startswith("missing") for r in caplog.records)
+    assert world.notices() == []
+    assert [v["VersionId"] for v in world.versions(SOURCE)] == [version] and world.versions(QUARANTINE) == []
+
+
+@pytest.mark.parametrize(("code", "missing"), [("404", True), ("NoSuchKey", True), ("NoSuchVersion", True), ("403", False), ("AccessDenied", False)])
+def test_only_not_found_answers_mean_missing(code: str, missing: bool) -> None:
+    s3 = boto3.client("s3")
+    with Stubber(s3) as stub:
+        stub.add_client_error("head_object", service_error_code=code, http_status_code=404 if missing else 403)
+        if missing:
+            assert dal.S3Objects(s3).head(SOURCE, KEY, "v1") is None
+        else:
+            from botocore.exceptions import ClientError
+
+            with pytest.raises(ClientError):
+                dal.S3Objects(s3).head(SOURCE, KEY, "v1")

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
+from mv_macie_job import dal
+
 pytestmark = pytest.mark.requirements("R11")
 
 JOB_ID = "0123456789abcdef0123456789abcdef"
@@ -78,7 +80,7 @@ def _expect_create(stub: Stubber, job_id: str) -> None:
 
 
 def test_create_makes_a_weekly_job_over_the_given_buckets(handler: ModuleType, responses: list[dict[str, Any]]) -> None:
-    with Stubber(handler.macie) as stub:
+    with Stubber(dal.client()) as stub:
         _expect_create(stub, JOB_ID)
         result = handler.lambda_handler(_event("Create"), _Context())
         stub.assert_no_pending_responses()
@@ -91,7 +93,7 @@ def test_create_makes_a_weekly_job_over_the_given_buckets(handler: ModuleType, r
 
 def test_update_with_a_changed_definition_creates_a_new_job(handler: ModuleType, responses: list[dict[str, Any]]) -> None:
     old = {**PROPS, "BucketNames": ["another-bucket"]}
-    with Stubber(handler.macie) as stub:
+    with Stubber(dal.client()) as stub:
         _expect_create(stub, NEW_JOB_ID)
         handler.lambda_handler(_event("Update", PhysicalResourceId=JOB_ID, OldResourceProperties=old), _Context())
         stub.assert_no_pending_responses()
@@ -100,14 +102,14 @@ def test_update_with_a_changed_definition_creates_a_new_job(handler: ModuleType,
 
 
 def test_update_without_a_change_keeps_the_job(handler: ModuleType, responses: list[dict[str, Any]]) -> None:
-    with Stubber(handler.macie) as stub:  # no Macie call expected at all
+    with Stubber(dal.client()) as stub:  # no Macie call expected at all
         handler.lambda_handler(_event("Update", PhysicalResourceId=JOB_ID, OldResourceProperties=dict(PROPS)), _Context())
         stub.assert_no_pending_responses()
     assert responses[0]["PhysicalResourceId"] == JOB_ID and responses[0]["Status"] == "SUCCESS"
 
 
 def test_delete_cancels_a_running_job(handler: ModuleType, responses: list[dict[str, Any]]) -> None:
-    with Stubber(handler.macie) as stub:
+    with Stubber(dal.client()) as stub:
         stub.add_response("describe_classification_job", {"jobId": JOB_ID, "jobStatus": "IDLE"}, {"jobId": JOB_ID})
         stub.add_response("update_classification_job", {}, {"jobId": JOB_ID, "jobStatus": "CANCELLED"})
         handler.lambda_handler(_event("Delete", PhysicalResourceId=JOB_ID), _Context())
@@ -117,7 +119,7 @@ def test_delete_cancels_a_running_job(handler: ModuleType, responses: list[dict[
 
 @pytest.mark.parametrize("status", ["CANCELLED", "COMPLETE"])
 def test_delete_of_a_finished_job_succeeds_without_a_call(handler: ModuleType, responses: list[dict[str, Any]], status: str) -> None:
-    with Stubber(handler.macie) as stub:
+    with Stubber(dal.client()) as stub:
         stub.add_response("describe_classification_job", {"jobId": JOB_ID, "jobStatus": status}, {"jobId": JOB_ID})
         handler.lambda_handler(_event("Delete", PhysicalResourceId=JOB_ID), _Context())
         stub.assert_no_pending_responses()
@@ -125,28 +127,28 @@ def test_delete_of_a_finished_job_succeeds_without_a_call(handler: ModuleType, r
 
 
 def test_delete_of_a_vanished_job_does_not_fail_the_stack(handler: ModuleType, responses: list[dict[str, Any]]) -> None:
-    with Stubber(handler.macie) as stub:
+    with Stubber(dal.client()) as stub:
         stub.add_client_error("describe_classification_job", service_error_code="ResourceNotFoundException", http_status_code=404)
         handler.lambda_handler(_event("Delete", PhysicalResourceId=JOB_ID), _Context())
     assert responses[0]["Status"] == "SUCCESS"
 
 
 def test_delete_after_a_failed_create_calls_nothing(handler: ModuleType, responses: list[dict[str, Any]]) -> None:
-    with Stubber(handler.macie) as stub:
+    with Stubber(dal.client()) as stub:
         handler.lambda_handler(_event("Delete", PhysicalResourceId="no-job-11111111"), _Context())
         stub.assert_no_pending_responses()
     assert responses[0]["Status"] == "SUCCESS"
 
 
 def test_other_delete_errors_are_reported_as_failed(handler: ModuleType, responses: list[dict[str, Any]]) -> None:
-    with Stubber(handler.macie) as stub:
+    with Stubber(dal.client()) as stub:
         stub.add_client_error("describe_classification_job", service_error_code="AccessDeniedException", http_status_code=403)
         handler.lambda_handler(_event("Delete", PhysicalResourceId=JOB_ID), _Context())
     assert responses[0]["Status"] == "FAILED" and "AccessDenied" in responses[0]["Reason"]
 
 
 def test_create_failure_is_reported_with_a_placeholder_id(handler: ModuleType, responses: list[dict[str, Any]]) -> None:
-    with Stubber(handler.macie) as stub:
+    with Stubber(dal.client()) as stub:
         stub.add_client_error(
             "create_classification_job", service_error_code="ValidationException", service_message="bucket not found", http_status_code=400
         )
@@ -168,7 +170,7 @@ def test_create_failure_is_reported_with_a_placeholder_id(handler: ModuleType, r
 def test_malformed_properties_fail_clearly_without_calling_macie(
     handler: ModuleType, responses: list[dict[str, Any]], properties: dict[str, Any], problem: str
 ) -> None:
-    with Stubber(handler.macie) as stub:
+    with Stubber(dal.client()) as stub:
         handler.lambda_handler({**_event("Create"), "ResourceProperties": properties}, _Context())
         stub.assert_no_pending_responses()
     assert responses[0]["Status"] == "FAILED" and problem in responses[0]["Reason"]

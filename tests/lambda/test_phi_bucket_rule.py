@@ -14,8 +14,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from mv_phi_bucket_rule import handler
-from mv_phi_bucket_rule.rule import BadParameters, BucketState, RuleParameters, evaluate
+from mv_phi_bucket_rule import dal, handler
+from mv_phi_bucket_rule.logic import BadParameters, BucketState, RuleParameters, evaluate
 
 from . import events
 
@@ -159,7 +159,7 @@ def test_bad_invocations_are_rejected_without_a_report(world: World, mutate: Any
     assert result["status"] == "rejected" and reason in result["reason"]
     assert world.sent == []
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
-    assert len(errors) == 1 and errors[0].endswith("nothing was reported")
+    assert len(errors) == 1 and errors[0].endswith("(nothing was reported); nothing was changed")
 
 
 def test_other_resource_type_is_rejected(world: World) -> None:
@@ -169,8 +169,9 @@ def test_other_resource_type_is_rejected(world: World) -> None:
 
 def test_lambda_handler_uses_test_mode_only_when_the_env_says_so(world: World, monkeypatch: pytest.MonkeyPatch, context: Any) -> None:
     world.bucket("records")
-    handler._clients.cache_clear()
-    _s3, config = handler._clients()
+    dal.clients.cache_clear()
+    handler.SETTINGS.clear()
+    _s3, config = dal.clients()
     sent: list[dict[str, Any]] = []
     config.meta.events.register("provide-client-params.config-service.PutEvaluations", lambda params, **_: sent.append(params))
     monkeypatch.delenv("CONFIG_RULE_TEST_MODE", raising=False)
@@ -178,9 +179,11 @@ def test_lambda_handler_uses_test_mode_only_when_the_env_says_so(world: World, m
         handler.lambda_handler(world.change("records"), context)
     assert "TestMode" not in sent[0]
     monkeypatch.setenv("CONFIG_RULE_TEST_MODE", "true")
+    handler.SETTINGS.clear()  # the environment is read once per execution environment
     assert handler.lambda_handler(world.change("records"), context)["evaluations"] == {"records": "COMPLIANT"}
     assert sent[1]["TestMode"] is True
-    handler._clients.cache_clear()
+    dal.clients.cache_clear()
+    handler.SETTINGS.clear()
 
 
 def test_key_id_or_arn_both_match() -> None:

@@ -25,15 +25,16 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from mv_secret_rotation import handler
+from mv_secret_rotation import dal, handler
 from mv_secret_rotation.logic import CheckFailed, NotReady, RotationEventError, RotationRefused
+from mv_shared.settings import SettingsError, load
 
 from .rotation_world import SecretsWorld, clients
 
 pytestmark = pytest.mark.requirements("R10", "R8")
 
 GROUP = "medivault-cache"
-SETTINGS = handler.Settings(target="cache-auth-token", values={"REPLICATION_GROUP_ID": GROUP}, secret_arn="set per test")
+SETTINGS = handler.Settings(target="cache-auth-token", replication_group_id=GROUP, secret_arn="set per test")
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -188,14 +189,16 @@ def test_refuses_an_event_for_another_secret(world: World) -> None:
 
 def test_settings_name_the_missing_variable() -> None:
     arn = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:cache-AbCdEf"
-    with pytest.raises(handler.SettingsError, match="SECRET_ARN, REPLICATION_GROUP_ID"):
-        handler.load_settings({"ROTATION_TARGET": "cache-auth-token"})
-    with pytest.raises(handler.SettingsError, match="cache-auth-token, origin-header"):
-        handler.load_settings({"ROTATION_TARGET": "database"})
-    with pytest.raises(handler.SettingsError, match="not a Secrets Manager secret ARN"):
-        handler.load_settings({"ROTATION_TARGET": "cache-auth-token", "REPLICATION_GROUP_ID": "g", "SECRET_ARN": "cache"})
-    loaded = handler.load_settings({"ROTATION_TARGET": "cache-auth-token", "REPLICATION_GROUP_ID": "g", "SECRET_ARN": arn})
-    assert (loaded.values, loaded.secret_arn) == ({"REPLICATION_GROUP_ID": "g"}, arn)
+    with pytest.raises(SettingsError, match=r"^mv_secret_rotation: cache-auth-token needs environment variables SECRET_ARN, REPLICATION_GROUP_ID$"):
+        load(handler.Settings, {"ROTATION_TARGET": "cache-auth-token"})
+    with pytest.raises(
+        SettingsError, match=r"^mv_secret_rotation: environment variable ROTATION_TARGET='database' is not one of cache-auth-token, origin-header$"
+    ):
+        load(handler.Settings, {"ROTATION_TARGET": "database"})
+    with pytest.raises(SettingsError, match="SECRET_ARN='cache' is not a secretsmanager ARN"):
+        load(handler.Settings, {"ROTATION_TARGET": "cache-auth-token", "REPLICATION_GROUP_ID": "g", "SECRET_ARN": "cache"})
+    loaded = load(handler.Settings, {"ROTATION_TARGET": "cache-auth-token", "REPLICATION_GROUP_ID": "g", "SECRET_ARN": arn})
+    assert (loaded.replication_group_id, loaded.secret_arn) == ("g", arn)
 
 
 def test_lambda_handler_runs_in_process(world: World, context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -203,6 +206,7 @@ def test_lambda_handler_runs_in_process(world: World, context: Any, monkeypatch:
     monkeypatch.setenv("REPLICATION_GROUP_ID", GROUP)
     monkeypatch.setenv("SECRET_ARN", world.arn)
     token = world.begin()
-    monkeypatch.setattr(handler, "_client", clients(elasticache=world.elasticache, secretsmanager=world.sm))
+    monkeypatch.setattr(dal, "client", clients(elasticache=world.elasticache, secretsmanager=world.sm))
+    handler.SETTINGS.clear()
     assert "AWSPENDING" in handler.lambda_handler(world.event("createSecret", token), context)
     assert world.value("AWSPENDING")

@@ -23,6 +23,7 @@ from moto import mock_aws
 
 from mv_secret_rotation import handler
 from mv_secret_rotation.logic import CheckFailed, RotationRefused
+from mv_shared.settings import SettingsError, load
 
 from .rotation_world import SecretsWorld, clients
 
@@ -64,7 +65,10 @@ class World(SecretsWorld):
         self.distribution_id = self.create_distribution(self.domain) if with_distribution else None
         self.settings = handler.Settings(
             target="origin-header",
-            values={"LISTENER_RULE_ARN": self.rule_arn, "HEADER_NAME": HEADER, "ORIGIN_DOMAIN": self.domain, "DISTRIBUTION_PARAMETER": PARAMETER},
+            listener_rule_arn=self.rule_arn,
+            header_name=HEADER,
+            origin_domain=self.domain,
+            distribution_parameter=PARAMETER,
             secret_arn=self.arn,
         )
 
@@ -216,5 +220,8 @@ def test_dynamic_reference_to_awsprevious_has_nothing_to_resolve_at_first_deploy
 
 
 def test_settings_name_the_missing_variables() -> None:
-    with pytest.raises(handler.SettingsError, match="SECRET_ARN, LISTENER_RULE_ARN, HEADER_NAME, ORIGIN_DOMAIN, DISTRIBUTION_PARAMETER"):
-        handler.load_settings({"ROTATION_TARGET": "origin-header"})
+    with pytest.raises(
+        SettingsError,
+        match=r"origin-header needs environment variables SECRET_ARN, LISTENER_RULE_ARN, HEADER_NAME, ORIGIN_DOMAIN, DISTRIBUTION_PARAMETER$",
+    ):
+        load(handler.Settings, {"ROTATION_TARGET": "origin-header"})

@@ -4,18 +4,27 @@ A bucket tagged as PHI (``data-class=phi`` by default) is COMPLIANT only if it h
 - Object Lock enabled with a default retention in the required mode and at least the required days,
 - versioning enabled,
 - default encryption SSE-KMS with the MediVault data key.
-Any other bucket is NOT_APPLICABLE. The S3 reads live in ``handler.py``; this module decides.
+Any other bucket is NOT_APPLICABLE. This module decides; the S3 reads are ``dal.S3Buckets``
+(reached through ``Buckets``) and the report is sent by the handler through ``dal``.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 COMPLIANT = "COMPLIANT"
 NON_COMPLIANT = "NON_COMPLIANT"
 NOT_APPLICABLE = "NOT_APPLICABLE"
 LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
+BUCKET = "AWS::S3::Bucket"
+GONE = ("ResourceDeleted", "ResourceDeletedNotRecorded", "ResourceNotRecorded")
+
+
+class UnknownInvocation(ValueError):
+    """The invocation is not a Config rule event this rule handles."""
 
 
 class BadParameters(ValueError):
@@ -102,3 +111,59 @@ def evaluate(bucket: BucketState, params: RuleParameters) -> tuple[str, str]:
         text = "; ".join(problems)
         return NON_COMPLIANT, text if len(text) <= 256 else text[:253] + "..."
     return COMPLIANT, f"Object Lock {params.lock_mode} >= {params.min_retention_days} days, versioned, data key"
+
+
+class Buckets(Protocol):
+    """What the rule reads of S3 (dal.S3Buckets)."""
+
+    def state(self, name: str) -> BucketState | None:
+        """The bucket's state, or None if it no longer exists."""
+        ...
+
+    def names_in(self, region: str) -> list[str]: ...
+
+
+def _evaluation(name: str, compliance: str, annotation: str, when: datetime) -> dict[str, Any]:
+    return {
+        "ComplianceResourceType": BUCKET,
+        "ComplianceResourceId": name,
+        "ComplianceType": compliance,
+        "Annotation": annotation,
+        "OrderingTimestamp": when,
+    }
+
+
+def _timestamp(value: Any) -> datetime:
+    if isinstance(value, str) and value:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return datetime.now(UTC)
+
+
+def _evaluate_one(buckets: Buckets, params: RuleParameters, name: str, when: datetime) -> dict[str, Any]:
+    state = buckets.state(name)
+    if state is None:
+        return _evaluation(name, NOT_APPLICABLE, "bucket no longer exists", when)
+    compliance, annotation = evaluate(state, params)
+    return _evaluation(name, compliance, annotation, when)
+
+
+def evaluations_for(event: dict[str, Any], params: RuleParameters, buckets: Buckets, region: str) -> list[dict[str, Any]]:
+    invoking = json.loads(event["invokingEvent"])
+    if not isinstance(invoking, dict):
+        raise UnknownInvocation("invokingEvent is not a JSON object")
+    message_type = invoking.get("messageType")
+    if message_type in ("ConfigurationItemChangeNotification", "OversizedConfigurationItemChangeNotification"):
+        item = invoking.get("configurationItem") or invoking.get("configurationItemSummary")
+        if not isinstance(item, dict) or not item.get("resourceId"):
+            raise UnknownInvocation(f"{message_type} without a configuration item")
+        when = _timestamp(item.get("configurationItemCaptureTime"))
+        if item.get("resourceType") != BUCKET:
+            raise UnknownInvocation(f"resource type {item.get('resourceType')!r} is not {BUCKET}")
+        name = str(item.get("resourceName") or item["resourceId"])
+        if event.get("eventLeftScope") or item.get("configurationItemStatus") in GONE:
+            return [_evaluation(name, NOT_APPLICABLE, "bucket deleted or out of scope", when)]
+        return [_evaluate_one(buckets, params, name, when)]
+    if message_type == "ScheduledNotification":
+        when = _timestamp(invoking.get("notificationCreationTime"))
+        return [_evaluate_one(buckets, params, name, when) for name in buckets.names_in(region)]
+    raise UnknownInvocation(f"message type {message_type!r} is not handled")

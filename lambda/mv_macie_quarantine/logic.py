@@ -1,5 +1,8 @@
 """Move one S3 object that Macie found sensitive data in out of a non-PHI bucket, never losing it.
 
+Layers: the decisions and their order live here; S3 and SNS are reached through ``Objects``
+(dal.S3Objects) and the handler.
+
 Order of operations (each step is safe to repeat, so a redelivered finding converges):
 1. read the source object version's size (HeadObject with the version id);
 2. copy that exact version to the quarantine bucket (SSE-KMS, Object Lock default retention),
@@ -14,14 +17,10 @@ then keeps the event in the dead-letter queue.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
-from botocore.exceptions import ClientError
-
-CHUNK = 8 * 1024 * 1024
 QUARANTINE_TAG = "medivault:quarantine"
 
 
@@ -77,9 +76,22 @@ def parse_finding(event: Any) -> ObjectFinding:
     return ObjectFinding(finding_id=finding_id, finding_type=finding_type, bucket=name, key=key, version_id=version)
 
 
+class Objects(Protocol):
+    """What the move needs of S3 (dal.S3Objects)."""
+
+    def head(self, bucket: str, key: str, version_id: str | None = None) -> dict[str, Any] | None: ...
+    def sha256(self, bucket: str, key: str, version_id: str | None = None) -> str: ...
+    def copy(self, *, bucket: str, key: str, version_id: str | None, to_bucket: str, to_key: str, extra: dict[str, Any]) -> None: ...
+    def put_tags(self, bucket: str, key: str, tags: dict[str, str]) -> None: ...
+    def tags(self, bucket: str, key: str) -> dict[str, str]: ...
+    def delete(self, bucket: str, key: str, version_id: str | None = None) -> None: ...
+
+
 class Quarantine:
-    def __init__(self, s3: Any, *, quarantine_bucket: str, kms_key_arn: str, protected_buckets: frozenset[str], phi_tag: tuple[str, str]) -> None:
-        self.s3 = s3
+    def __init__(
+        self, objects: Objects, *, quarantine_bucket: str, kms_key_arn: str, protected_buckets: frozenset[str], phi_tag: tuple[str, str]
+    ) -> None:
+        self.objects = objects
         self.quarantine_bucket = quarantine_bucket
         self.kms_key_arn = kms_key_arn
         self.phi_tag = phi_tag
@@ -87,31 +99,13 @@ class Quarantine:
         # itself are never touched.
         self.protected_buckets = protected_buckets | {quarantine_bucket}
 
-    def _version_args(self, finding: ObjectFinding) -> dict[str, str]:
-        return {"VersionId": finding.version_id} if finding.version_id else {}
+    def _head(self, bucket: str, key: str, version_id: str | None = None) -> dict[str, Any] | None:
+        """The object's head, or None only if S3 says it does not exist (404). Any other error --
+        403 AccessDenied above all -- propagates (see dal.NOT_FOUND)."""
+        return self.objects.head(bucket, key, version_id)
 
-    def _head(self, bucket: str, key: str, **extra: str) -> dict[str, Any] | None:
-        """The object's head, or None only if S3 says it does not exist (404).
-
-        Any other error -- 403 AccessDenied above all (HeadObject has no body, so botocore reports
-        the HTTP status "403" as the code) -- propagates: without s3:ListBucket, or under an explicit
-        deny, S3 answers 403 whether or not the object exists, and reading that as "missing" would
-        report a live PHI object as gone.
-        """
-        try:
-            result: dict[str, Any] = self.s3.head_object(Bucket=bucket, Key=key, **extra)
-        except ClientError as error:
-            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NoSuchVersion", "NotFound"):
-                return None
-            raise
-        return result
-
-    def _sha256(self, bucket: str, key: str, **extra: str) -> str:
-        body = self.s3.get_object(Bucket=bucket, Key=key, **extra)["Body"]
-        digest = hashlib.sha256()
-        for chunk in iter(lambda: body.read(CHUNK), b""):
-            digest.update(chunk)
-        return digest.hexdigest()
+    def _sha256(self, bucket: str, key: str, version_id: str | None = None) -> str:
+        return self.objects.sha256(bucket, key, version_id)
 
     def _tags(self, finding: ObjectFinding) -> dict[str, str]:
         return {
@@ -132,7 +126,7 @@ class Quarantine:
     def move(self, finding: ObjectFinding) -> Outcome:
         if finding.bucket in self.protected_buckets:
             return Outcome("skipped", finding, f"{finding.bucket} is a PHI, evidence or quarantine bucket; its objects are never moved")
-        source = self._head(finding.bucket, finding.key, **self._version_args(finding))
+        source = self._head(finding.bucket, finding.key, finding.version_id)
         if source is None:
             if self._head(self.quarantine_bucket, finding.quarantine_key) is not None:
                 return Outcome("already-quarantined", finding, "the source version is gone and its quarantine copy exists")
@@ -156,12 +150,13 @@ class Quarantine:
         return Outcome("quarantined", finding, f"moved to s3://{self.quarantine_bucket}/{finding.quarantine_key}")
 
     def _copy(self, finding: ObjectFinding) -> None:
-        # The managed copy switches to a multipart copy above its threshold (objects over 5 GB).
-        self.s3.copy(
-            CopySource={"Bucket": finding.bucket, "Key": finding.key, **self._version_args(finding)},
-            Bucket=self.quarantine_bucket,
-            Key=finding.quarantine_key,
-            ExtraArgs={
+        self.objects.copy(
+            bucket=finding.bucket,
+            key=finding.key,
+            version_id=finding.version_id,
+            to_bucket=self.quarantine_bucket,
+            to_key=finding.quarantine_key,
+            extra={
                 # Object Lock buckets refuse writes without an integrity checksum (Content-MD5 or this).
                 "ChecksumAlgorithm": "SHA256",
                 "ServerSideEncryption": "aws:kms",
@@ -175,25 +170,38 @@ class Quarantine:
         copy = self._verified_copy(finding, source)
         if copy is None:
             raise CopyNotVerified(f"quarantine copy of s3://{finding.bucket}/{finding.key} is missing or has another size; source kept")
-        source_hash = self._sha256(finding.bucket, finding.key, **self._version_args(finding))
+        source_hash = self._sha256(finding.bucket, finding.key, finding.version_id)
         copy_hash = self._sha256(self.quarantine_bucket, finding.quarantine_key)
         if source_hash != copy_hash:
             raise CopyNotVerified(f"quarantine copy of s3://{finding.bucket}/{finding.key} has another SHA-256; source kept")
 
     def _tag(self, finding: ObjectFinding) -> None:
         tags = self._tags(finding)
-        self.s3.put_object_tagging(
-            Bucket=self.quarantine_bucket, Key=finding.quarantine_key, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]}
-        )
-        written = {t["Key"]: t["Value"] for t in self.s3.get_object_tagging(Bucket=self.quarantine_bucket, Key=finding.quarantine_key)["TagSet"]}
+        self.objects.put_tags(self.quarantine_bucket, finding.quarantine_key, tags)
+        written = self.objects.tags(self.quarantine_bucket, finding.quarantine_key)
         if written != tags:
             raise CopyNotVerified(f"quarantine copy of s3://{finding.bucket}/{finding.key} could not be tagged; source kept")
 
     def _delete_source(self, finding: ObjectFinding, source: dict[str, Any]) -> None:
         if finding.version_id:
-            self.s3.delete_object(Bucket=finding.bucket, Key=finding.key, VersionId=finding.version_id)
+            self.objects.delete(finding.bucket, finding.key, finding.version_id)
             return
         # Unversioned source: delete only if the object is still the one that was copied.
         current = self._head(finding.bucket, finding.key)
         if current is not None and current.get("ETag") == source.get("ETag"):
-            self.s3.delete_object(Bucket=finding.bucket, Key=finding.key)
+            self.objects.delete(finding.bucket, finding.key)
+
+
+def notice(outcome: Outcome) -> tuple[str, str]:
+    """(subject, message) of the security-topic notice for ``outcome``."""
+    finding = outcome.finding
+    subject = f"[HIGH] Macie: object {outcome.status} ({finding.finding_type})"[:100]
+    message = "\n".join(
+        [
+            f"What:     sensitive data found by Macie; object {outcome.status}",
+            f"Object:   s3://{finding.bucket}/{finding.key} (version {finding.version_id or 'none'})",
+            f"Result:   {outcome.detail}",
+            f"Finding:  {finding.finding_id}",
+        ]
+    )
+    return subject, message

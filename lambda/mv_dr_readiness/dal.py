@@ -1,13 +1,34 @@
-"""Thin boto3 adapters for the DR-readiness checker: list recovery points, publish metrics."""
+"""The only module that calls AWS: list recovery points (AWS Backup, both regions), publish metrics.
+
+Clients are created on first use (not at import): the primary region's from AWS_REGION, the DR
+region's from the function's settings.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
-from mv_dr_readiness.readiness import RecoveryPoint
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mv_dr_readiness.logic import RecoveryPoint
 
 MAX_DATUMS_PER_CALL = 1000  # CloudWatch PutMetricData limit
+# What a failed AWS call raises (an error answer, or no answer: endpoint, credentials, timeout).
+AWS_ERRORS = (ClientError, BotoCoreError)
+
+
+@functools.cache
+def backup(region: str | None = None) -> Any:
+    """The AWS Backup client of ``region`` (None: the function's own region)."""
+    return boto3.client("backup", region_name=region) if region else boto3.client("backup")
+
+
+@functools.cache
+def cloudwatch() -> Any:
+    return boto3.client("cloudwatch")
 
 
 def primary_recovery_points(backup: Any, resource_arn: str) -> Iterator[RecoveryPoint]:

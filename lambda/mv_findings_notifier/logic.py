@@ -1,4 +1,5 @@
-"""Pure logic: turn one EventBridge security event into one short, readable notice.
+"""The decisions of the findings notifier: turn one EventBridge security event into one short,
+readable notice, and publish each notice once (``Notifier``).
 
 Sources (the EventBridge rules of the audit stack route exactly these):
 - ``aws.guardduty`` / ``GuardDuty Finding``
@@ -6,14 +7,18 @@ Sources (the EventBridge rules of the audit stack route exactly these):
 - ``aws.config`` / ``Config Rules Compliance Change`` (NON_COMPLIANT only)
 - ``aws.backup`` / ``Backup Job State Change`` and ``Copy Job State Change`` (failed states only)
 
-No AWS calls here; everything is testable without mocks.
+No AWS calls here: the claim table and the topic are reached through ``Claims`` and ``Topic``
+(implemented in dal.py), so everything is testable without mocks.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
+
+from mv_shared.observability import event_summary, logger, reject
 
 
 class UnrecognisedEvent(ValueError):
@@ -202,3 +207,96 @@ def to_notice(event: Any) -> Notice | None:
     if source == "aws.backup" and detail_type == "Copy Job State Change":
         return _backup(event, detail, account, region, "copy")
     raise UnrecognisedEvent(f"no notice for source {source!r} with detail-type {detail_type!r}")
+
+
+class Claims(Protocol):
+    """The idempotency table (dal.ClaimTable)."""
+
+    def claim(self, key: str, expires_at: int) -> bool:
+        """True if ``key`` was not claimed before (now it is); False only if it was. Any failure raises."""
+        ...
+
+    def release(self, key: str) -> None: ...
+
+
+class Topic(Protocol):
+    def publish(self, subject: str, message: str) -> None: ...
+
+
+class Notifier:
+    """Outcomes:
+    - a recognised finding, first delivery: claimed (key finding id + updated-at), then published. If
+      publishing fails the claim is released and the error re-raised, so Lambda's retries and then
+      the dead-letter queue keep the event (never lost). If the claim itself fails for any reason
+      other than "already claimed" (throttling, a key-policy mistake), the error is raised too:
+      only a proven repeat is a duplicate;
+    - the same finding again (same id and updated-at): ``duplicate``, nothing published;
+    - recognised but not news (a COMPLIANT change, a successful backup job): ``ignored``;
+    - an EventBridge envelope we cannot read: one error log line, and a short "unrecognised event"
+      notice is still published (deduplicated on the event id) so the security team sees it;
+    - not an EventBridge event at all: one error log line, ``rejected`` (no retry would help).
+    """
+
+    def __init__(self, claims: Claims, topic: Topic, remember_days: int, clock: Any = time.time) -> None:
+        self.claims = claims
+        self.topic = topic
+        self.remember_days = remember_days
+        self.clock = clock
+
+    def publish_once(self, key: str, subject: str, message: str) -> bool:
+        if not self.claims.claim(key, int(self.clock()) + self.remember_days * 86400):
+            return False
+        try:
+            self.topic.publish(subject, message)
+        except Exception:
+            self._release(key)
+            raise
+        return True
+
+    def _release(self, key: str) -> None:
+        try:
+            self.claims.release(key)
+        except Exception:
+            logger.exception("could not release the idempotency claim; a retry will be treated as a duplicate", extra={"key": key})
+
+    def handle(self, event: Any) -> dict[str, str]:
+        try:
+            notice = to_notice(event)
+        except UnrecognisedEvent as problem:
+            return self._unrecognised(event, str(problem))
+        if notice is None:
+            logger.info("recognised event that is not a finding to report", extra={"event_id": event.get("id")})
+            return {"status": "ignored"}
+        return self._deliver(notice)
+
+    def _deliver(self, notice: Notice) -> dict[str, str]:
+        if self.publish_once(notice.idempotency_key, notice.subject, notice.message):
+            logger.info("finding published", extra={"key": notice.idempotency_key, "severity": notice.severity})
+            return {"status": "published", "key": notice.idempotency_key}
+        logger.info("repeat of a finding already published", extra={"key": notice.idempotency_key})
+        return {"status": "duplicate", "key": notice.idempotency_key}
+
+    def _unrecognised(self, event: Any, problem: str) -> dict[str, str]:
+        event_id = event.get("id") if isinstance(event, dict) else None
+        if not isinstance(event_id, str) or not event_id:
+            reject(f"not an EventBridge event ({problem})", event)
+            return {"status": "rejected", "reason": problem}
+        source = str(event.get("source", "?"))
+        detail_type = str(event.get("detail-type", "?"))
+        # A security event the team must be able to read in full: kept in the log group as delivered.
+        logger.error(f"unrecognised security event forwarded as is: {problem}", extra={"event": event, **event_summary(event)})
+        key = f"unrecognised#{event_id}"
+        subject = f"[UNKNOWN] Unrecognised security event from {source}"[:100]
+        message = "\n".join(
+            [
+                "The findings notifier could not read this event; it is kept in the notifier's log group.",
+                f"Source:      {source}",
+                f"Detail type: {detail_type}",
+                f"Account:     {event.get('account', '?')}",
+                f"Region:      {event.get('region', '?')}",
+                f"Event id:    {event_id}",
+                f"Problem:     {problem}",
+            ]
+        )
+        published = self.publish_once(key, subject, message)
+        return {"status": "unrecognised-forwarded" if published else "duplicate", "key": key}
