@@ -85,6 +85,19 @@ class Settings:
                 raise SettingsError(f"environment variable {name} must be {shape}, got {text!r}")
             return text
 
+        # The data-path variables first (their messages are the ones a broken task shows first).
+        data_path = dict(
+            db_host=required("DB_HOST"),
+            db_port=port("DB_PORT"),
+            db_name=required("DB_NAME"),
+            db_user=required("DB_USER"),
+            db_region=required("DB_REGION"),
+            db_ca_file=required("DB_CA_FILE"),
+            redis_host=required("REDIS_HOST"),
+            redis_port=port("REDIS_PORT"),
+            redis_auth_token=auth_token(required("REDIS_AUTH_TOKEN")),
+            redis_ca_file=env.get("REDIS_CA_FILE") or None,
+        )
         region_pattern = r"[a-z]{2}(-[a-z]+)+-\d"
         aws_region = matching("AWS_REGION", region_pattern, "an AWS region such as eu-central-1")
         cognito_region = matching("COGNITO_REGION", region_pattern, "an AWS region such as eu-central-1")
@@ -96,6 +109,7 @@ class Settings:
         if jwks_url is not None and not re.fullmatch(r"https?://\S+", jwks_url):
             raise SettingsError(f"environment variable COGNITO_JWKS_URL must be an http(s) URL, got {jwks_url!r}")
         return cls(
+            **data_path,  # type: ignore[arg-type]
             aws_region=aws_region,
             cognito_user_pool_id=pool_id,
             cognito_client_id=matching("COGNITO_CLIENT_ID", r"[0-9a-z]{1,128}", "an app client id (lower-case letters and digits)"),
@@ -106,16 +120,6 @@ class Settings:
             data_key_arn=matching(
                 "DATA_KEY_ARN", r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}", "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<uuid>)"
             ),
-            db_host=required("DB_HOST"),
-            db_port=port("DB_PORT"),
-            db_name=required("DB_NAME"),
-            db_user=required("DB_USER"),
-            db_region=required("DB_REGION"),
-            db_ca_file=required("DB_CA_FILE"),
-            redis_host=required("REDIS_HOST"),
-            redis_port=port("REDIS_PORT"),
-            redis_auth_token=auth_token(required("REDIS_AUTH_TOKEN")),
-            redis_ca_file=env.get("REDIS_CA_FILE") or None,
         )
 
 

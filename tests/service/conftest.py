@@ -45,6 +45,26 @@ DB_NAME = "records"
 MASTER_USER = "mvadmin"  # the Aurora master user's name (constructs/audited_aurora.py)
 MASTER_PASSWORD = "master-password-for-tests-0123456789"
 REDIS_TOKEN = "redis-auth-token-for-tests-0123456789"
+# The records-service part of Settings where a test needs no real AWS stand-in (moto fixtures
+# below replace these with the pool, client, buckets and key they create).
+AWS_SETTINGS = {
+    "aws_region": "eu-central-1",
+    "cognito_user_pool_id": "eu-central-1_TestPool1",
+    "cognito_client_id": "testclient0123456789",
+    "cognito_region": "eu-central-1",
+    "records_bucket": "medivault-test-records",
+    "imaging_bucket": "medivault-test-imaging",
+    "data_key_arn": "arn:aws:kms:eu-central-1:123456789012:key/11111111-2222-3333-4444-555555555555",
+}
+AWS_ENV = {
+    "AWS_REGION": "eu-central-1",
+    "COGNITO_USER_POOL_ID": "eu-central-1_TestPool1",
+    "COGNITO_CLIENT_ID": "testclient0123456789",
+    "COGNITO_REGION": "eu-central-1",
+    "RECORDS_BUCKET": "medivault-test-records",
+    "IMAGING_BUCKET": "medivault-test-imaging",
+    "DATA_KEY_ARN": "arn:aws:kms:eu-central-1:123456789012:key/11111111-2222-3333-4444-555555555555",
+}
 
 
 @pytest.fixture(autouse=True)
