@@ -30,6 +30,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -370,3 +371,65 @@ def redis_server(tls: Tls, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield Server("localhost", port)
     finally:
         _stop(process)
+
+
+# --- the records service: moto in server mode for S3, KMS and Cognito --------------------------
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """One ThreadedMotoServer for the session. TOTP codes are really checked (moto accepts any
+    code unless MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP is true)."""
+    from moto.server import ThreadedMotoServer
+
+    from tests.service.harness import free_port
+
+    previous = os.environ.get("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP")
+    os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+        if previous is None:
+            os.environ.pop("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", None)
+        else:
+            os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = previous
+
+
+@pytest.fixture(scope="session")
+def world(moto_endpoint: str) -> Any:
+    from tests.service.harness import build_world
+
+    return build_world(moto_endpoint)
+
+
+@pytest.fixture
+def records_database(postgres: Server, tls: Tls, empty_database: str, world: Any) -> str:
+    """A database migrated by the master-user stand-in, seeded (profiles, one care relationship),
+    the service role's stand-in token set."""
+    import asyncio
+
+    from medivault_service import migrate
+    from medivault_service.database import SERVICE_DB_USER, DatabaseEndpoint, connect, tls_context
+
+    from tests.service.harness import STAND_IN_TOKEN, seed_database
+
+    async def prepare() -> None:
+        master = await connect(
+            DatabaseEndpoint(host=postgres.host, port=postgres.port, dbname=empty_database, user=MASTER_USER),
+            MASTER_PASSWORD,
+            tls_context(tls.ca_file),
+            10,
+        )
+        try:
+            await migrate.apply(master, migrate.load())
+            await master.execute(f"ALTER ROLE {SERVICE_DB_USER} PASSWORD '{STAND_IN_TOKEN}'")
+            await seed_database(master, world)
+        finally:
+            await master.close()
+
+    asyncio.run(prepare())
+    return empty_database
