@@ -159,6 +159,7 @@ async def create_record(request: Request) -> JSONResponse:
                 "ContentType": body["content_type"],
                 "ContentLength": body["size_bytes"],
                 "ChecksumSHA256": sha256,
+                "ChecksumAlgorithm": "SHA256",
                 **sse,
             },
             ExpiresIn=settings.upload_url_seconds,
@@ -170,6 +171,8 @@ async def create_record(request: Request) -> JSONResponse:
                 "Content-Type": body["content_type"],
                 "Content-Length": str(body["size_bytes"]),
                 "x-amz-checksum-sha256": sha256,
+                # Object Lock buckets refuse a PUT without Content-MD5 or this header.
+                "x-amz-sdk-checksum-algorithm": "SHA256",
                 "x-amz-server-side-encryption": "aws:kms",
                 "x-amz-server-side-encryption-aws-kms-key-id": settings.data_key_arn,
             },
