@@ -30,9 +30,9 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -399,8 +399,10 @@ def moto_endpoint() -> Iterator[str]:
             os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = previous
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def world(moto_endpoint: str) -> Any:
+    """Built per test: moto's server shares its backends with the in-process ``mock_aws`` of other
+    tests, which resets them all when it ends."""
     from tests.service.harness import build_world
 
     return build_world(moto_endpoint)
@@ -433,3 +435,12 @@ def records_database(postgres: Server, tls: Tls, empty_database: str, world: Any
 
     asyncio.run(prepare())
     return empty_database
+
+
+@pytest.fixture
+def service(postgres: Server, tls: Tls, redis_server: Server, records_database: str, world: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The records service in process (tests/service/records_service.py); ``indirect`` parameters
+    are Settings changes (e.g. a dead Redis port)."""
+    from tests.service.records_service import running_service
+
+    yield from running_service(postgres, tls, redis_server, records_database, world, request)

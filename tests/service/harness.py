@@ -50,7 +50,8 @@ def s3_client(endpoint: str) -> Any:
 
 def totp_code(secret: str, at: float | None = None) -> str:
     padded = secret + "=" * (-len(secret) % 8)
-    totp = TOTP(base64.b32decode(padded, casefold=True), 6, SHA1(), 30, enforce_key_length=False)
+    # RFC 6238 with SHA-1, as Cognito's authenticator-app TOTP is defined.
+    totp = TOTP(base64.b32decode(padded, casefold=True), 6, SHA1(), 30, enforce_key_length=False)  # noqa: S303
     return totp.generate(at if at is not None else time.time()).decode()
 
 
@@ -128,7 +129,15 @@ def build_world(endpoint: str) -> World:
     idp = boto3.client("cognito-idp", **aws_kwargs(endpoint))
     pool_id = idp.create_user_pool(
         PoolName=f"medivault-{suffix}",
-        Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireUppercase": True, "RequireLowercase": True, "RequireNumbers": True, "RequireSymbols": True}},
+        Policies={
+            "PasswordPolicy": {
+                "MinimumLength": 12,
+                "RequireUppercase": True,
+                "RequireLowercase": True,
+                "RequireNumbers": True,
+                "RequireSymbols": True,
+            }
+        },
         MfaConfiguration="OPTIONAL",
         AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
     )["UserPool"]["Id"]
@@ -154,9 +163,9 @@ def build_world(endpoint: str) -> World:
         subject = next(a["Value"] for a in attributes if a["Name"] == "sub")
         world.users[username] = User(username, group, subject, name)
     # TOTP enrolment of the clinician, as the app would do it after the first sign-in.
-    tokens = idp.initiate_auth(
-        ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "dr.house", "PASSWORD": PASSWORD}
-    )["AuthenticationResult"]
+    tokens = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "dr.house", "PASSWORD": PASSWORD})[
+        "AuthenticationResult"
+    ]
     secret = idp.associate_software_token(AccessToken=tokens["AccessToken"])["SecretCode"]
     idp.verify_software_token(AccessToken=tokens["AccessToken"], UserCode=totp_code(secret))
     idp.set_user_mfa_preference(AccessToken=tokens["AccessToken"], SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
