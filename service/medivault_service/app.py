@@ -80,6 +80,7 @@ ROUTES = [
     Route("/v1/records", records.create_record, methods=["POST"]),
     Route("/v1/records/{record_id}", records.get_record, methods=["GET"]),
     Route("/v1/records/{record_id}/confirm", records.confirm_upload, methods=["POST"]),
+    Route("/v1/records/{record_id}/audit", records.record_audit, methods=["GET"]),
     Route("/v1/patients/{patient_id}/records", records.list_records, methods=["GET"]),
     Route("/v1/profile", records.get_profile, methods=["GET"]),
     Route("/v1/profile", records.update_profile, methods=["PUT"]),

@@ -12,6 +12,7 @@
   checksum (single part), encryption, key, Object Lock mode and version; only then ``available``.
 - ``GET /v1/patients/{patient}/records``: the patient's records, newest first.
 - ``GET /v1/records/{id}``: metadata and a presigned GET of that exact version, valid for minutes.
+- ``GET /v1/records/{id}/audit``: the record's audit events (who, what, when, from where).
 
 Object keys are ``records/<record uuid>``: no name, no patient id. Patients see their own records,
 clinicians those of patients they have a care relationship with; anything else is 404 (a record)
@@ -311,6 +312,30 @@ async def get_record(request: Request) -> JSONResponse:
         download = {"url": url, "expires_in": settings.download_url_seconds}
     profile = await request.app.state.profiles.read(str(row["patient"]))
     return JSONResponse({"record": _public(row), "patient": profile, "download": download})
+
+
+async def record_audit(request: Request) -> JSONResponse:
+    principal = await principal_of(request, "clinician", "patient")
+    record_id = _uuid(request.path_params["record_id"], "record")
+    store: Store = request.app.state.store
+    events = await store.record_audit(principal, record_id, audit_context(request))
+    if events is None:
+        raise ApiError(404, "record_not_found", "no such record")
+    return JSONResponse(
+        {
+            "events": [
+                {
+                    "at": e["at"].isoformat(),
+                    "actor": str(e["actor"]),
+                    "actor_group": e["actor_group"],
+                    "action": e["action"],
+                    "source_ip": str(e["source_ip"]) if e["source_ip"] else None,
+                    "request_id": e["request_id"],
+                }
+                for e in events
+            ]
+        }
+    )
 
 
 async def list_records(request: Request) -> JSONResponse:

@@ -180,6 +180,19 @@ class Store:
             await self._audit(db, principal, action, record_id, str(row["patient"]), audit)
         return dict(row)
 
+    async def record_audit(self, principal: Principal, record_id: uuid.UUID, audit: AuditContext) -> list[dict[str, Any]] | None:
+        """Who did what with a visible record (accounting of disclosures); reading it is itself audited."""
+        async with self.transaction() as db:
+            row = await self.visible_record(db, principal, record_id)
+            if row is None:
+                return None
+            events = await db.fetch(
+                "SELECT at, actor, actor_group, action, source_ip, request_id FROM phi.audit_events WHERE record_id = $1 ORDER BY id LIMIT 1000",
+                record_id,
+            )
+            await self._audit(db, principal, "record.audit_read", record_id, str(row["patient"]), audit)
+        return [dict(e) for e in events]
+
     async def confirm_record(self, principal: Principal, record_id: uuid.UUID, found: dict[str, Any], audit: AuditContext) -> dict[str, Any] | None:
         async with self.transaction() as db:
             row = await db.fetchrow(

@@ -24,12 +24,7 @@ import contextlib
 import hashlib
 import json
 import os
-import platform
 import ssl
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -40,7 +35,7 @@ from redis import Redis
 
 from tests.service.api import Api
 from tests.service.conftest import MASTER_PASSWORD, MASTER_USER, REDIS_TOKEN, Server, Tls
-from tests.service.harness import STAND_IN_TOKEN, World, free_port
+from tests.service.harness import World, free_port, process_env, start_service_process, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
@@ -79,50 +74,23 @@ def _seed_patients(postgres: Server, tls: Tls, database: str, clinician: str, co
     return patients
 
 
-def _start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, str(ROOT / "service" / "bench.py"), "serve"]
-    if platform.system() == "Linux" and os.path.exists("/usr/bin/taskset"):
-        command = ["taskset", "-c", "0", *command]
-    out = log.open("wb")
-    process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"bench server did not start: {log.read_text(errors='replace')[-2000:]}")
-
-
 def test_bench_records_service(postgres: Server, tls: Tls, redis_server: Server, records_database: str, world: World, tmp_path: Path) -> None:
     from bench import load, report  # service/bench.py (service/ is on pytest's pythonpath)
 
     port = free_port()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": f"{ROOT / 'service'}",
-        "PORT": str(port),
-        "LOG_LEVEL": "INFO",
-        "DB_HOST": postgres.host,
-        "DB_PORT": str(postgres.port),
-        "DB_NAME": records_database,
-        "DB_USER": "medivault_service",
-        "DB_REGION": "eu-central-1",
-        "DB_CA_FILE": tls.ca_file,
-        "REDIS_HOST": redis_server.host,
-        "REDIS_PORT": str(redis_server.port),
-        "REDIS_AUTH_TOKEN": REDIS_TOKEN,
-        "REDIS_CA_FILE": tls.ca_file,
-        "BENCH_DB_TOKEN": STAND_IN_TOKEN,
-        "AWS_XRAY_SDK_ENABLED": "true",
-        "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{free_port()}",  # UDP to nowhere, as cheap as to the sidecar
-        **world.env(),
-    }
+    env = process_env(
+        world,
+        port=port,
+        db_host=postgres.host,
+        db_port=postgres.port,
+        db_name=records_database,
+        ca_file=tls.ca_file,
+        redis_host=redis_server.host,
+        redis_port=redis_server.port,
+        redis_token=REDIS_TOKEN,
+    )
     log = tmp_path / "server.log"
-    server = _start_server(env, port, log)
+    server = start_service_process(env, log, cpu=0)
     base = f"http://127.0.0.1:{port}"
     try:
         session = requests.Session()
@@ -185,8 +153,4 @@ def test_bench_records_service(postgres: Server, tls: Tls, redis_server: Server,
         out.write_text(json.dumps({"header": header, "results": [r.as_dict() for r in results]}, indent=2))
         assert all(r.errors == 0 for r in results), [r.row() for r in results if r.errors]
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server)

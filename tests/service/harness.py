@@ -16,10 +16,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import os
+import shutil
 import socket
+import subprocess
+import sys
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -208,3 +214,63 @@ class S3WithDefaultRetentionOnComplete:
 
 def run(coroutine: Any) -> Any:
     return asyncio.run(coroutine)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def process_env(
+    world: World, *, port: int, db_host: str, db_port: int, db_name: str, ca_file: str, redis_host: str, redis_port: int, redis_token: str
+) -> dict[str, str]:
+    """The task's environment contract for a service process pointed at local servers and moto."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT / "service"),
+        "PORT": str(port),
+        "LOG_LEVEL": "INFO",
+        "DB_HOST": db_host,
+        "DB_PORT": str(db_port),
+        "DB_NAME": db_name,
+        "DB_USER": "medivault_service",
+        "DB_REGION": REGION,
+        "DB_CA_FILE": ca_file,
+        "REDIS_HOST": redis_host,
+        "REDIS_PORT": str(redis_port),
+        "REDIS_AUTH_TOKEN": redis_token,
+        "REDIS_CA_FILE": ca_file,
+        "BENCH_DB_TOKEN": STAND_IN_TOKEN,
+        "AWS_XRAY_SDK_ENABLED": "true",
+        "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{free_port()}",  # UDP to nowhere, as cheap as to the sidecar
+        **world.env(),
+    }
+
+
+def start_service_process(env: dict[str, str], log: Path, cpu: int | None = None) -> subprocess.Popen[bytes]:
+    """``python service/bench.py serve`` (the task's uvicorn model, stand-in DB token), optionally
+    pinned to one CPU with taskset; returns once /healthz answers."""
+    command = [sys.executable, str(ROOT / "service" / "bench.py"), "serve"]
+    if cpu is not None and shutil.which("taskset"):
+        command = ["taskset", "-c", str(cpu), *command]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{env['PORT']}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"service process did not start: {log.read_text(errors='replace')[-2000:]}")
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
