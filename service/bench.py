@@ -59,6 +59,13 @@ class Result:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    server_cpu_seconds: float | None = None  # CPU time the server process used during the row
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        if self.server_cpu_seconds is None or not self.requests:
+            return None
+        return self.server_cpu_seconds * 1000 / self.requests
 
     @property
     def rps(self) -> float:
@@ -73,7 +80,8 @@ class Result:
     def row(self) -> str:
         return (
             f"{self.name:<28} c={self.concurrency:<3} {self.rps:8.1f} req/s  p50 {self.percentile(50):7.1f} ms  "
-            f"p99 {self.percentile(99):7.1f} ms  ({self.requests} requests, {self.errors} errors)"
+            f"p99 {self.percentile(99):7.1f} ms  server CPU {self.cpu_ms_per_request or float('nan'):5.2f} ms/req  "
+            f"({self.requests} requests, {self.errors} errors)"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -86,7 +94,15 @@ class Result:
             "mean_ms": round(statistics.fmean(self.latencies_ms), 1) if self.latencies_ms else None,
             "requests": self.requests,
             "errors": self.errors,
+            "server_cpu_ms_per_request": round(self.cpu_ms_per_request, 2) if self.cpu_ms_per_request is not None else None,
         }
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a Linux process (/proc/<pid>/stat fields 14 and 15), in seconds."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # One request: (method, path, headers, body) built per call (worker index, iteration).
@@ -94,7 +110,15 @@ Request = Callable[[int, int], tuple[str, str, dict[str, str], bytes | None]]
 
 
 def load(
-    base: str, name: str, request: Request, *, concurrency: int, seconds: float, expect: int, before: Callable[[int], None] | None = None
+    base: str,
+    name: str,
+    request: Request,
+    *,
+    concurrency: int,
+    seconds: float,
+    expect: int,
+    before: Callable[[int], None] | None = None,
+    server_cpu: Callable[[], float] | None = None,
 ) -> Result:
     """``concurrency`` workers, each sending the next request when the previous answered."""
     parsed = urllib.parse.urlparse(base)
@@ -134,13 +158,15 @@ def load(
             latencies.extend(mine)
             errors[0] += failures
 
+    cpu_before = server_cpu() if server_cpu else None
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
-    return Result(name, concurrency, len(latencies), errors[0], elapsed, latencies)
+    cpu = server_cpu() - cpu_before if server_cpu and cpu_before is not None else None
+    return Result(name, concurrency, len(latencies), errors[0], elapsed, latencies, cpu)
 
 
 def report(results: list[Result], header: str) -> str:

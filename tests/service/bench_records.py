@@ -75,7 +75,7 @@ def _seed_patients(postgres: Server, tls: Tls, database: str, clinician: str, co
 
 
 def test_bench_records_service(postgres: Server, tls: Tls, redis_server: Server, records_database: str, world: World, tmp_path: Path) -> None:
-    from bench import load, report  # service/bench.py (service/ is on pytest's pythonpath)
+    from bench import load, process_cpu_seconds, report  # service/bench.py (service/ is on pytest's pythonpath)
 
     port = free_port()
     env = process_env(
@@ -142,7 +142,18 @@ def test_bench_records_service(postgres: Server, tls: Tls, redis_server: Server,
         results = []
         for name, request, expect, before in scenarios:
             for concurrency in CONCURRENCY:
-                results.append(load(base, name, request, concurrency=concurrency, seconds=SECONDS, expect=expect, before=before))
+                results.append(
+                    load(
+                        base,
+                        name,
+                        request,
+                        concurrency=concurrency,
+                        seconds=SECONDS,
+                        expect=expect,
+                        before=before,
+                        server_cpu=lambda: process_cpu_seconds(server.pid),
+                    )
+                )
         load_average = os.getloadavg()
         header = (
             f"records service, one process pinned to CPU 0 (taskset), {SECONDS:.0f} s per row, machine: {os.cpu_count()} CPUs, "
