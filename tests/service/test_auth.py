@@ -158,3 +158,64 @@ def test_jwks_unreachable_is_503_not_401() -> None:
     with pytest.raises(ApiError) as refused:
         _verify(verifier, _token())
     assert (refused.value.status, refused.value.code) == (503, "auth_unavailable")
+
+
+# --- sign-in routes where moto cannot play Cognito: a botocore Stubber stands in ----------------
+# moto's USER_PASSWORD_AUTH, SOFTWARE_TOKEN_MFA (with real TOTP) and REFRESH_TOKEN_AUTH are used in
+# test_records_api.py; throttling and the enrolment challenges are answered here by a stub.
+
+
+def _stubbed_app(responses: list[tuple[str, Any]]) -> Any:
+    import boto3
+    from aws_xray_sdk.core import AsyncAWSXRayRecorder
+    from botocore.stub import Stubber
+    from medivault_service.app import create_app
+    from medivault_service.settings import Settings
+
+    from tests.service.conftest import AWS_SETTINGS
+    from tests.service.test_readiness import CapturingEmitter
+
+    client = boto3.client("cognito-idp", region_name="eu-central-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(client)
+    for method, answer in responses:
+        if isinstance(answer, str):
+            stubber.add_client_error(method, service_error_code=answer, http_status_code=400)
+        else:
+            stubber.add_response(method, answer)
+    stubber.activate()
+    settings = Settings(
+        db_host="127.0.0.1",
+        db_port=1,
+        db_name="x",
+        db_user="medivault_service",
+        db_region="eu-central-1",
+        db_ca_file="/nonexistent",
+        redis_host="127.0.0.1",
+        redis_port=1,
+        redis_auth_token="x",
+        redis_ca_file=None,
+        **AWS_SETTINGS,  # type: ignore[arg-type]
+    )
+    recorder = AsyncAWSXRayRecorder()
+    recorder.configure(emitter=CapturingEmitter())
+    return create_app(settings=settings, rds_client=object(), recorder=recorder, cognito_client=client), stubber
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "code"),
+    [
+        ({"ChallengeName": "MFA_SETUP", "Session": "s" * 20, "ChallengeParameters": {}}, 403, "challenge_not_supported"),
+        ({"ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": "s" * 20, "ChallengeParameters": {}}, 403, "challenge_not_supported"),
+        ("TooManyRequestsException", 429, "too_many_attempts"),
+        ("PasswordResetRequiredException", 401, "invalid_credentials"),
+        ("InternalErrorException", 502, "auth_upstream_error"),
+    ],
+)
+def test_sign_in_answers_for_what_moto_does_not_emulate(answer: Any, status: int, code: str) -> None:
+    from starlette.testclient import TestClient
+
+    app, stubber = _stubbed_app([("initiate_auth", answer)])
+    with TestClient(app) as http:
+        response = http.post("/v1/auth/sign-in", json={"username": "dr.house", "password": "Correct-Horse-42-battery!"})
+    assert (response.status_code, response.json()["error"]["code"]) == (status, code)
+    stubber.assert_no_pending_responses()
