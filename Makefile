@@ -16,7 +16,7 @@ CDK := node_modules/.bin/cdk --no-notices
 OUT ?= cdk.out
 
 .PHONY: help deps service-test-deps diagram-deps report-test-deps synth test lint typecheck unit bench report diagram prices lock clean \
-	requirements-doc synth-sandbox preflight deploy-sandbox smoke-sandbox destroy-sandbox
+	requirements-doc synth-sandbox preflight deploy-sandbox smoke-sandbox destroy-sandbox bench-service
 
 help:
 	@echo "make synth    install what is missing, synthesize every stack of every environment into $(OUT)/ (compliance gates on)"
@@ -25,6 +25,7 @@ help:
 	@echo "make diagram  synthesize, then regenerate docs/architecture.svg + docs/architecture-stacks.svg (commit them; a test checks they are current)"
 	@echo "make requirements-doc   regenerate the status table of docs/requirements.md from tools/report/status.py"
 	@echo "make bench    print synth wall time and resources per stack"
+	@echo "make bench-service   requests/s and p50/p99 of one records-service process on one CPU (local PostgreSQL, Redis, moto; docs/service.md)"
 	@echo "make prices   refresh tools/report/prices_eu-central-1.json from the AWS Price List API (needs AWS credentials; synth stays offline)"
 	@echo "Sandbox lifecycle (docs/deploy.md; AWS credentials of the sandbox account; settings as -c key=value in EXTRA or MEDIVAULT_*):"
 	@echo "make synth-sandbox ACCOUNT=…    synthesize only the sandbox stage for deploy into $(SANDBOX_OUT)/ (refuses placeholders)"
@@ -60,6 +61,13 @@ service-test-deps:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql-$$major-pgaudit >/dev/null; \
 	fi
+
+# Capacity of one records-service process (docs/service.md): the server pinned to CPU 0 with taskset
+# (the production task's 1 vCPU), the load generator and PostgreSQL/Redis/moto on CPU 1; niced so
+# that it yields to everything else on a shared machine. Figures: stdout and $(BENCH_OUT).
+BENCH_OUT ?= /tmp/medivault-bench-service.json
+bench-service: $(VENV)/.installed service-test-deps
+	BENCH_OUT=$(BENCH_OUT) nice -n 10 $(BIN)/python -m pytest tests/service/bench_records.py -q -s -p no:cacheprovider
 
 # The architecture pictures are laid out by Graphviz `dot` (Debian's graphviz package): installed
 # only if missing, like the service-test servers above.

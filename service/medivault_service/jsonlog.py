@@ -33,10 +33,13 @@ class JsonFormatter(logging.Formatter):
 
 
 def _current_segment() -> Any:
+    """The active segment or subsegment, read without the SDK's accessor: that one logs
+    "cannot find the current segment" (through this very formatter) for every line outside a request."""
     try:
-        return xray_recorder.current_segment()
-    except Exception:  # no active segment outside a request
+        entities = getattr(getattr(xray_recorder.context, "_local", None), "entities", None)
+    except Exception:
         return None
+    return entities[-1] if entities else None
 
 
 def configure(level: str = "INFO") -> None:

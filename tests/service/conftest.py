@@ -32,6 +32,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -45,6 +46,26 @@ DB_NAME = "records"
 MASTER_USER = "mvadmin"  # the Aurora master user's name (constructs/audited_aurora.py)
 MASTER_PASSWORD = "master-password-for-tests-0123456789"
 REDIS_TOKEN = "redis-auth-token-for-tests-0123456789"
+# The records-service part of Settings where a test needs no real AWS stand-in (moto fixtures
+# below replace these with the pool, client, buckets and key they create).
+AWS_SETTINGS = {
+    "aws_region": "eu-central-1",
+    "cognito_user_pool_id": "eu-central-1_TestPool1",
+    "cognito_client_id": "testclient0123456789",
+    "cognito_region": "eu-central-1",
+    "records_bucket": "medivault-test-records",
+    "imaging_bucket": "medivault-test-imaging",
+    "data_key_arn": "arn:aws:kms:eu-central-1:123456789012:key/11111111-2222-3333-4444-555555555555",
+}
+AWS_ENV = {
+    "AWS_REGION": "eu-central-1",
+    "COGNITO_USER_POOL_ID": "eu-central-1_TestPool1",
+    "COGNITO_CLIENT_ID": "testclient0123456789",
+    "COGNITO_REGION": "eu-central-1",
+    "RECORDS_BUCKET": "medivault-test-records",
+    "IMAGING_BUCKET": "medivault-test-imaging",
+    "DATA_KEY_ARN": "arn:aws:kms:eu-central-1:123456789012:key/11111111-2222-3333-4444-555555555555",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -350,3 +371,76 @@ def redis_server(tls: Tls, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield Server("localhost", port)
     finally:
         _stop(process)
+
+
+# --- the records service: moto in server mode for S3, KMS and Cognito --------------------------
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """One ThreadedMotoServer for the session. TOTP codes are really checked (moto accepts any
+    code unless MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP is true)."""
+    from moto.server import ThreadedMotoServer
+
+    from tests.service.harness import free_port
+
+    previous = os.environ.get("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP")
+    os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+        if previous is None:
+            os.environ.pop("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", None)
+        else:
+            os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = previous
+
+
+@pytest.fixture
+def world(moto_endpoint: str) -> Any:
+    """Built per test: moto's server shares its backends with the in-process ``mock_aws`` of other
+    tests, which resets them all when it ends."""
+    from tests.service.harness import build_world
+
+    return build_world(moto_endpoint)
+
+
+@pytest.fixture
+def records_database(postgres: Server, tls: Tls, empty_database: str, world: Any) -> str:
+    """A database migrated by the master-user stand-in, seeded (profiles, one care relationship),
+    the service role's stand-in token set."""
+    import asyncio
+
+    from medivault_service import migrate
+    from medivault_service.database import SERVICE_DB_USER, DatabaseEndpoint, connect, tls_context
+
+    from tests.service.harness import STAND_IN_TOKEN, seed_database
+
+    async def prepare() -> None:
+        master = await connect(
+            DatabaseEndpoint(host=postgres.host, port=postgres.port, dbname=empty_database, user=MASTER_USER),
+            MASTER_PASSWORD,
+            tls_context(tls.ca_file),
+            10,
+        )
+        try:
+            await migrate.apply(master, migrate.load())
+            await master.execute(f"ALTER ROLE {SERVICE_DB_USER} PASSWORD '{STAND_IN_TOKEN}'")
+            await seed_database(master, world)
+        finally:
+            await master.close()
+
+    asyncio.run(prepare())
+    return empty_database
+
+
+@pytest.fixture
+def service(postgres: Server, tls: Tls, redis_server: Server, records_database: str, world: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The records service in process (tests/service/records_service.py); ``indirect`` parameters
+    are Settings changes (e.g. a dead Redis port)."""
+    from tests.service.records_service import running_service
+
+    yield from running_service(postgres, tls, redis_server, records_database, world, request)

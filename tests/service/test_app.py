@@ -13,6 +13,7 @@ from medivault_service.jsonlog import JsonFormatter
 from medivault_service.settings import Settings, SettingsError, auth_token
 from starlette.testclient import TestClient
 
+from tests.service.conftest import AWS_ENV
 from tests.service.test_readiness import CapturingEmitter
 
 pytestmark = pytest.mark.requirements("R4", "R5", "R10", "R13")
@@ -27,6 +28,7 @@ ENV = {
     "REDIS_HOST": "master.cache.example",
     "REDIS_PORT": "6379",
     "REDIS_AUTH_TOKEN": "token",
+    **AWS_ENV,
 }
 
 
@@ -60,6 +62,10 @@ def test_settings_from_env() -> None:
     settings = Settings.from_env(ENV)
     assert (settings.redis_port, settings.redis_ca_file, settings.redis_auth_token) == (6379, None, "token")
     assert (settings.db_port, settings.db_user, settings.db_name, settings.db_region) == (5432, "medivault_service", "postgres", "eu-central-1")
+    assert settings.cognito_issuer == "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_TestPool1"
+    assert settings.jwks_url == settings.cognito_issuer + "/.well-known/jwks.json"
+    moto = Settings.from_env({**ENV, "COGNITO_JWKS_URL": "http://localhost:5000/eu-central-1_TestPool1/.well-known/jwks.json"})
+    assert moto.jwks_url.startswith("http://localhost:5000/")
 
 
 @pytest.mark.parametrize(
@@ -71,6 +77,16 @@ def test_settings_from_env() -> None:
         ({"REDIS_PORT": "http"}, "REDIS_PORT must be a TCP port"),
         ({"REDIS_PORT": "70000"}, "REDIS_PORT must be a TCP port"),
         ({"REDIS_AUTH_TOKEN": '{"user": "x"}'}, "without any of authToken"),
+        ({"COGNITO_USER_POOL_ID": ""}, "COGNITO_USER_POOL_ID is required"),
+        ({"COGNITO_USER_POOL_ID": "pool"}, "COGNITO_USER_POOL_ID must be a user pool id"),
+        ({"COGNITO_USER_POOL_ID": "eu-west-1_Abc"}, "is not a pool of COGNITO_REGION eu-central-1"),
+        ({"COGNITO_CLIENT_ID": "Client-1"}, "COGNITO_CLIENT_ID must be an app client id"),
+        ({"COGNITO_REGION": "Frankfurt"}, "COGNITO_REGION must be an AWS region"),
+        ({"AWS_REGION": ""}, "AWS_REGION is required"),
+        ({"RECORDS_BUCKET": "Records_Bucket"}, "RECORDS_BUCKET must be an S3 bucket name"),
+        ({"IMAGING_BUCKET": ""}, "IMAGING_BUCKET is required"),
+        ({"DATA_KEY_ARN": "alias/medivault-data"}, "DATA_KEY_ARN must be a KMS key ARN"),
+        ({"COGNITO_JWKS_URL": "file:///etc/passwd"}, "COGNITO_JWKS_URL must be an http"),
     ],
 )
 def test_invalid_settings(changes: dict[str, str], message: str) -> None:

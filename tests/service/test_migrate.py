@@ -32,7 +32,7 @@ pytestmark = pytest.mark.requirements("R6", "R10", "R12")
 T = TypeVar("T")
 STAND_IN_TOKEN = "stand-in-for-an-iam-token-0123456789"
 LATER_MIGRATION = """
-CREATE TABLE phi.records (id bigserial PRIMARY KEY, patient text NOT NULL, title text NOT NULL);
+CREATE TABLE phi.later_records (id bigserial PRIMARY KEY, patient text NOT NULL, title text NOT NULL);
 CREATE SCHEMA internal;
 CREATE TABLE internal.secrets (value text);
 """
@@ -83,15 +83,15 @@ def service_login(postgres: Server, tls: Tls) -> Iterator[Callable[[str], Awaita
 
 def test_applies_from_empty_then_is_idempotent(postgres: Server, tls: Tls, empty_database: str) -> None:
     first = _apply(postgres, tls, empty_database)
-    assert first.applied == ["0001_service_role_and_phi_schema.sql", "0002_breakglass_reader.sql"]
+    assert first.applied == ["0001_service_role_and_phi_schema.sql", "0002_breakglass_reader.sql", "0003_records_profiles_audit.sql"]
     second = _apply(postgres, tls, empty_database)
-    assert (second.applied, second.skipped, second.unknown_versions) == ([], 2, [])
+    assert (second.applied, second.skipped, second.unknown_versions) == ([], 3, [])
 
     async def ledger(c: asyncpg.Connection) -> list[Any]:
         return list(await c.fetch(f"SELECT version, name, checksum, applied_by FROM {migrate.LEDGER_TABLE} ORDER BY version"))
 
     rows = _run(_as_master(postgres, tls, empty_database, ledger))
-    assert [(r["version"], r["applied_by"]) for r in rows] == [(1, MASTER_USER), (2, MASTER_USER)]
+    assert [(r["version"], r["applied_by"]) for r in rows] == [(1, MASTER_USER), (2, MASTER_USER), (3, MASTER_USER)]
     assert [r["checksum"] for r in rows] == [m.checksum for m in migrate.load()]
 
 
@@ -122,23 +122,23 @@ def test_service_role_is_iam_only_audited_and_not_privileged(postgres: Server, t
 def test_service_role_reads_and_writes_phi_tables_of_later_migrations_and_nothing_more(
     postgres: Server, tls: Tls, empty_database: str, tmp_path: Path, service_login: Callable[[str], Awaitable[asyncpg.Connection]]
 ) -> None:
-    _apply(postgres, tls, empty_database, _with_later(tmp_path, {"0003_records.sql": LATER_MIGRATION}))
+    _apply(postgres, tls, empty_database, _with_later(tmp_path, {"0004_later.sql": LATER_MIGRATION}))
 
     async def scenario() -> dict[str, str]:
         outcomes: dict[str, str] = {}
         service = await service_login(empty_database)
         try:
-            new_id = await service.fetchval("INSERT INTO phi.records (patient, title) VALUES ($1, $2) RETURNING id", "p-1", "X-ray")
-            await service.execute("UPDATE phi.records SET title = $1 WHERE id = $2", "MRI", new_id)
-            assert await service.fetchval("SELECT title FROM phi.records WHERE id = $1", new_id) == "MRI"
+            new_id = await service.fetchval("INSERT INTO phi.later_records (patient, title) VALUES ($1, $2) RETURNING id", "p-1", "X-ray")
+            await service.execute("UPDATE phi.later_records SET title = $1 WHERE id = $2", "MRI", new_id)
+            assert await service.fetchval("SELECT title FROM phi.later_records WHERE id = $1", new_id) == "MRI"
             for label, sql in {
-                "delete": "DELETE FROM phi.records",
-                "truncate": "TRUNCATE phi.records",
+                "delete": "DELETE FROM phi.later_records",
+                "truncate": "TRUNCATE phi.later_records",
                 "create in phi": "CREATE TABLE phi.mine (x int)",
                 "create in public": "CREATE TABLE public.mine (x int)",
                 "create schema": "CREATE SCHEMA mine",
-                "alter": "ALTER TABLE phi.records ADD COLUMN x int",
-                "drop": "DROP TABLE phi.records",
+                "alter": "ALTER TABLE phi.later_records ADD COLUMN x int",
+                "drop": "DROP TABLE phi.later_records",
                 "read the ledger": f"SELECT * FROM {migrate.LEDGER_TABLE}",
                 "read outside phi": "SELECT * FROM internal.secrets",
                 "write outside phi": "INSERT INTO internal.secrets VALUES ('x')",
@@ -151,8 +151,8 @@ def test_service_role_reads_and_writes_phi_tables_of_later_migrations_and_nothin
                 except (asyncpg.InsufficientPrivilegeError, asyncpg.InvalidSchemaNameError) as error:
                     outcomes[label] = f"refused ({type(error).__name__})"
             # No grant option: PostgreSQL only warns, and nothing is granted onward.
-            await service.execute("GRANT SELECT ON phi.records TO PUBLIC")
-            granted = await service.fetchval("SELECT has_table_privilege('public', 'phi.records', 'SELECT')")
+            await service.execute("GRANT SELECT ON phi.later_records TO PUBLIC")
+            granted = await service.fetchval("SELECT has_table_privilege('public', 'phi.later_records', 'SELECT')")
             outcomes["grant onward"] = "allowed" if granted else "refused"
         finally:
             await service.close()
@@ -165,18 +165,18 @@ def test_service_role_reads_and_writes_phi_tables_of_later_migrations_and_nothin
 def test_reads_and_writes_of_the_service_role_are_audited_by_pgaudit(
     postgres: Server, tls: Tls, empty_database: str, tmp_path: Path, service_login: Callable[[str], Awaitable[asyncpg.Connection]]
 ) -> None:
-    _apply(postgres, tls, empty_database, _with_later(tmp_path, {"0003_records.sql": LATER_MIGRATION}))
+    _apply(postgres, tls, empty_database, _with_later(tmp_path, {"0004_later.sql": LATER_MIGRATION}))
     marker = uuid.uuid4().hex
 
     async def scenario() -> None:
         service = await service_login(empty_database)
         try:
-            await service.execute(f"INSERT INTO phi.records (patient, title) VALUES ('p-{marker}', 'write-{marker}')")
-            await service.fetch(f"SELECT /* read-{marker} */ title FROM phi.records")
+            await service.execute(f"INSERT INTO phi.later_records (patient, title) VALUES ('p-{marker}', 'write-{marker}')")
+            await service.fetch(f"SELECT /* read-{marker} */ title FROM phi.later_records")
         finally:
             await service.close()
         # The master user's reads are not session-audited (on Aurora it is audited for DDL and roles).
-        await _as_master(postgres, tls, empty_database, lambda c: c.fetch(f"SELECT /* master-{marker} */ title FROM phi.records"))
+        await _as_master(postgres, tls, empty_database, lambda c: c.fetch(f"SELECT /* master-{marker} */ title FROM phi.later_records"))
 
     _run(scenario())
     assert postgres.log is not None
@@ -206,16 +206,16 @@ def test_login_needs_rds_iam(postgres: Server, tls: Tls, empty_database: str, se
 
 
 def test_breakglass_reader_reads_only(postgres: Server, tls: Tls, empty_database: str, tmp_path: Path) -> None:
-    _apply(postgres, tls, empty_database, _with_later(tmp_path, {"0003_records.sql": LATER_MIGRATION}))
+    _apply(postgres, tls, empty_database, _with_later(tmp_path, {"0004_later.sql": LATER_MIGRATION}))
 
     async def scenario() -> tuple[int, str]:
         await _as_master(postgres, tls, empty_database, lambda c: c.execute(f"ALTER ROLE medivault_breakglass_read PASSWORD '{STAND_IN_TOKEN}'"))
         reader = await connect(_endpoint(postgres, empty_database, "medivault_breakglass_read"), STAND_IN_TOKEN, tls_context(tls.ca_file), 10)
         try:
-            count = int(await reader.fetchval("SELECT count(*) FROM phi.records"))
+            count = int(await reader.fetchval("SELECT count(*) FROM phi.later_records"))
             try:
                 await reader.execute("SET default_transaction_read_only = off")  # the grants, not this setting, refuse
-                await reader.execute("INSERT INTO phi.records (patient, title) VALUES ('x', 'y')")
+                await reader.execute("INSERT INTO phi.later_records (patient, title) VALUES ('x', 'y')")
                 return count, "allowed"
             except asyncpg.InsufficientPrivilegeError:
                 return count, "refused"
@@ -226,7 +226,7 @@ def test_breakglass_reader_reads_only(postgres: Server, tls: Tls, empty_database
 
 
 def test_failed_migration_leaves_nothing_and_can_be_fixed(postgres: Server, tls: Tls, empty_database: str, tmp_path: Path) -> None:
-    broken = _with_later(tmp_path, {"0003_records.sql": "CREATE TABLE phi.half (x int);\nSELECT 1 / 0;\n"})
+    broken = _with_later(tmp_path, {"0004_later.sql": "CREATE TABLE phi.half (x int);\nSELECT 1 / 0;\n"})
     with pytest.raises(asyncpg.DivisionByZeroError):
         _apply(postgres, tls, empty_database, broken)
 
@@ -235,9 +235,9 @@ def test_failed_migration_leaves_nothing_and_can_be_fixed(postgres: Server, tls:
         versions = [r["version"] for r in await c.fetch(f"SELECT version FROM {migrate.LEDGER_TABLE} ORDER BY version")]
         return table, versions
 
-    assert _run(_as_master(postgres, tls, empty_database, state)) == (None, [1, 2])
-    (tmp_path / "0003_records.sql").write_text("CREATE TABLE phi.half (x int);\n")
-    assert _apply(postgres, tls, empty_database, migrate.load(tmp_path)).applied == ["0003_records.sql"]
+    assert _run(_as_master(postgres, tls, empty_database, state)) == (None, [1, 2, 3])
+    (tmp_path / "0004_later.sql").write_text("CREATE TABLE phi.half (x int);\n")
+    assert _apply(postgres, tls, empty_database, migrate.load(tmp_path)).applied == ["0004_later.sql"]
 
 
 def test_changed_applied_migration_is_refused(postgres: Server, tls: Tls, empty_database: str, tmp_path: Path) -> None:
@@ -250,9 +250,9 @@ def test_changed_applied_migration_is_refused(postgres: Server, tls: Tls, empty_
 
 def test_database_ahead_of_the_image_is_left_alone(postgres: Server, tls: Tls, empty_database: str, tmp_path: Path) -> None:
     """A CloudFormation rollback re-runs the previous image's (shorter) migration set: no failure."""
-    _apply(postgres, tls, empty_database, _with_later(tmp_path, {"0003_records.sql": LATER_MIGRATION}))
+    _apply(postgres, tls, empty_database, _with_later(tmp_path, {"0004_later.sql": LATER_MIGRATION}))
     older = _apply(postgres, tls, empty_database)
-    assert (older.applied, older.unknown_versions) == ([], [3])
+    assert (older.applied, older.unknown_versions) == ([], [4])
 
 
 @pytest.mark.parametrize(
@@ -304,7 +304,7 @@ def test_main_migrates_with_the_master_secret(secrets: Any, postgres: Server, tl
     arn = secrets.create_secret(Name="master", SecretString=_master_secret(postgres, MASTER_PASSWORD))["ARN"]
     expected = migrate.set_hash(migrate.load())
     assert migrate.main(_env(arn, tls, empty_database, EXPECTED_MIGRATIONS_HASH=expected), secrets) == migrate.EXIT_OK
-    assert _apply(postgres, tls, empty_database).skipped == 2
+    assert _apply(postgres, tls, empty_database).skipped == len(migrate.load())
 
 
 def test_main_logs_in_with_the_pending_secret_during_rotation(secrets: Any, postgres: Server, tls: Tls, empty_database: str) -> None:
@@ -324,7 +324,7 @@ def test_main_exit_codes(secrets: Any, postgres: Server, tls: Tls, empty_databas
     assert migrate.main(_env(wrong, tls, empty_database, DB_AUTH_RETRY_SECONDS="0"), secrets) == migrate.EXIT_CANNOT_CONNECT
     assert migrate.main(_env(good, _other_ca(tls), empty_database), secrets) == migrate.EXIT_CANNOT_CONNECT
     # Nothing was applied by any of the refused runs.
-    assert _apply(postgres, tls, empty_database).applied == ["0001_service_role_and_phi_schema.sql", "0002_breakglass_reader.sql"]
+    assert _apply(postgres, tls, empty_database).applied == [m.file_name for m in migrate.load()]
 
 
 def _other_ca(tls: Tls) -> Tls:

@@ -21,7 +21,7 @@ from medivault_service.readiness import check_database
 from medivault_service.settings import Settings
 from starlette.testclient import TestClient
 
-from tests.service.conftest import MASTER_PASSWORD, MASTER_USER, REDIS_TOKEN, Server, Tls
+from tests.service.conftest import AWS_SETTINGS, MASTER_PASSWORD, MASTER_USER, REDIS_TOKEN, Server, Tls
 
 STAND_IN_TOKEN = "stand-in-for-an-iam-token-for-readiness"
 
@@ -89,6 +89,7 @@ def _settings(postgres: Server, database: str, tls: Tls, redis_server: Server, *
         redis_port=redis_server.port,
         redis_auth_token=REDIS_TOKEN,
         redis_ca_file=tls.ca_file,
+        **AWS_SETTINGS,  # type: ignore[arg-type]
     )
     return replace(base, **changes)
 

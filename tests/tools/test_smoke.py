@@ -268,3 +268,19 @@ def test_main_needs_the_outputs_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     check = smoke.Smoke({}, Aws(boto3.Session(region_name=REGION)))
     with pytest.raises(KeyError, match="SiteUrl"):
         check.output("SiteUrl")
+
+
+def test_records_scenario_needs_the_test_clinicians_secrets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scenario itself runs end to end in tests/service/test_smoke_scenario.py (PostgreSQL, Redis, moto)."""
+    monkeypatch.delenv("MEDIVAULT_SMOKE_PASSWORD", raising=False)
+    monkeypatch.delenv("MEDIVAULT_SMOKE_TOTP_SECRET", raising=False)
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"Edge": {"SiteUrl": "https://example.invalid"}}))
+    assert smoke.main(["--outputs", str(outputs), "--clinician", "smoke.clinician"], aws=Aws(boto3.Session(region_name=REGION))) == 2
+    assert "MEDIVAULT_SMOKE_PASSWORD" in capsys.readouterr().err
+    # RFC 6238 test vector (SHA-1, 8 digits there; Cognito uses 6: the last six digits of 94287082).
+    import base64
+
+    assert smoke.totp(base64.b32encode(b"12345678901234567890").decode(), at=59) == "287082"

@@ -7,23 +7,33 @@ direct request without the origin header; WAF blocking a SQL-injection probe and
 login path (a bounded number of requests). AWS half: a PHI bucket refusing an upload without SSE-KMS
 and one over plain HTTP, and refusing to delete a locked version; CloudTrail logging, Config
 recording, GuardDuty enabled, the backup plan present; every alarm of the stage in OK or
-INSUFFICIENT_DATA. Prints PASS/FAIL per check; exits 1 on any FAIL.
+INSUFFICIENT_DATA. Records scenario (when a seeded test clinician is given: --clinician and the
+MEDIVAULT_SMOKE_PASSWORD / MEDIVAULT_SMOKE_TOTP_SECRET environment variables, --patient): sign in
+with MFA, create a record, upload through the presigned URL, read it back through the presigned
+GET, try to delete the object version (refused by Object Lock), find the audit rows
+(``RecordsScenario``; run locally against PostgreSQL, Redis and moto by
+tests/service/test_smoke_scenario.py). Prints PASS/FAIL per check; exits 1 on any FAIL.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import http.client
 import json
+import os
 import ssl
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -78,6 +88,119 @@ def https_fetcher(context: ssl.SSLContext | None = None, *, check_hostname: bool
     return fetch
 
 
+def totp(secret: str, at: float | None = None) -> str:
+    """The current 6-digit code of an authenticator-app secret (RFC 6238, SHA-1, 30 s; Cognito's TOTP)."""
+    from cryptography.hazmat.primitives.hashes import SHA1
+    from cryptography.hazmat.primitives.twofactor.totp import TOTP
+
+    padded = secret + "=" * (-len(secret) % 8)
+    key = base64.b32decode(padded, casefold=True)
+    return TOTP(key, 6, SHA1(), 30, enforce_key_length=False).generate(time.time() if at is None else at).decode()  # noqa: S303
+
+
+def http_json(method: str, url: str, body: dict[str, Any] | None = None, token: str | None = None, timeout: float = 10.0) -> tuple[int, Any]:
+    headers = {"User-Agent": "medivault-smoke"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - https (or the local test server)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
+            return answer.status, json.loads(answer.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+@dataclass
+class RecordsScenario:
+    """The end-to-end path of a real user through the records service (issue 17): never logs a token,
+    the password or the TOTP secret; the record's content is a fixed marker, not PHI."""
+
+    base_url: str
+    username: str
+    password: str
+    totp_secret: str
+    patient_id: str
+    s3: Any  # for the delete attempt, with the smoke runner's own credentials
+    bucket: str
+    timeout: float = 10.0
+
+    def results(self) -> Iterator[Result]:
+        base = self.base_url.rstrip("/")
+        status, first = http_json("POST", f"{base}/v1/auth/sign-in", {"username": self.username, "password": self.password}, timeout=self.timeout)
+        if status != 200:
+            yield Result(
+                "sign-in", False, f"answered {status} {_code(first)}", "the seeded test clinician and the app client's USER_PASSWORD_AUTH flow"
+            )
+            return
+        if first.get("challenge") == "SOFTWARE_TOKEN_MFA":
+            body = {"username": self.username, "session": first["session"], "code": totp(self.totp_secret)}
+            status, first = http_json("POST", f"{base}/v1/auth/mfa", body, timeout=self.timeout)
+        token = first.get("access_token") if status == 200 and isinstance(first, dict) else None
+        yield Result("sign-in with MFA", bool(token), f"answered {status}", "the clinician's TOTP enrolment (MEDIVAULT_SMOKE_TOTP_SECRET)")
+        if not token:
+            return
+        content = f"medivault smoke {uuid.uuid4()}".encode()
+        digest = base64.b64encode(hashlib.sha256(content).digest()).decode()
+        status, created = http_json(
+            "POST",
+            f"{base}/v1/records",
+            {
+                "patient_id": self.patient_id,
+                "kind": "document",
+                "title": "smoke",
+                "content_type": "text/plain",
+                "size_bytes": len(content),
+                "sha256": digest,
+            },
+            token,
+            self.timeout,
+        )
+        yield Result(
+            "create a record", status == 201, f"answered {status} {_code(created)}", "a care relationship of the test clinician with --patient"
+        )
+        if status != 201:
+            return
+        record_id = created["record"]["id"]
+        upload = created["upload"]
+        put = urllib.request.Request(upload["url"], data=content, method="PUT", headers=upload["headers"])  # noqa: S310 - presigned S3 URL
+        try:
+            with urllib.request.urlopen(put, timeout=self.timeout) as answer:  # noqa: S310
+                put_status = answer.status
+        except urllib.error.HTTPError as error:
+            put_status = error.code
+        yield Result(
+            "upload through the presigned PUT", put_status == 200, f"S3 answered {put_status}", "the bucket policy (SSE-KMS with the data key)"
+        )
+        status, confirmed = http_json("POST", f"{base}/v1/records/{record_id}/confirm", {}, token, self.timeout)
+        yield Result("confirm the upload", status == 200, f"answered {status} {_code(confirmed)}", "the object's size, checksum and Object Lock")
+        status, got = http_json("GET", f"{base}/v1/records/{record_id}", None, token, self.timeout)
+        url = ((got or {}).get("download") or {}).get("url") if status == 200 else None
+        back = b""
+        if url:
+            with urllib.request.urlopen(url, timeout=self.timeout) as answer:  # noqa: S310 - presigned S3 URL
+                back = answer.read()
+        yield Result(
+            "read back through the presigned GET", back == content, f"{len(back)} of {len(content)} bytes match" if back else f"answered {status}", ""
+        )
+        version = parse_qs(urlsplit(url).query).get("versionId", [""])[0] if url else ""
+        yield Smoke._refused(
+            "the record's object version cannot be deleted",
+            lambda: self.s3.delete_object(Bucket=self.bucket, Key=f"records/{record_id}", VersionId=version),
+        )
+        status, audit = http_json("GET", f"{base}/v1/records/{record_id}/audit", None, token, self.timeout)
+        actions = [e["action"] for e in (audit or {}).get("events", [])] if status == 200 else []
+        expected = ["record.create", "record.confirm", "record.download_url"]
+        yield Result("audit rows", actions[:3] == expected, f"events: {', '.join(actions) or status}", "the audit insert of medivault_service.store")
+
+
+def _code(body: Any) -> str:
+    return str(body.get("error", {}).get("code", "")) if isinstance(body, dict) else ""
+
+
 @dataclass
 class Smoke:
     outputs: dict[str, dict[str, str]]
@@ -88,6 +211,7 @@ class Smoke:
     login_interval: float = 1.0
     timeout: float = 10.0
     sleep: Callable[[float], None] = time.sleep
+    records: RecordsScenario | None = None
 
     def output(self, key: str) -> str:
         for values in self.outputs.values():
@@ -224,14 +348,19 @@ class Smoke:
             "look at the alarm's metric on the dashboard (DashboardName in the outputs)",
         )
 
+    def records_scenario(self) -> Iterator[Result]:
+        assert self.records is not None
+        yield from self.records.results()
+
     def _has(self, key: str) -> bool:
         return any(key in values for values in self.outputs.values())
 
     CHECKS = ("site", "alb_direct", "waf_sql_injection", "waf_login_rate", "phi_bucket", "audit", "alarms")
 
     def results(self) -> list[Result]:
+        names = (*self.CHECKS, "records_scenario") if self.records is not None else self.CHECKS
         return run_checks(
-            ((name, getattr(self, name)) for name in self.CHECKS),
+            ((name, getattr(self, name)) for name in names),
             errors=(ClientError, BotoCoreError, OSError, http.client.HTTPException, KeyError),
             fix="see the message",
         )
@@ -241,11 +370,29 @@ def main(argv: list[str] | None = None, aws: Aws | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--outputs", type=Path, default=Path("cdk.out.sandbox/outputs.json"))
     parser.add_argument("--login-requests", type=int, default=120, help="upper bound of requests to the login path")
+    parser.add_argument("--clinician", help="user name of the seeded test clinician (password and TOTP secret from the environment)")
+    parser.add_argument("--patient", help="patient id (Cognito sub) the test clinician has a care relationship with")
     args = parser.parse_args(argv)
     if not args.outputs.exists():
         print(f"smoke: {args.outputs} not found: deploy first (make deploy-sandbox ACCOUNT=...)", file=sys.stderr)
         return 2
-    smoke = Smoke(json.loads(args.outputs.read_text()), aws or Aws(), login_requests=args.login_requests)
+    aws = aws or Aws()
+    outputs = json.loads(args.outputs.read_text())
+    smoke = Smoke(outputs, aws, login_requests=args.login_requests)
+    if args.clinician:
+        password, secret = os.environ.get("MEDIVAULT_SMOKE_PASSWORD", ""), os.environ.get("MEDIVAULT_SMOKE_TOTP_SECRET", "")
+        if not (password and secret and args.patient):
+            print("smoke: --clinician needs --patient, MEDIVAULT_SMOKE_PASSWORD and MEDIVAULT_SMOKE_TOTP_SECRET", file=sys.stderr)
+            return 2
+        smoke.records = RecordsScenario(
+            smoke.output("SiteUrl"),
+            args.clinician,
+            password,
+            secret,
+            args.patient,
+            aws.client("s3", REGION),
+            smoke.output("PhiBucketNames").split(",")[0],
+        )
     return report("smoke", smoke.results())
 
 
