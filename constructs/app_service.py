@@ -87,6 +87,8 @@ XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSa
 # - PutObject: PUT, and CreateMultipartUpload / UploadPart / CompleteMultipartUpload;
 # - AbortMultipartUpload, ListMultipartUploadParts (ListParts): an imaging upload of several GB;
 # - GetObject: GET and HEAD (the confirm step: size, checksum);
+# - GetObjectVersion: GET and HEAD of a given version (the service confirms a version id and presigns a
+#   GET of exactly that version; GetObject reference: "you need the s3:GetObjectVersion permission");
 # - GetObjectAttributes: GetObjectAttributes without a version id (with GetObject);
 # - GetObjectRetention: HEAD returns x-amz-object-lock-mode / retain-until-date only with it.
 # Never s3:DeleteObject / s3:DeleteObjectVersion: Object Lock keeps versions, and no record is deleted.
@@ -95,12 +97,16 @@ PHI_OBJECT_ACTIONS = [
     "s3:GetObject",
     "s3:GetObjectAttributes",
     "s3:GetObjectRetention",
+    "s3:GetObjectVersion",
     "s3:ListMultipartUploadParts",
     "s3:PutObject",
 ]
 # SSE-KMS through S3: GenerateDataKey for a PUT and CreateMultipartUpload, Decrypt for a GET, for every
 # UploadPart / CompleteMultipartUpload (S3 reads the encrypted parts) and for a HEAD with checksum mode.
 DATA_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+# The records service writes every object under this prefix (service/medivault_service/records.py): the
+# task role reaches nothing else in the PHI buckets (tests/constructs/test_app_service.py keeps both equal).
+RECORDS_OBJECT_PREFIX = "records/"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -359,20 +365,21 @@ def _grant_records(role: iam.Role, storage: RecordsStorage) -> None:
         acknowledge(
             role,
             f"AwsSolutions-IAM5[Resource::{finding}]",
-            "Object keys inside one named PHI bucket (<bucket ARN>/*): objects are created at runtime and cannot be listed in a "
-            "policy; only object reads, writes and multipart-upload parts are allowed on them, never a delete.",
+            f"Object keys under {RECORDS_OBJECT_PREFIX} inside one named PHI bucket: record objects are created at runtime under "
+            "random ids and cannot be listed in a policy; only object reads, writes and multipart-upload parts are allowed "
+            "on them, never a delete.",
         )
 
 
 def _objects_arn(role: iam.Role, bucket: s3.IBucket, index: int) -> tuple[str, str]:
-    """``<bucket ARN>/*`` and the cdk-nag finding it raises. A bucket of another stack is referenced through an
+    """``<bucket ARN>/records/*`` and the cdk-nag finding it raises. A bucket of another stack is referenced through an
     export with a fixed name, so the finding id (and its acknowledgment) is known at construction time."""
     producer = cdk.Stack.of(bucket)
     if producer is cdk.Stack.of(role):
         raise ValueError("AppService: PHI buckets belong to the data tier, not the service's stack")
     name = f"{producer.stack_name}-PhiBucket{index}Arn"
     producer.export_value(bucket.bucket_arn, name=name)
-    return f"{cdk.Fn.import_value(name)}/*", f"{name}/*"
+    return f"{cdk.Fn.import_value(name)}/{RECORDS_OBJECT_PREFIX}*", f"{name}/{RECORDS_OBJECT_PREFIX}*"
 
 
 def _execution_role(scope: Construct, cache_auth_secret: secretsmanager.ISecret, others: list[iam.Role]) -> ManagedPolicyRole:

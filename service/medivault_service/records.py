@@ -54,6 +54,9 @@ KINDS: dict[str, dict[str, Any]] = {
 MIN_PART_BYTES = 64 * MiB
 MAX_PARTS = 10_000
 LIST_LIMIT = 100
+# Every record object lives under this prefix with a random id: no name or patient identifier in a key.
+# The task role may touch nothing else in the PHI buckets (constructs/app_service.py RECORDS_OBJECT_PREFIX).
+OBJECT_PREFIX = "records/"
 
 
 def part_size_for(size: int) -> int:
@@ -145,7 +148,7 @@ async def create_record(request: Request) -> JSONResponse:
         raise ApiError(403, "forbidden", "patients may add records only to their own file")
 
     record_id = uuid.uuid4()
-    key = f"records/{record_id}"
+    key = f"{OBJECT_PREFIX}{record_id}"
     bucket = settings.records_bucket if body["kind"] == "document" else settings.imaging_bucket
     sse = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": settings.data_key_arn}
     upload: dict[str, Any]

@@ -189,9 +189,11 @@ def test_task_role_presigns_uploads_downloads_and_multipart_but_never_deletes(bu
         "s3:ListMultipartUploadParts",
         "s3:GetObjectAttributes",
         "s3:GetObjectRetention",  # HEAD shows the lock mode only with it
+        "s3:GetObjectVersion",  # GET / HEAD of the confirmed version id (S3 API reference, GetObject "Permissions")
     }
     resources = json.dumps(statements["PhiObjects"]["Resource"])
-    assert resources.count("Fn::ImportValue") == 2 and resources.count('"/*"') == 2
+    # Only the records service's own prefix, never the whole bucket.
+    assert resources.count("Fn::ImportValue") == 2 and resources.count('"/records/*"') == 2 and '"/*"' not in resources
     for index, bucket in enumerate((built.records, built.imaging)):
         assert f"Data-PhiBucket{index}Arn" in resources
         assert _exported(built, {"Fn::ImportValue": f"Data-PhiBucket{index}Arn"}) == logical_id(bucket)
@@ -284,8 +286,8 @@ def test_logical_ids_are_those_of_resources_created_directly_in_the_stack(built:
 
 def test_acknowledgments_sit_on_the_roles_and_the_task_definition(built: Built) -> None:
     role = acknowledged(built.template, logical_id(built.service.task_role))
-    assert {"AwsSolutions-IAM5[Resource::*]", "AwsSolutions-IAM5[Resource::Data-PhiBucket0Arn/*]"} <= set(role)
-    assert "never a delete" in role["AwsSolutions-IAM5[Resource::Data-PhiBucket1Arn/*]"]
+    assert {"AwsSolutions-IAM5[Resource::*]", "AwsSolutions-IAM5[Resource::Data-PhiBucket0Arn/records/*]"} <= set(role)
+    assert "never a delete" in role["AwsSolutions-IAM5[Resource::Data-PhiBucket1Arn/records/*]"]
     assert "AwsSolutions-IAM5[Resource::*]" in acknowledged(built.template, logical_id(built.service.execution_role))
     assert "AwsSolutions-ECS2" in acknowledged(built.template, logical_id(built.service.task_definition))
     assert [t["requirements"] for t in traces(built.service)] == [["R4", "R1"], ["R4"]]
@@ -303,3 +305,13 @@ def test_a_region_without_a_known_guardduty_agent_repository_fails_synth() -> No
 def test_settings_refuse_inverted_task_counts() -> None:
     with pytest.raises(ValueError, match=r"^AppServiceSettings.min_tasks/max_tasks: 5/2"):
         AppServiceSettings(**{**SETTINGS.__dict__, "min_tasks": 5, "max_tasks": 2})
+
+
+def test_the_task_role_prefix_is_the_one_the_service_writes_under() -> None:
+    """A key prefix change in the service without the role (or the reverse) would make every upload fail with
+    403 at runtime; the two constants must stay equal."""
+    from medivault_service.records import OBJECT_PREFIX
+
+    from constructs.app_service import RECORDS_OBJECT_PREFIX
+
+    assert OBJECT_PREFIX == RECORDS_OBJECT_PREFIX == "records/"
