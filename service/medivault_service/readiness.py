@@ -1,6 +1,7 @@
 """Readiness: the task can serve only if it can log in to Aurora PostgreSQL as its own role
-(``medivault_service``) with an IAM authentication token, and open a TLS connection to Redis,
-both with the server certificate and host name verified. Each dependency is reported as ok or
+(``medivault_service``) with an IAM authentication token; it also opens a TLS connection to Redis
+(a failure there makes the task "degraded", still in service, since profiles fall back to the
+database), both with the server certificate and host name verified. Each dependency is reported as ok or
 failed; details go to the log, never to the response. The task holds no database password at
 all (no master secret): see medivault_service.database."""
 

@@ -75,7 +75,7 @@ class Edge(http.server.BaseHTTPRequestHandler):
             status = 200 if cls.broken else 403
         elif "%27" in self.path and not cls.broken:
             status = 403
-        elif self.path.startswith("/login"):
+        elif self.path.startswith("/v1/auth/"):
             cls.logins += 1
             status = 403 if cls.logins > cls.login_limit and not cls.broken else 200
         else:
@@ -284,3 +284,14 @@ def test_records_scenario_needs_the_test_clinicians_secrets(
     import base64
 
     assert smoke.totp(base64.b32encode(b"12345678901234567890").decode(), at=59) == "287082"
+
+
+def test_the_login_probe_hits_a_rate_limited_path_that_the_service_serves() -> None:
+    """The smoke probe must exercise the WAF's login rule on the service's real sign-in route."""
+    from medivault_service.app import ROUTES
+
+    from stacks.config.edge import EdgeConfig
+    from tools.sandbox.smoke import LOGIN_PROBE_PATH
+
+    assert any(LOGIN_PROBE_PATH.startswith(prefix) for prefix in EdgeConfig().login_paths)
+    assert LOGIN_PROBE_PATH in {route.path for route in ROUTES}

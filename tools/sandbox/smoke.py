@@ -50,6 +50,10 @@ SECURITY_HEADERS = {
     "referrer-policy": "same-origin",
     "content-security-policy": "default-src 'self'",
 }
+# The service's sign-in route (service/medivault_service/auth.py), under the WAF's rate-limited login prefix
+# (stacks/config/edge.py login_paths; tests/tools/test_smoke.py keeps the two in step). A GET is answered 405
+# by the service, but WAF counts the request by path before it reaches the origin.
+LOGIN_PROBE_PATH = "/v1/auth/sign-in"
 SQL_INJECTION_PROBE = "/?id=1%27%20OR%20%271%27%3D%271"
 TLS_1_2_OR_LATER = ("TLSv1.2", "TLSv1.3")
 
@@ -260,7 +264,7 @@ class Smoke:
         )
 
     def waf_login_rate(self) -> Iterator[Result]:
-        url = self.output("SiteUrl").rstrip("/") + "/login"
+        url = self.output("SiteUrl").rstrip("/") + LOGIN_PROBE_PATH
         for sent in range(1, self.login_requests + 1):
             status = self.fetch(url, self.timeout).status
             if status in (403, 429):
