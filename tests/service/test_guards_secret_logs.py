@@ -98,3 +98,56 @@ def test_refused_logins_log_no_secret(lines: list[str], postgres: Server, empty_
     assert any('"check": "cache"' in line and "AuthenticationError" in line for line in failures), failures
     assert any('"check": "database"' in line and ("Password" in line or "Authorization" in line) for line in failures), failures
     _assert_clean(lines, body)
+
+
+# --- the migration task: the master password ----------------------------------------------------------
+
+
+@pytest.fixture
+def secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    import boto3
+    from moto import mock_aws
+
+    for name, value in {"AWS_DEFAULT_REGION": "eu-central-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name="eu-central-1")
+
+
+def test_migration_task_logs_no_master_password(
+    secrets: object, postgres: Server, tls: Tls, empty_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Refused with both secret versions, refused by a malformed secret, refused by the server's certificate:
+    the task's JSON lines (stdout, jsonlog) name what failed, never the password."""
+    import json
+
+    from medivault_service import migrate
+
+    from tests.service.conftest import MASTER_PASSWORD, MASTER_USER
+
+    def secret(password: str, **extra: object) -> str:
+        return json.dumps(
+            {"engine": "postgres", "host": postgres.host, "port": postgres.port, "username": MASTER_USER, "password": password, **extra}
+        )
+
+    wrong_current, wrong_pending = f"wrong-current-{uuid.uuid4().hex}", f"wrong-pending-{uuid.uuid4().hex}"
+    client = secrets  # boto3 Secrets Manager client under moto
+    refused = client.create_secret(Name="refused", SecretString=secret(wrong_current))["ARN"]  # type: ignore[attr-defined]
+    client.put_secret_value(SecretId=refused, SecretString=secret(wrong_pending), VersionStages=["AWSPENDING"])  # type: ignore[attr-defined]
+    malformed = client.create_secret(Name="malformed", SecretString=json.dumps({"password": wrong_current}))["ARN"]  # type: ignore[attr-defined]
+    good = client.create_secret(Name="good", SecretString=secret(MASTER_PASSWORD))["ARN"]  # type: ignore[attr-defined]
+    env = {"DB_CA_FILE": tls.ca_file, "DB_REGION": "eu-central-1", "DB_NAME": empty_database, "DB_AUTH_RETRY_SECONDS": "0"}
+
+    assert migrate.main({**env, "DB_SECRET_ARN": refused}, client) == migrate.EXIT_CANNOT_CONNECT
+    assert migrate.main({**env, "DB_SECRET_ARN": malformed}, client) == migrate.EXIT_BAD_CONFIGURATION
+    assert migrate.main({**env, "DB_SECRET_ARN": good, "DB_CA_FILE": tls.other_ca_file}, client) == migrate.EXIT_CANNOT_CONNECT
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert (
+        text.count("master login refused; the secret may be rotating") == 2
+        and "master secret unusable" in text
+        and "could not reach the database" in text
+    ), text
+    for password in (wrong_current, wrong_pending, MASTER_PASSWORD):
+        assert password not in text
