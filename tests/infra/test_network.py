@@ -81,7 +81,13 @@ def test_flow_logs_all_traffic_to_encrypted_log_group(synth: Synthesized, enviro
         {"ResourceType": "VPC", "TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs"},
     )
     days = cfg.load(environment, None).log_retention_days
-    template.has_resource_properties("AWS::Logs::LogGroup", {"KmsKeyId": Match.any_value(), "RetentionInDays": days})
+    [flow_log] = resources_of(template, "AWS::EC2::FlowLog").values()
+    group = resources_of(template, "AWS::Logs::LogGroup")[flow_log["Properties"]["LogGroupName"]["Ref"]]
+    assert group["Properties"]["RetentionInDays"] == days
+    # Under the logs key of the Keys stack (a weak reference: Fn::GetStackOutput of that key's ARN).
+    key = group["Properties"]["KmsKeyId"]["Fn::GetStackOutput"]
+    assert key["StackName"] == f"{environment.capitalize()}-Keys"
+    assert synth.template(environment, "keys").to_json()["Outputs"][key["OutputName"]]["Value"] == {"Fn::GetAtt": ["LogsKeyFE4C4A83", "Arn"]}
     # The flow-log role's permissions are a managed policy scoped to the one log group (no inline policy).
     assert resources_of(template, "AWS::IAM::Policy") == {}
     template.has_resource_properties(

@@ -110,7 +110,10 @@ def test_untagged_bucket_is_not_applicable(world: World) -> None:
 
 
 def test_deleted_or_out_of_scope_bucket_is_not_applicable(world: World) -> None:
+    # The bucket still exists (and would be NON_COMPLIANT): only the ResourceDeleted status makes it NOT_APPLICABLE.
+    world.bucket("gone", mode="GOVERNANCE")
     assert world.run(world.change("gone", status="ResourceDeleted"))["evaluations"] == {"gone": "NOT_APPLICABLE"}
+    assert world.run(world.change("gone"))["evaluations"] == {"gone": "NON_COMPLIANT"}
     world.bucket("records", mode="GOVERNANCE")
     assert world.run(world.change("records", left_scope=True))["evaluations"] == {"records": "NOT_APPLICABLE"}
     assert world.run(world.change("vanished"))["evaluations"] == {"vanished": "NOT_APPLICABLE"}  # deleted since the change
