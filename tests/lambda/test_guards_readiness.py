@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mv_dr_readiness.readiness import RecoveryPoint, assess
+from mv_dr_readiness.logic import RecoveryPoint, assess
 
 pytestmark = pytest.mark.requirements("R15")
 
