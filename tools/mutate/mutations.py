@@ -28,7 +28,7 @@ SERVICE_LOGS = ("tests/service/test_guards_secret_logs.py",)
 NOTIFIER = ("tests/lambda/test_findings_notifier.py",)
 QUARANTINE = ("tests/lambda/test_macie_quarantine.py",)
 PHI_RULE = ("tests/lambda/test_phi_bucket_rule.py",)
-ROTATION = ("tests/lambda/test_secret_rotation_cache.py", "tests/lambda/test_secret_rotation_origin.py")
+ROTATION = ("tests/lambda/test_secret_rotation_cache.py", "tests/lambda/test_secret_rotation_origin.py", "tests/lambda/test_no_secret_in_logs.py")
 
 ALARMS = "constructs/security_alarms.py"
 RULES = "constructs/hipaa_config_rules.py"
