@@ -17,14 +17,13 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_guardduty as guardduty
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from constructs.access_log_bucket import LogBucket, LogBucketSettings
 from constructs.alert_topic import AlertTopic
 from constructs.audit_trail import AuditTrail, AuditTrailSettings, audit_key
 from constructs.compliance import acknowledge
-from constructs.data_classification import phi_tag_parameters, tag_phi_bucket
+from constructs.data_classification import tag_phi_bucket
 from constructs.detection_baseline import (
     RDS_LOGIN_EVENTS,
     RUNTIME_MONITORING,
@@ -35,14 +34,13 @@ from constructs.detection_baseline import (
 )
 from constructs.egress import AwsApiPaths, closed_security_group
 from constructs.evidence_bucket import EvidenceBucket, EvidenceLock, allow_service_delivery
-from constructs.finding_ids import arn_id
 from constructs.findings_notifier import FindingsNotifier, FindingsNotifierSettings, FindingsTable
 from constructs.function_settings import FunctionSettings
 from constructs.hipaa_config_rules import HipaaConfigRules
 from constructs.log_retention import retention
 from constructs.macie_quarantine import MacieQuarantine, MacieQuarantineSettings
 from constructs.managed_policy_role import ManagedPolicyRole
-from constructs.python_function import PythonFunction
+from constructs.phi_bucket_rule import PhiBucketRule, PhiBucketRuleSettings
 from constructs.traceability import trace
 
 from stacks.base import MediVaultStack
@@ -159,7 +157,15 @@ class AuditStack(MediVaultStack):
             removal_policy=removal,
             powertools_layer_version=config.powertools_layer_version,
         )
-        self._phi_bucket_rule(function, data_key)
+        self.phi_bucket_rule_function = PhiBucketRule(
+            self,
+            "PhiBucketRule",
+            settings=PhiBucketRuleSettings(lock_mode=config.data.object_lock_mode, min_retention_days=config.data.object_lock_days),
+            function=function,
+            data_key=data_key,
+            after=self.recording_resources,
+        )
+        self.phi_bucket_rule, self.phi_bucket_rule_permission = self.phi_bucket_rule_function.rule, self.phi_bucket_rule_function.permission
         self.findings_table = FindingsTable(self, "FindingsSeen", key=self.audit_key, removal_policy=removal)
         self.findings_notifier = FindingsNotifier(
             self,
@@ -229,96 +235,6 @@ class AuditStack(MediVaultStack):
     def recording_resources(self) -> tuple[cdk.CfnResource, ...]:
         """What a Config rule of this stack waits for: nothing when the account's recorder is used."""
         return self.recording.resources if self.recording else ()
-
-    def _phi_bucket_rule(self, function: FunctionSettings, data_key: kms.IKey) -> None:
-        fn = PythonFunction(
-            self,
-            "PhiBucketRule",
-            source="mv_phi_bucket_rule",
-            description="Config rule: PHI buckets locked, versioned, data key",
-            **function.kwargs(),
-        )
-        fn.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "s3:GetBucketTagging",
-                    "s3:GetBucketObjectLockConfiguration",
-                    "s3:GetBucketVersioning",
-                    "s3:GetEncryptionConfiguration",
-                    "s3:GetBucketLocation",
-                ],
-                resources=[f"arn:{self.partition}:s3:::*"],
-            )
-        )
-        # The two calls without resource-level permissions, in a policy of their own, so that its
-        # acknowledgment says exactly this (the function role's own Resource::* is ENI + X-Ray only).
-        evaluations = iam.ManagedPolicy(
-            self,
-            "PhiBucketRuleEvaluations",
-            description="Config rule medivault-phi-bucket-lock: list the buckets, report the evaluations",
-            roles=[fn.role],
-            statements=[iam.PolicyStatement(actions=["s3:ListAllMyBuckets", "config:PutEvaluations"], resources=["*"])],
-        )
-        acknowledge(
-            evaluations,
-            "AwsSolutions-IAM5[Resource::*]",
-            "s3:ListAllMyBuckets (which buckets a periodic run evaluates) and config:PutEvaluations (the result) support no "
-            "resource-level permissions; the function reads bucket configuration only, never objects.",
-        )
-        acknowledge(
-            fn.role,
-            arn_id(self, "AwsSolutions-IAM5[Resource::arn:{partition}:s3:::*]"),
-            "The periodic evaluation reads the configuration (tags, lock, versioning, encryption) of every bucket; no object access.",
-        )
-        data = self.config.data
-        # An explicit permission resource (Function.add_permission returns None in Python, so nothing
-        # could depend on it): AWS Config checks it when the rule is created (aws-cdk PR #16617).
-        # Config assigns the rule's ID at creation, so the source ARN names this account's rules here.
-        permission = lambda_.CfnPermission(
-            fn.function,
-            "ConfigInvokes",
-            action="lambda:InvokeFunction",
-            function_name=fn.function.function_arn,
-            principal="config.amazonaws.com",
-            source_account=self.account,
-            source_arn=f"arn:{self.partition}:config:{self.region}:{self.account}:config-rule/*",
-        )
-        self.phi_bucket_rule = awsconfig.CfnConfigRule(
-            self,
-            "PhiBucketLockRule",
-            config_rule_name="medivault-phi-bucket-lock",
-            description=f"PHI-tagged buckets: Object Lock {data.object_lock_mode} >= {data.object_lock_days} days, versioning, the data key",
-            source=awsconfig.CfnConfigRule.SourceProperty(
-                owner="CUSTOM_LAMBDA",
-                source_identifier=fn.function.function_arn,
-                source_details=[
-                    awsconfig.CfnConfigRule.SourceDetailProperty(event_source="aws.config", message_type="ConfigurationItemChangeNotification"),
-                    awsconfig.CfnConfigRule.SourceDetailProperty(
-                        event_source="aws.config", message_type="OversizedConfigurationItemChangeNotification"
-                    ),
-                    awsconfig.CfnConfigRule.SourceDetailProperty(
-                        event_source="aws.config", message_type="ScheduledNotification", maximum_execution_frequency="TwentyFour_Hours"
-                    ),
-                ],
-            ),
-            scope=awsconfig.CfnConfigRule.ScopeProperty(compliance_resource_types=["AWS::S3::Bucket"]),
-            input_parameters={
-                **phi_tag_parameters(),
-                "lockMode": data.object_lock_mode,
-                "minRetentionDays": str(data.object_lock_days),
-                "kmsKeyArn": data_key.key_arn,
-            },
-        )
-        self.phi_bucket_rule.add_resource_dependency(permission)
-        self.phi_bucket_rule.node.add_dependency(evaluations)
-        self.phi_bucket_rule.node.add_dependency(*self.recording_resources)
-        self.phi_bucket_rule_permission = permission
-        trace(
-            self.phi_bucket_rule,
-            ["R7", "R14"],
-            ["security"],
-            "A custom Config rule proves every PHI bucket is locked, versioned and under the data key.",
-        )
 
     def _audit_manager(self, framework_id: str) -> None:
         owner = ManagedPolicyRole(
