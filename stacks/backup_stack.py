@@ -18,11 +18,8 @@ DR vault never blocks a deploy with "Exports cannot be updated". See docs/disast
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_events as events
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
@@ -30,26 +27,16 @@ from constructs import Construct
 from constructs.alert_topic import AlertTopic
 from constructs.backup_audit_framework import BackupAuditFramework, BackupFrameworkSettings
 from constructs.backup_job_alerts import BackupJobFailures
-from constructs.compliance import acknowledge
-from constructs.data_classification import backup_tag_selection
+from constructs.backup_plan import BackupPlanSettings, BackupServiceRole, DrBackupPlan
 from constructs.dr_readiness import ReadinessChecker, ReadinessSettings
 from constructs.function_settings import FunctionSettings
 from constructs.locked_vault import LockedVault
 from constructs.log_retention import retention
-from constructs.managed_policy_role import ManagedPolicyRole
 from constructs.purpose_key import PurposeKey, ServicePrincipalUse
 from constructs.traceability import trace
 
 from stacks.base import MediVaultStack
 from stacks.config import EnvironmentConfig
-
-# AWS-managed policies AWS Backup documents for its service role; S3 needs its own two.
-BACKUP_MANAGED_POLICIES = (
-    "service-role/AWSBackupServiceRolePolicyForBackup",
-    "service-role/AWSBackupServiceRolePolicyForRestores",
-    "AWSBackupServiceRolePolicyForS3Backup",
-    "AWSBackupServiceRolePolicyForS3Restore",
-)
 
 
 class BackupStack(MediVaultStack):
@@ -80,7 +67,6 @@ class BackupStack(MediVaultStack):
             raise ValueError("BackupStack: at least one PHI bucket must be protected")
         settings = config.backup
         removal = config.removal_policy
-        days = cdk.Duration.days
 
         # ---- primary vault ----------------------------------------------------------------
         self.vault = LockedVault(
@@ -96,45 +82,20 @@ class BackupStack(MediVaultStack):
         ).vault
         trace(self.vault, ["R15"], ["reliability", "security"], "Recovery points in Frankfurt are KMS-encrypted and locked against deletion.")
 
-        # ---- plan ---------------------------------------------------------------------------
-        # Aurora and S3 cannot move recovery points to cold storage (AWS Backup "Feature
-        # availability by resource"), so no rule sets a cold-storage transition.
-        self.plan = backup.BackupPlan(
+        # ---- plan, service role and selections ---------------------------------------------
+        self.plan = DrBackupPlan(
             self,
             "Plan",
-            backup_plan_name=f"medivault-{config.name}",
-            backup_vault=self.vault,
-            backup_plan_rules=[
-                backup.BackupPlanRule(
-                    rule_name="Daily",
-                    schedule_expression=events.Schedule.expression(settings.daily_schedule),
-                    start_window=cdk.Duration.hours(1),
-                    completion_window=cdk.Duration.hours(8),
-                    delete_after=days(settings.daily_retention_days),
-                    copy_actions=[
-                        backup.BackupPlanCopyActionProps(destination_backup_vault=dr_vault, delete_after=days(settings.daily_retention_days))
-                    ],
-                ),
-                backup.BackupPlanRule(
-                    rule_name="Monthly",
-                    schedule_expression=events.Schedule.expression(settings.monthly_schedule),
-                    start_window=cdk.Duration.hours(1),
-                    completion_window=cdk.Duration.hours(24),
-                    delete_after=days(settings.monthly_retention_days),
-                    copy_actions=[
-                        backup.BackupPlanCopyActionProps(destination_backup_vault=dr_vault, delete_after=days(settings.monthly_retention_days))
-                    ],
-                ),
-                # Point-in-time restore in the primary region (Aurora and S3 both support it).
-                backup.BackupPlanRule(
-                    rule_name="Continuous",
-                    schedule_expression=events.Schedule.expression(settings.daily_schedule),
-                    start_window=cdk.Duration.hours(1),
-                    completion_window=cdk.Duration.hours(8),
-                    enable_continuous_backup=True,
-                    delete_after=days(settings.continuous_retention_days),
-                ),
-            ],
+            settings=BackupPlanSettings(
+                name=f"medivault-{config.name}",
+                daily_schedule=settings.daily_schedule,
+                daily_retention_days=settings.daily_retention_days,
+                monthly_schedule=settings.monthly_schedule,
+                monthly_retention_days=settings.monthly_retention_days,
+                continuous_retention_days=settings.continuous_retention_days,
+            ),
+            vault=self.vault,
+            dr_vault=dr_vault,
         )
         trace(
             self.plan,
@@ -142,50 +103,10 @@ class BackupStack(MediVaultStack):
             ["reliability"],
             "Daily and monthly snapshots copied to eu-west-1, plus continuous backup for point-in-time restore in Frankfurt.",
         )
-
-        # ---- service role and selections ---------------------------------------------------
-        self.backup_role = ManagedPolicyRole(
-            self,
-            "BackupRole",
-            assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
-            description="AWS Backup: back up, copy and restore (incl. restore testing) the Aurora cluster and PHI buckets",
-            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in BACKUP_MANAGED_POLICIES],
+        self.backup_role = BackupServiceRole(
+            self, "BackupRole", description="AWS Backup: back up, copy and restore (incl. restore testing) the Aurora cluster and PHI buckets"
         )
-        acknowledge(
-            self.backup_role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]",
-            "AWS Backup's documented service-role policy; AWS maintains it as the service adds the calls each resource type needs.",
-        )
-        acknowledge(
-            self.backup_role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores]",
-            "AWS Backup's documented restore policy, needed for restores and the restore-testing plan; maintained by AWS.",
-        )
-        acknowledge(
-            self.backup_role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup]",
-            "S3 backups require this AWS-managed policy (AWS Backup docs: S3 backup prerequisites); the general backup policy lacks S3 rights.",
-        )
-        acknowledge(
-            self.backup_role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore]",
-            "S3 restores need this AWS-managed policy (AWS Backup docs, S3 restore prerequisites); needed to restore PHI buckets after a disaster.",
-        )
-        protected = [backup.BackupResource.from_arn(database.cluster_arn)] + [backup.BackupResource.from_arn(b.bucket_arn) for b in buckets]
-        self.plan.add_selection(
-            "ByResource",
-            backup_selection_name="aurora-and-phi-buckets",
-            resources=protected,
-            role=self.backup_role,
-            disable_default_backup_policy=True,
-        )
-        self.plan.add_selection(
-            "ByTag",
-            backup_selection_name="tagged-backup-required",
-            resources=[backup_tag_selection()],
-            role=self.backup_role,
-            disable_default_backup_policy=True,
-        )
+        self.plan.protect(resource_arns=[database.cluster_arn, *(b.bucket_arn for b in buckets)], role=self.backup_role)
 
         # ---- failure notifications ---------------------------------------------------------
         # The audit tier owns the shared security topic; until it lands, backup alerts go to this
