@@ -19,9 +19,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import aws_cdk as cdk
 from aws_cdk import aws_events as events
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 from constructs.alert_topic import AlertTopic
+from constructs.purpose_key import PurposeKey, ServicePrincipalUse
 
 JOB_DETAIL_TYPES = ("Backup Job State Change", "Copy Job State Change", "Restore Job State Change")
 FAILED_JOB_STATES = ("FAILED", "ABORTED", "EXPIRED", "PARTIAL")  # detail.state: backup and copy jobs
@@ -43,3 +46,47 @@ class BackupJobFailures(events.Rule):
             event_pattern=events.EventPattern(source=["aws.backup"], detail_type=list(JOB_DETAIL_TYPES), detail=failure_detail()),
             targets=[topic.rule_target()],
         )
+
+
+def notifications_key(scope: Construct, construct_id: str, *, purpose: str, alias: str, removal_policy: cdk.RemovalPolicy) -> kms.IKey:
+    """The key of an alert topic that EventBridge rules and CloudWatch alarms publish to, and of the
+    dead-letter queues EventBridge writes undeliverable events to.
+
+    KMS requests that SNS/SQS make for EventBridge carry no aws:SourceAccount/aws:SourceArn
+    (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services),
+    so EventBridge is pinned by the encryption context SNS and SQS send: this account's topics and
+    queues in this region. CloudWatch alarms do send both source keys.
+    """
+    stack = cdk.Stack.of(scope)
+
+    def own(service: str) -> str:
+        return f"arn:{stack.partition}:{service}:{stack.region}:{stack.account}"
+
+    use = ("kms:GenerateDataKey*", "kms:Decrypt")
+    return PurposeKey(
+        scope,
+        construct_id,
+        purpose=purpose,
+        alias=alias,
+        via_services=["sns", "sqs"],
+        service_principals=[
+            ServicePrincipalUse(
+                service="events.amazonaws.com",
+                conditions={"ArnLike": {"kms:EncryptionContext:aws:sns:topicArn": f"{own('sns')}:*"}},
+                actions=use,
+                sid_suffix="Topics",
+            ),
+            ServicePrincipalUse(
+                service="events.amazonaws.com",
+                conditions={"ArnLike": {"kms:EncryptionContext:aws:sqs:arn": f"{own('sqs')}:*"}},
+                actions=use,
+                sid_suffix="DeadLetterQueues",
+            ),
+            ServicePrincipalUse(
+                service="cloudwatch.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}, "ArnLike": {"aws:SourceArn": f"{own('cloudwatch')}:alarm:*"}},
+                actions=use,
+            ),
+        ],
+        removal_policy=removal_policy,
+    ).key

@@ -10,6 +10,12 @@
 - a restore-testing plan that restores the latest Aurora snapshot on a schedule and deletes it;
 - the DR-readiness checker (``lambda/mv_dr_readiness``), daily, with one alarm per resource.
 
+The stack wires constructs, each keeping the logical IDs its resources had here: ``LockedVault``,
+``DrBackupPlan`` / ``BackupServiceRole`` (constructs/backup_plan.py), ``AlertTopic`` and
+``BackupJobFailures`` (constructs/backup_job_alerts.py), ``BackupAuditFramework``,
+``AuroraRestoreTesting`` (constructs/restore_testing.py) and ``ReadinessChecker``
+(constructs/dr_readiness.py).
+
 Cross-region reference: the copy actions need the DR vault's ARN from the eu-west-1 stack. The app
 uses *weak* references (cdk.json ``@aws-cdk/core:defaultCrossStackReferences: weak``): the value is
 read at deploy time with ``Fn::GetStackOutput`` and no export locks the DR stack, so replacing the
@@ -26,13 +32,13 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from constructs.alert_topic import AlertTopic
 from constructs.backup_audit_framework import BackupAuditFramework, BackupFrameworkSettings
-from constructs.backup_job_alerts import BackupJobFailures
+from constructs.backup_job_alerts import BackupJobFailures, notifications_key
 from constructs.backup_plan import BackupPlanSettings, BackupServiceRole, DrBackupPlan
 from constructs.dr_readiness import ReadinessChecker, ReadinessSettings
 from constructs.function_settings import FunctionSettings
 from constructs.locked_vault import LockedVault
 from constructs.log_retention import retention
-from constructs.purpose_key import PurposeKey, ServicePrincipalUse
+from constructs.restore_testing import AuroraRestoreTesting, RestoreTestingSettings
 from constructs.traceability import trace
 
 from stacks.base import MediVaultStack
@@ -109,46 +115,15 @@ class BackupStack(MediVaultStack):
         self.plan.protect(resource_arns=[database.cluster_arn, *(b.bucket_arn for b in buckets)], role=self.backup_role)
 
         # ---- failure notifications ---------------------------------------------------------
-        # The audit tier owns the shared security topic; until it lands, backup alerts go to this
-        # stack's own KMS-encrypted topic (swap the topic when wiring the audit stack). The same key
-        # encrypts the DR-readiness checker's dead-letter queue, which EventBridge also writes to.
-        # KMS requests that SNS/SQS make for EventBridge carry no aws:SourceAccount/aws:SourceArn
-        # (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services),
-        # so EventBridge is pinned by the encryption context SNS and SQS send: this account's topics
-        # and queues in this region. CloudWatch alarms do send both source keys.
-        def own(service: str) -> str:
-            return f"arn:{self.partition}:{service}:{self.region}:{self.account}"
-
-        topic_key = PurposeKey(
+        # The stack's own KMS-encrypted topic to the ops e-mail. The same key encrypts the DR-readiness
+        # checker's dead-letter queue, which EventBridge also writes to.
+        topic_key = notifications_key(
             self,
             "NotificationsKey",
             purpose="backup notifications",
             alias=f"alias/medivault/{config.name}/backup-notifications",
-            via_services=["sns", "sqs"],
-            service_principals=[
-                ServicePrincipalUse(
-                    service="events.amazonaws.com",
-                    conditions={"ArnLike": {"kms:EncryptionContext:aws:sns:topicArn": f"{own('sns')}:*"}},
-                    actions=("kms:GenerateDataKey*", "kms:Decrypt"),
-                    sid_suffix="Topics",
-                ),
-                ServicePrincipalUse(
-                    service="events.amazonaws.com",
-                    conditions={"ArnLike": {"kms:EncryptionContext:aws:sqs:arn": f"{own('sqs')}:*"}},
-                    actions=("kms:GenerateDataKey*", "kms:Decrypt"),
-                    sid_suffix="DeadLetterQueues",
-                ),
-                ServicePrincipalUse(
-                    service="cloudwatch.amazonaws.com",
-                    conditions={
-                        "StringEquals": {"aws:SourceAccount": self.account},
-                        "ArnLike": {"aws:SourceArn": f"{own('cloudwatch')}:alarm:*"},
-                    },
-                    actions=("kms:GenerateDataKey*", "kms:Decrypt"),
-                ),
-            ],
             removal_policy=removal,
-        ).key
+        )
         self.topic = AlertTopic(
             self, "Notifications", display_name=f"MediVault {config.name} backup alerts", key=topic_key, emails=[config.alarm_email]
         )
@@ -177,41 +152,19 @@ class BackupStack(MediVaultStack):
         )
 
         # ---- restore testing (Aurora) --------------------------------------------------------
-        plan_name = f"medivault_{config.name}_aurora"
-        self.restore_testing_plan = backup.CfnRestoreTestingPlan(
+        self.restore_testing_plan = AuroraRestoreTesting(
             self,
             "RestoreTestingPlan",
-            restore_testing_plan_name=plan_name,
-            schedule_expression=settings.restore_testing_schedule,
-            start_window_hours=24,
-            recovery_point_selection=backup.CfnRestoreTestingPlan.RestoreTestingRecoveryPointSelectionProperty(
-                algorithm="LATEST_WITHIN_WINDOW",
-                include_vaults=[self.vault.backup_vault_arn],
-                recovery_point_types=["SNAPSHOT"],
-                selection_window_days=7,
+            settings=RestoreTestingSettings(
+                name=f"medivault_{config.name}_aurora",
+                schedule=settings.restore_testing_schedule,
+                validation_window_hours=settings.restore_testing_retain_hours,
             ),
+            vault=self.vault,
+            database=database,
+            role=self.backup_role,
         )
-        # AWS Backup would otherwise infer the restore's network placement, defaulting to the default VPC
-        # (absent in hardened accounts, and outside the isolated data tier): name the cluster's own
-        # subnet group and security groups. https://docs.aws.amazon.com/aws-backup/latest/devguide/restore-testing-inferred-metadata.html
-        subnet_group = database.node.try_find_child("Subnets")
-        if not isinstance(subnet_group, rds.SubnetGroup):
-            raise ValueError("BackupStack: the database cluster has no subnet group child 'Subnets' to restore tests into")
-        restore_placement = {
-            "dbsubnetgroupname": subnet_group.subnet_group_name,
-            "vpcsecuritygroupids": self.to_json_string([g.security_group_id for g in database.connections.security_groups]),
-        }
-        self.restore_testing_selection = backup.CfnRestoreTestingSelection(
-            self,
-            "RestoreTestingAurora",
-            restore_testing_plan_name=self.restore_testing_plan.ref,
-            restore_testing_selection_name="aurora_cluster",
-            protected_resource_type="Aurora",
-            protected_resource_arns=[database.cluster_arn],
-            iam_role_arn=self.backup_role.role_arn,
-            restore_metadata_overrides=restore_placement,
-            validation_window_hours=settings.restore_testing_retain_hours,
-        )
+        self.restore_testing_selection = self.restore_testing_plan.selection
         trace(
             self.restore_testing_plan,
             ["R15"],
