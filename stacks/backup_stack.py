@@ -124,8 +124,14 @@ class BackupStack(MediVaultStack):
             alias=f"alias/medivault/{config.name}/backup-notifications",
             removal_policy=removal,
         )
+        # Ops and the security officer: a failed backup of PHI is a contingency-plan event (HIPAA
+        # 164.308(a)(7)); the audit tier's findings notifier no longer routes Backup events (one rule).
         self.topic = AlertTopic(
-            self, "Notifications", display_name=f"MediVault {config.name} backup alerts", key=topic_key, emails=[config.alarm_email]
+            self,
+            "Notifications",
+            display_name=f"MediVault {config.name} backup alerts",
+            key=topic_key,
+            emails=[config.alarm_email, config.audit.security_email],
         )
         self.job_failures = BackupJobFailures(self, "JobFailures", topic=self.topic)
         trace(self.job_failures, ["R13", "R15"], ["operational-excellence", "reliability"], "A failed backup, copy or restore job e-mails ops.")

@@ -262,7 +262,8 @@ def test_job_failures_notify_an_encrypted_topic(synth: Synthesized) -> None:
             "Targets": [Match.object_like({"Arn": {"Ref": topic_id}})],
         },
     )
-    template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@medivault.example"})
+    mailed = sorted(s["Properties"]["Endpoint"] for s in resources_of(template, "AWS::SNS::Subscription").values())
+    assert mailed == sorted(["ops@medivault.example", "security@medivault.example"])  # ops and the security officer
     key_policy = json.dumps(_one_key(template, "backup-notifications"))
     assert "events.amazonaws.com" in key_policy and "cloudwatch.amazonaws.com" in key_policy
 
