@@ -15,14 +15,13 @@ from aws_cdk import aws_auditmanager as auditmanager
 from aws_cdk import aws_config as awsconfig
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_guardduty as guardduty
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from constructs.access_log_bucket import LogBucket, LogBucketSettings
 from constructs.alert_topic import AlertTopic
+from constructs.audit_manager import HipaaAssessment
 from constructs.audit_trail import AuditTrail, AuditTrailSettings, audit_key
-from constructs.compliance import acknowledge
 from constructs.data_classification import tag_phi_bucket
 from constructs.detection_baseline import (
     RDS_LOGIN_EVENTS,
@@ -39,7 +38,6 @@ from constructs.function_settings import FunctionSettings
 from constructs.hipaa_config_rules import HipaaConfigRules
 from constructs.log_retention import retention
 from constructs.macie_quarantine import MacieQuarantine, MacieQuarantineSettings
-from constructs.managed_policy_role import ManagedPolicyRole
 from constructs.phi_bucket_rule import PhiBucketRule, PhiBucketRuleSettings
 from constructs.traceability import trace
 
@@ -198,7 +196,13 @@ class AuditStack(MediVaultStack):
         # --- Audit Manager (behind a switch, see docs/audit.md) ---
         self.assessment: auditmanager.CfnAssessment | None = None
         if audit.audit_manager_enabled and audit.audit_manager_framework_id:
-            self._audit_manager(audit.audit_manager_framework_id)
+            self.assessment = HipaaAssessment(
+                self,
+                "HipaaAssessment",
+                name=f"medivault-{config.name}-hipaa",
+                framework_id=audit.audit_manager_framework_id,
+                reports_bucket=self.config_bucket,
+            )
 
     # ------------------------------------------------------------------------------------------
     def _config_recorder(self) -> None:
@@ -235,32 +239,3 @@ class AuditStack(MediVaultStack):
     def recording_resources(self) -> tuple[cdk.CfnResource, ...]:
         """What a Config rule of this stack waits for: nothing when the account's recorder is used."""
         return self.recording.resources if self.recording else ()
-
-    def _audit_manager(self, framework_id: str) -> None:
-        owner = ManagedPolicyRole(
-            self,
-            "AuditOwnerRole",
-            assumed_by=iam.AccountPrincipal(self.account),
-            description="Audit Manager assessment owner (assumed through IAM Identity Center by the compliance officer)",
-        )
-        owner.add_to_principal_policy(
-            iam.PolicyStatement(actions=["auditmanager:Get*", "auditmanager:List*", "auditmanager:CreateAssessmentReport"], resources=["*"])
-        )
-        acknowledge(owner, "AwsSolutions-IAM5[Action::auditmanager:Get*]", "Read-only Audit Manager access for the assessment owner.")
-        acknowledge(owner, "AwsSolutions-IAM5[Action::auditmanager:List*]", "Read-only Audit Manager access for the assessment owner.")
-        acknowledge(owner, "AwsSolutions-IAM5[Resource::*]", "Audit Manager list calls and report creation have no resource-level permissions.")
-        self.assessment = auditmanager.CfnAssessment(
-            self,
-            "HipaaAssessment",
-            name=f"medivault-{self.config.name}-hipaa",
-            description="MediVault EU: HIPAA Security Rule evidence (Config, CloudTrail, Security Hub)",
-            framework_id=framework_id,
-            aws_account=auditmanager.CfnAssessment.AWSAccountProperty(id=self.account),
-            scope=auditmanager.CfnAssessment.ScopeProperty(aws_accounts=[auditmanager.CfnAssessment.AWSAccountProperty(id=self.account)]),
-            roles=[auditmanager.CfnAssessment.RoleProperty(role_arn=owner.role_arn, role_type="PROCESS_OWNER")],
-            assessment_reports_destination=auditmanager.CfnAssessment.AssessmentReportsDestinationProperty(
-                destination=f"s3://{self.config_bucket.bucket_name}/audit-manager", destination_type="S3"
-            ),
-            status="ACTIVE",
-        )
-        trace(self.assessment, ["R14"], ["security", "operational-excellence"], "Audit Manager collects HIPAA evidence continuously.")
