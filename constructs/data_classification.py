@@ -15,12 +15,18 @@ PHI (the data key, the backup keys). The tag-based denies key on it:
 S3 evaluates ``aws:ResourceTag`` on a general purpose bucket only once ABAC is enabled on it
 (S3 User Guide, "Enabling ABAC in general purpose buckets"), so the PHI-tagged buckets also set
 ``AbacStatus: Enabled`` (``tag_phi_bucket``). ``backup=required`` selects resources for the AWS
-Backup plan's tag selection (``stacks/backup_stack.py``).
+Backup plan's tag selection (``backup_tag_selection``, used by ``stacks/backup_stack.py``).
+
+One function per use of a tag, so no other module spells the key or the value:
+``tag_phi`` / ``tag_phi_bucket`` / ``tag_backup`` write them, ``phi_object_tag`` is the
+``key=value`` the Macie quarantine puts on each quarantined copy, ``phi_tag_parameters`` the
+Config rule's input, ``backup_tag_selection`` the Backup plan's tag selection.
 """
 
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_backup as backup
 from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
@@ -51,3 +57,18 @@ def tag_phi_bucket(bucket: s3.IBucket) -> None:
         raise TypeError("tag_phi_bucket: the bucket has no CfnBucket (an imported bucket cannot be tagged)")
     tag_phi(bucket)
     resource.abac_status = "Enabled"
+
+
+def phi_object_tag() -> str:
+    """``data-class=phi``: the object tag a quarantined copy carries (the permission sets deny on it)."""
+    return f"{PHI_TAG_KEY}={PHI_TAG_VALUE}"
+
+
+def phi_tag_parameters() -> dict[str, str]:
+    """The tag a Config rule evaluates as PHI, as the rule's ``tagKey`` / ``tagValue`` input parameters."""
+    return {"tagKey": PHI_TAG_KEY, "tagValue": PHI_TAG_VALUE}
+
+
+def backup_tag_selection() -> backup.BackupResource:
+    """The Backup plan's selection of everything tagged ``backup=required``."""
+    return backup.BackupResource.from_tag(BACKUP_TAG_KEY, BACKUP_TAG_VALUE)

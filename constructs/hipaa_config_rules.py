@@ -18,6 +18,7 @@ from aws_cdk import aws_config as config
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 from constructs.compliance import acknowledge
+from constructs.finding_ids import arn_id
 from constructs.managed_policy_role import ManagedPolicyRole
 
 RESOURCE_ID = "RESOURCE_ID"
@@ -184,18 +185,16 @@ class HipaaConfigRules(Construct):
                     actions=list(actions), resources=[resource.format(partition=stack.partition, region=stack.region, account=stack.account)]
                 )
             )
-        partition = "<AWS::Partition>" if cdk.Token.is_unresolved(stack.partition) else stack.partition
-        account = "<AWS::AccountId>" if cdk.Token.is_unresolved(stack.account) else stack.account
         acknowledge(
             self.automation_role,
-            f"AwsSolutions-IAM5[Resource::arn:{partition}:s3:::*]",
+            arn_id(self, "AwsSolutions-IAM5[Resource::arn:{partition}:s3:::*]"),
             "Remediation must reach whichever bucket Config finds public or unencrypted; only the public-access-block and "
             "default-encryption settings can be written (no object access).",
         )
         for service, resource in (("ec2", "security-group/*"), ("cloudtrail", "trail/*")):
             acknowledge(
                 self.automation_role,
-                f"AwsSolutions-IAM5[Resource::arn:{partition}:{service}:{stack.region}:{account}:{resource}]",
+                arn_id(self, f"AwsSolutions-IAM5[Resource::arn:{{partition}}:{service}:{{region}}:{{account}}:{resource}]"),
                 "The non-compliant security group or trail is only known when Config evaluates; the role may only revoke "
                 "security-group ingress, or create, start and read the status of trails, in this account and region.",
             )

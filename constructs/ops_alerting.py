@@ -1,27 +1,23 @@
 """The ops pager: a KMS-encrypted SNS topic with the on-call e-mail, and one way to build alarms.
 
 Every alarm built here notifies on ALARM, on OK (so the on-call sees recovery) and on
-INSUFFICIENT_DATA (a metric that stops reporting is itself a problem; AWS Config's
-cloudwatch-alarm-action-check expects all three).
+INSUFFICIENT_DATA (a metric that stops reporting is itself a problem): the one alarm-action
+convention, ``constructs/alert_topic.notify``. The topic is an ``AlertTopic`` (id ``Topic``).
 """
 
 from __future__ import annotations
 
 from aws_cdk import aws_cloudwatch as cw
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
+from constructs.alert_topic import AlertTopic, notify
 from constructs.traceability import trace
 
 
 class OpsAlerting(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, email: str, key: kms.IKey, environment: str) -> None:
         super().__init__(scope, construct_id)
-        self.topic = sns.Topic(self, "Topic", display_name=f"MediVault {environment} ops alarms", master_key=key, enforce_ssl=True)
-        self.topic.add_subscription(subs.EmailSubscription(email))
-        self._action = cw_actions.SnsAction(self.topic)
+        self.topic = AlertTopic(self, "Topic", display_name=f"MediVault {environment} ops alarms", key=key, emails=[email])
         self.alarms: list[cw.Alarm] = []
         trace(self.topic, ["R13"], ["operational-excellence", "reliability"], "Every alarm pages the on-call e-mail through one encrypted topic.")
 
@@ -50,9 +46,7 @@ class OpsAlerting(Construct):
             treat_missing_data=treat_missing_data,
             alarm_description=description,
         )
-        alarm.add_alarm_action(self._action)
-        alarm.add_ok_action(self._action)
-        alarm.add_insufficient_data_action(self._action)
+        notify(alarm, self.topic)
         self.alarms.append(alarm)
         return alarm
 
@@ -60,7 +54,5 @@ class OpsAlerting(Construct):
         composite = cw.CompositeAlarm(
             scope, construct_id, alarm_rule=cw.AlarmRule.any_of(*alarms), alarm_description=description, actions_enabled=True
         )
-        composite.add_alarm_action(self._action)
-        composite.add_ok_action(self._action)
-        composite.add_insufficient_data_action(self._action)
+        notify(composite, self.topic)
         return composite

@@ -2,7 +2,8 @@
 
 The patterns are those of the CIS AWS Foundations Benchmark (section "Monitoring"), which
 AWS Security Hub checks as CloudWatch.1-14. Each filter counts matching events into the
-``MediVault/Security`` namespace; each alarm fires on the first one and notifies the topic.
+``MediVault/Security`` namespace; each alarm fires on the first one and notifies the topic on
+ALARM, OK and INSUFFICIENT_DATA (the one alarm-action convention, ``constructs/alert_topic.notify``).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from dataclasses import dataclass
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
+from constructs.alert_topic import notify
 
 NAMESPACE = "MediVault/Security"
 
@@ -92,7 +93,6 @@ class SecurityEventAlarms(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, log_group: logs.ILogGroup, topic: sns.ITopic) -> None:
         super().__init__(scope, construct_id)
         self.alarms: dict[str, cloudwatch.Alarm] = {}
-        action = actions.SnsAction(topic)
         for event in SECURITY_EVENTS:
             metric_filter = logs.MetricFilter(
                 self,
@@ -114,6 +114,5 @@ class SecurityEventAlarms(Construct):
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
-            alarm.add_alarm_action(action)
-            alarm.add_insufficient_data_action(action)
+            notify(alarm, topic)
             self.alarms[event.name] = alarm

@@ -10,6 +10,12 @@
 - a restore-testing plan that restores the latest Aurora snapshot on a schedule and deletes it;
 - the DR-readiness checker (``lambda/mv_dr_readiness``), daily, with one alarm per resource.
 
+The stack wires constructs, each keeping the logical IDs its resources had here: ``LockedVault``,
+``DrBackupPlan`` / ``BackupServiceRole`` (constructs/backup_plan.py), ``AlertTopic`` and
+``BackupJobFailures`` (constructs/backup_job_alerts.py), ``BackupAuditFramework``,
+``AuroraRestoreTesting`` (constructs/restore_testing.py) and ``ReadinessChecker``
+(constructs/dr_readiness.py).
+
 Cross-region reference: the copy actions need the DR vault's ARN from the eu-west-1 stack. The app
 uses *weak* references (cdk.json ``@aws-cdk/core:defaultCrossStackReferences: weak``): the value is
 read at deploy time with ``Fn::GetStackOutput`` and no export locks the DR stack, so replacing the
@@ -18,68 +24,25 @@ DR vault never blocks a deploy with "Exports cannot be updated". See docs/disast
 
 from __future__ import annotations
 
-from typing import cast
-
-import aws_cdk as cdk
-import jsii
 from aws_cdk import aws_backup as backup
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
-from constructs.compliance import acknowledge
-from constructs.data_classification import BACKUP_TAG_KEY, BACKUP_TAG_VALUE
-from constructs.egress import closed_security_group
+from constructs.alert_topic import AlertTopic
+from constructs.backup_audit_framework import BackupAuditFramework, BackupFrameworkSettings
+from constructs.backup_job_alerts import BackupJobFailures, notifications_key
+from constructs.backup_plan import BackupPlanSettings, BackupServiceRole, DrBackupPlan
+from constructs.dr_readiness import ReadinessChecker, ReadinessSettings
+from constructs.function_settings import FunctionSettings
 from constructs.locked_vault import LockedVault
 from constructs.log_retention import retention
-from constructs.managed_policy_role import ManagedPolicyRole
-from constructs.purpose_key import PurposeKey, ServicePrincipalUse
-from constructs.python_function import PythonFunction
+from constructs.restore_testing import AuroraRestoreTesting, RestoreTestingSettings
 from constructs.traceability import trace
 
 from stacks.base import MediVaultStack
 from stacks.config import EnvironmentConfig
-
-METRIC_NAMESPACE = "MediVault/DR"
-# AWS-managed policies AWS Backup documents for its service role; S3 needs its own two.
-BACKUP_MANAGED_POLICIES = (
-    "service-role/AWSBackupServiceRolePolicyForBackup",
-    "service-role/AWSBackupServiceRolePolicyForRestores",
-    "AWSBackupServiceRolePolicyForS3Backup",
-    "AWSBackupServiceRolePolicyForS3Restore",
-)
-FAILED_STATES = ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"]
-
-
-@jsii.implements(events.IRuleTarget)
-class _RuleOnlyTopicTarget:
-    """An SNS topic as a rule target whose topic policy admits EventBridge for *this rule only*
-    (aws:SourceArn) from this account (aws:SourceAccount). ``targets.SnsTopic`` grants
-    events.amazonaws.com sns:Publish with no condition, and with it an unconditioned key statement."""
-
-    def __init__(self, topic: sns.Topic) -> None:
-        self.topic = topic
-
-    def bind(self, rule: events.IRule, _id: str | None = None) -> events.RuleTargetConfig:
-        stack = cdk.Stack.of(self.topic)
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="EventBridgeRule" + cdk.Names.node_unique_id(rule.node)[-40:],
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[self.topic.topic_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_arn}, "StringEquals": {"aws:SourceAccount": stack.account}},
-            )
-        )
-        return events.RuleTargetConfig(arn=self.topic.topic_arn)
 
 
 class BackupStack(MediVaultStack):
@@ -110,7 +73,6 @@ class BackupStack(MediVaultStack):
             raise ValueError("BackupStack: at least one PHI bucket must be protected")
         settings = config.backup
         removal = config.removal_policy
-        days = cdk.Duration.days
 
         # ---- primary vault ----------------------------------------------------------------
         self.vault = LockedVault(
@@ -126,45 +88,20 @@ class BackupStack(MediVaultStack):
         ).vault
         trace(self.vault, ["R15"], ["reliability", "security"], "Recovery points in Frankfurt are KMS-encrypted and locked against deletion.")
 
-        # ---- plan ---------------------------------------------------------------------------
-        # Aurora and S3 cannot move recovery points to cold storage (AWS Backup "Feature
-        # availability by resource"), so no rule sets a cold-storage transition.
-        self.plan = backup.BackupPlan(
+        # ---- plan, service role and selections ---------------------------------------------
+        self.plan = DrBackupPlan(
             self,
             "Plan",
-            backup_plan_name=f"medivault-{config.name}",
-            backup_vault=self.vault,
-            backup_plan_rules=[
-                backup.BackupPlanRule(
-                    rule_name="Daily",
-                    schedule_expression=events.Schedule.expression(settings.daily_schedule),
-                    start_window=cdk.Duration.hours(1),
-                    completion_window=cdk.Duration.hours(8),
-                    delete_after=days(settings.daily_retention_days),
-                    copy_actions=[
-                        backup.BackupPlanCopyActionProps(destination_backup_vault=dr_vault, delete_after=days(settings.daily_retention_days))
-                    ],
-                ),
-                backup.BackupPlanRule(
-                    rule_name="Monthly",
-                    schedule_expression=events.Schedule.expression(settings.monthly_schedule),
-                    start_window=cdk.Duration.hours(1),
-                    completion_window=cdk.Duration.hours(24),
-                    delete_after=days(settings.monthly_retention_days),
-                    copy_actions=[
-                        backup.BackupPlanCopyActionProps(destination_backup_vault=dr_vault, delete_after=days(settings.monthly_retention_days))
-                    ],
-                ),
-                # Point-in-time restore in the primary region (Aurora and S3 both support it).
-                backup.BackupPlanRule(
-                    rule_name="Continuous",
-                    schedule_expression=events.Schedule.expression(settings.daily_schedule),
-                    start_window=cdk.Duration.hours(1),
-                    completion_window=cdk.Duration.hours(8),
-                    enable_continuous_backup=True,
-                    delete_after=days(settings.continuous_retention_days),
-                ),
-            ],
+            settings=BackupPlanSettings(
+                name=f"medivault-{config.name}",
+                daily_schedule=settings.daily_schedule,
+                daily_retention_days=settings.daily_retention_days,
+                monthly_schedule=settings.monthly_schedule,
+                monthly_retention_days=settings.monthly_retention_days,
+                continuous_retention_days=settings.continuous_retention_days,
+            ),
+            vault=self.vault,
+            dr_vault=dr_vault,
         )
         trace(
             self.plan,
@@ -172,153 +109,46 @@ class BackupStack(MediVaultStack):
             ["reliability"],
             "Daily and monthly snapshots copied to eu-west-1, plus continuous backup for point-in-time restore in Frankfurt.",
         )
-
-        # ---- service role and selections ---------------------------------------------------
-        self.backup_role = ManagedPolicyRole(
-            self,
-            "BackupRole",
-            assumed_by=iam.ServicePrincipal("backup.amazonaws.com"),
-            description="AWS Backup: back up, copy and restore (incl. restore testing) the Aurora cluster and PHI buckets",
-            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in BACKUP_MANAGED_POLICIES],
+        self.backup_role = BackupServiceRole(
+            self, "BackupRole", description="AWS Backup: back up, copy and restore (incl. restore testing) the Aurora cluster and PHI buckets"
         )
-        acknowledge(
-            self.backup_role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]",
-            "AWS Backup's documented service-role policy; AWS maintains it as the service adds the calls each resource type needs.",
-        )
-        acknowledge(
-            self.backup_role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores]",
-            "AWS Backup's documented restore policy, needed for restores and the restore-testing plan; maintained by AWS.",
-        )
-        acknowledge(
-            self.backup_role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup]",
-            "S3 backups require this AWS-managed policy (AWS Backup docs: S3 backup prerequisites); the general backup policy lacks S3 rights.",
-        )
-        acknowledge(
-            self.backup_role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore]",
-            "S3 restores need this AWS-managed policy (AWS Backup docs, S3 restore prerequisites); needed to restore PHI buckets after a disaster.",
-        )
-        protected = [backup.BackupResource.from_arn(database.cluster_arn)] + [backup.BackupResource.from_arn(b.bucket_arn) for b in buckets]
-        self.plan.add_selection(
-            "ByResource",
-            backup_selection_name="aurora-and-phi-buckets",
-            resources=protected,
-            role=self.backup_role,
-            disable_default_backup_policy=True,
-        )
-        self.plan.add_selection(
-            "ByTag",
-            backup_selection_name="tagged-backup-required",
-            resources=[backup.BackupResource.from_tag(BACKUP_TAG_KEY, BACKUP_TAG_VALUE)],
-            role=self.backup_role,
-            disable_default_backup_policy=True,
-        )
+        self.plan.protect(resource_arns=[database.cluster_arn, *(b.bucket_arn for b in buckets)], role=self.backup_role)
 
         # ---- failure notifications ---------------------------------------------------------
-        # The audit tier owns the shared security topic; until it lands, backup alerts go to this
-        # stack's own KMS-encrypted topic (swap the topic when wiring the audit stack). The same key
-        # encrypts the DR-readiness checker's dead-letter queue, which EventBridge also writes to.
-        # KMS requests that SNS/SQS make for EventBridge carry no aws:SourceAccount/aws:SourceArn
-        # (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services),
-        # so EventBridge is pinned by the encryption context SNS and SQS send: this account's topics
-        # and queues in this region. CloudWatch alarms do send both source keys.
-        def own(service: str) -> str:
-            return f"arn:{self.partition}:{service}:{self.region}:{self.account}"
-
-        topic_key = PurposeKey(
+        # The stack's own KMS-encrypted topic to the ops e-mail. The same key encrypts the DR-readiness
+        # checker's dead-letter queue, which EventBridge also writes to.
+        topic_key = notifications_key(
             self,
             "NotificationsKey",
             purpose="backup notifications",
             alias=f"alias/medivault/{config.name}/backup-notifications",
-            via_services=["sns", "sqs"],
-            service_principals=[
-                ServicePrincipalUse(
-                    service="events.amazonaws.com",
-                    conditions={"ArnLike": {"kms:EncryptionContext:aws:sns:topicArn": f"{own('sns')}:*"}},
-                    actions=("kms:GenerateDataKey*", "kms:Decrypt"),
-                    sid_suffix="Topics",
-                ),
-                ServicePrincipalUse(
-                    service="events.amazonaws.com",
-                    conditions={"ArnLike": {"kms:EncryptionContext:aws:sqs:arn": f"{own('sqs')}:*"}},
-                    actions=("kms:GenerateDataKey*", "kms:Decrypt"),
-                    sid_suffix="DeadLetterQueues",
-                ),
-                ServicePrincipalUse(
-                    service="cloudwatch.amazonaws.com",
-                    conditions={
-                        "StringEquals": {"aws:SourceAccount": self.account},
-                        "ArnLike": {"aws:SourceArn": f"{own('cloudwatch')}:alarm:*"},
-                    },
-                    actions=("kms:GenerateDataKey*", "kms:Decrypt"),
-                ),
-            ],
             removal_policy=removal,
-        ).key
-        self.topic = sns.Topic(self, "Notifications", display_name=f"MediVault {config.name} backup alerts", master_key=topic_key, enforce_ssl=True)
-        self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
-        self.job_failures = events.Rule(
-            self,
-            "JobFailures",
-            description="AWS Backup backup, copy and restore jobs that failed, aborted, expired or completed partially",
-            event_pattern=events.EventPattern(
-                source=["aws.backup"],
-                detail_type=["Backup Job State Change", "Copy Job State Change", "Restore Job State Change"],
-                detail={"state": FAILED_STATES},
-            ),
-            targets=[cast(events.IRuleTarget, _RuleOnlyTopicTarget(self.topic))],
         )
+        # Ops and the security officer: a failed backup of PHI is a contingency-plan event (HIPAA
+        # 164.308(a)(7)); the audit tier's findings notifier no longer routes Backup events (one rule).
+        self.topic = AlertTopic(
+            self,
+            "Notifications",
+            display_name=f"MediVault {config.name} backup alerts",
+            key=topic_key,
+            emails=[config.alarm_email, config.audit.security_email],
+        )
+        self.job_failures = BackupJobFailures(self, "JobFailures", topic=self.topic)
         trace(self.job_failures, ["R13", "R15"], ["operational-excellence", "reliability"], "A failed backup, copy or restore job e-mails ops.")
 
         # ---- Backup Audit Manager ------------------------------------------------------------
-        cfn_framework = backup.CfnFramework
-        # ControlScope is untyped JSON in the CloudFormation schema: CDK passes it through as given.
-        scope_types = {"ComplianceResourceTypes": ["Aurora", "S3"]}
-
-        def control(
-            name: str, params: dict[str, str] | None = None, scope: dict[str, list[str]] | None = None
-        ) -> backup.CfnFramework.FrameworkControlProperty:
-            return cfn_framework.FrameworkControlProperty(
-                control_name=name,
-                control_input_parameters=[
-                    cfn_framework.ControlInputParameterProperty(parameter_name=k, parameter_value=v) for k, v in (params or {}).items()
-                ]
-                or None,
-                control_scope=scope,
-            )
-
-        self.framework = backup.CfnFramework(
+        self.framework = BackupAuditFramework(
             self,
             "Framework",
-            framework_name=f"medivault_{config.name}_backup",
-            framework_description="MediVault R15: daily backups kept long enough, encrypted, locked, copied to eu-west-1",
-            framework_controls=[
-                control("BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN", scope=scope_types),
-                control(
-                    "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK",
-                    {"requiredFrequencyUnit": "days", "requiredFrequencyValue": "1", "requiredRetentionDays": str(settings.daily_retention_days)},
-                ),
-                control("BACKUP_RECOVERY_POINT_MINIMUM_RETENTION_CHECK", {"requiredRetentionDays": str(settings.vault_lock_min_retention_days)}),
-                control("BACKUP_RECOVERY_POINT_ENCRYPTED"),
-                control("BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED"),
-                control(
-                    "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_VAULT_LOCK",
-                    {
-                        "minRetentionDays": str(settings.vault_lock_min_retention_days),
-                        "maxRetentionDays": str(settings.vault_lock_max_retention_days),
-                    },
-                    scope_types,
-                ),
-                control("BACKUP_RESOURCES_PROTECTED_BY_CROSS_REGION", {"crossRegionList": config.dr_region}, scope_types),
-                control(
-                    "BACKUP_LAST_RECOVERY_POINT_CREATED",
-                    {"recoveryPointAgeUnit": "hours", "recoveryPointAgeValue": str(settings.primary_max_age_hours)},
-                    scope_types,
-                ),
-            ],
+            settings=BackupFrameworkSettings(
+                name=f"medivault_{config.name}_backup",
+                description="MediVault R15: daily backups kept long enough, encrypted, locked, copied to eu-west-1",
+                daily_retention_days=settings.daily_retention_days,
+                vault_lock_min_retention_days=settings.vault_lock_min_retention_days,
+                vault_lock_max_retention_days=settings.vault_lock_max_retention_days,
+                dr_region=config.dr_region,
+                max_recovery_point_age_hours=settings.primary_max_age_hours,
+            ),
         )
         trace(
             self.framework,
@@ -328,41 +158,19 @@ class BackupStack(MediVaultStack):
         )
 
         # ---- restore testing (Aurora) --------------------------------------------------------
-        plan_name = f"medivault_{config.name}_aurora"
-        self.restore_testing_plan = backup.CfnRestoreTestingPlan(
+        self.restore_testing_plan = AuroraRestoreTesting(
             self,
             "RestoreTestingPlan",
-            restore_testing_plan_name=plan_name,
-            schedule_expression=settings.restore_testing_schedule,
-            start_window_hours=24,
-            recovery_point_selection=backup.CfnRestoreTestingPlan.RestoreTestingRecoveryPointSelectionProperty(
-                algorithm="LATEST_WITHIN_WINDOW",
-                include_vaults=[self.vault.backup_vault_arn],
-                recovery_point_types=["SNAPSHOT"],
-                selection_window_days=7,
+            settings=RestoreTestingSettings(
+                name=f"medivault_{config.name}_aurora",
+                schedule=settings.restore_testing_schedule,
+                validation_window_hours=settings.restore_testing_retain_hours,
             ),
+            vault=self.vault,
+            database=database,
+            role=self.backup_role,
         )
-        # AWS Backup would otherwise infer the restore's network placement, defaulting to the default VPC
-        # (absent in hardened accounts, and outside the isolated data tier): name the cluster's own
-        # subnet group and security groups. https://docs.aws.amazon.com/aws-backup/latest/devguide/restore-testing-inferred-metadata.html
-        subnet_group = database.node.try_find_child("Subnets")
-        if not isinstance(subnet_group, rds.SubnetGroup):
-            raise ValueError("BackupStack: the database cluster has no subnet group child 'Subnets' to restore tests into")
-        restore_placement = {
-            "dbsubnetgroupname": subnet_group.subnet_group_name,
-            "vpcsecuritygroupids": self.to_json_string([g.security_group_id for g in database.connections.security_groups]),
-        }
-        self.restore_testing_selection = backup.CfnRestoreTestingSelection(
-            self,
-            "RestoreTestingAurora",
-            restore_testing_plan_name=self.restore_testing_plan.ref,
-            restore_testing_selection_name="aurora_cluster",
-            protected_resource_type="Aurora",
-            protected_resource_arns=[database.cluster_arn],
-            iam_role_arn=self.backup_role.role_arn,
-            restore_metadata_overrides=restore_placement,
-            validation_window_hours=settings.restore_testing_retain_hours,
-        )
+        self.restore_testing_selection = self.restore_testing_plan.selection
         trace(
             self.restore_testing_plan,
             ["R15"],
@@ -371,81 +179,29 @@ class BackupStack(MediVaultStack):
         )
 
         # ---- DR-readiness checker --------------------------------------------------------------
-        # The one group with an internet path (through NAT): AWS Backup in the DR region has no
-        # endpoint in this VPC (cross-region PrivateLink does not include Backup). Its role reads
-        # recovery-point metadata only, no PHI. Primary-region Backup and CloudWatch resolve to the
-        # VPC interface endpoints (private DNS) and stay inside the VPC.
-        checker_sg = closed_security_group(
-            self, "ReadinessSecurityGroup", vpc=vpc, description="DR-readiness checker: HTTPS to AWS Backup (both regions) and CloudWatch"
-        )
-        checker_sg.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS Backup in the DR region (no cross-region endpoint)")
-        resource_arns = [database.cluster_arn, *(b.bucket_arn for b in buckets)]
-        checker = PythonFunction(
+        self.readiness = ReadinessChecker(
             self,
             "Readiness",
-            source="mv_dr_readiness",
-            description="Daily: newest recovery point per resource in the primary vault (<26 h) and its DR copy (<30 h)",
-            vpc=vpc,
-            vpc_subnets=function_subnets,
-            security_group=checker_sg,
-            logs_key=logs_key,
-            queue_key=topic_key,
-            log_retention=retention(config.log_retention_days),
-            removal_policy=removal,
-            powertools_layer_version=config.powertools_layer_version,
-            timeout=cdk.Duration.minutes(5),
-            reserved_concurrency=1,
-            environment={
-                "PRIMARY_VAULT_NAME": self.vault.backup_vault_name,
-                "DR_VAULT_NAME": dr_vault.backup_vault_name,
-                "DR_REGION": config.dr_region,
-                "PROTECTED_RESOURCE_ARNS": self.to_json_string(resource_arns),
-                "PRIMARY_MAX_AGE_HOURS": str(settings.primary_max_age_hours),
-                "COPY_MAX_AGE_HOURS": str(settings.copy_max_age_hours),
-                "METRIC_NAMESPACE": METRIC_NAMESPACE,
-            },
+            settings=ReadinessSettings(
+                primary_max_age_hours=settings.primary_max_age_hours,
+                copy_max_age_hours=settings.copy_max_age_hours,
+                schedule=settings.readiness_schedule,
+                dr_region=config.dr_region,
+            ),
+            function=FunctionSettings(
+                vpc=vpc,
+                vpc_subnets=function_subnets,
+                security_group=None,  # its own: the one group with a path to AWS Backup in the DR region
+                logs_key=logs_key,
+                queue_key=topic_key,
+                log_retention=retention(config.log_retention_days),
+                removal_policy=removal,
+                powertools_layer_version=config.powertools_layer_version,
+            ),
+            primary_vault=self.vault,
+            dr_vault=dr_vault,
+            resource_arns=[database.cluster_arn, *(b.bucket_arn for b in buckets)],
+            topic=self.topic,
         )
-        checker.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["backup:ListRecoveryPointsByBackupVault"], resources=[dr_vault.backup_vault_arn, self.vault.backup_vault_arn]
-            )
-        )
-        checker.role.add_to_principal_policy(iam.PolicyStatement(actions=["backup:ListRecoveryPointsByResource"], resources=["*"]))
-        checker.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"], resources=["*"], conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}}
-            )
-        )
-        # The role's IAM5[Resource::*] acknowledgment is written by PythonFunction from the actions above.
-        self.readiness_function = checker.function
-        schedule = events.Rule(
-            self,
-            "ReadinessSchedule",
-            description="Run the DR-readiness checker daily",
-            schedule=events.Schedule.expression(settings.readiness_schedule),
-            targets=[targets.LambdaFunction(checker.function, retry_attempts=2, dead_letter_queue=checker.dead_letter_queue)],
-        )
-        trace(schedule, ["R15"], ["reliability", "operational-excellence"], "The DR-readiness check runs every day without anyone remembering to.")
-
-        self.readiness_alarms: list[cloudwatch.Alarm] = []
-        for index, arn in enumerate(resource_arns):
-            alarm = cloudwatch.Alarm(
-                self,
-                f"NotDrReady{index}",
-                alarm_description="A protected resource has no fresh recovery point in the primary vault or no fresh copy in the DR vault "
-                "(or the checker did not run). Runbook: docs/disaster-recovery.md.",
-                metric=cloudwatch.Metric(
-                    namespace=METRIC_NAMESPACE,
-                    metric_name="DrReady",
-                    dimensions_map={"ResourceArn": arn},
-                    statistic="Minimum",
-                    period=cdk.Duration.days(1),
-                ),
-                threshold=1,
-                comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
-            )
-            alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
-            self.readiness_alarms.append(alarm)
-        trace(checker, ["R13", "R15"], ["reliability", "operational-excellence"], "Stale or missing backups or DR copies page ops within a day.")
+        self.readiness_function = self.readiness.function
+        self.readiness_alarms = self.readiness.alarms

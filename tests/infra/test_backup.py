@@ -256,12 +256,14 @@ def test_job_failures_notify_an_encrypted_topic(synth: Synthesized) -> None:
             "EventPattern": {
                 "source": ["aws.backup"],
                 "detail-type": ["Backup Job State Change", "Copy Job State Change", "Restore Job State Change"],
-                "detail": {"state": ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"]},
+                # Backup and copy jobs report detail.state, restore jobs detail.status (constructs/backup_job_alerts.py).
+                "detail": {"$or": [{"state": ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"]}, {"status": ["FAILED", "ABORTED"]}]},
             },
             "Targets": [Match.object_like({"Arn": {"Ref": topic_id}})],
         },
     )
-    template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@medivault.example"})
+    mailed = sorted(s["Properties"]["Endpoint"] for s in resources_of(template, "AWS::SNS::Subscription").values())
+    assert mailed == sorted(["ops@medivault.example", "security@medivault.example"])  # ops and the security officer
     key_policy = json.dumps(_one_key(template, "backup-notifications"))
     assert "events.amazonaws.com" in key_policy and "cloudwatch.amazonaws.com" in key_policy
 
@@ -336,13 +338,17 @@ def test_readiness_checker_runs_daily_with_thresholds_and_alarms_per_resource(sy
         p = alarm["Properties"]
         assert (p["Namespace"], p["MetricName"], p["Statistic"], p["Period"]) == ("MediVault/DR", "DrReady", "Minimum", 86400)
         assert (p["ComparisonOperator"], p["Threshold"], p["TreatMissingData"]) == ("LessThanThreshold", 1, "breaching")
-        assert p["AlarmActions"] == [{"Ref": topic_id}]
+        # The one alarm-action convention (constructs/alert_topic.notify): ALARM, OK and INSUFFICIENT_DATA.
+        for actions in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+            assert p[actions] == [{"Ref": topic_id}], actions
     # The checker may list recovery points and publish only into its own namespace.
     statements = resources_of(template, "AWS::IAM::ManagedPolicy")["ReadinessRoleGrantsPolicy4CDEE677"]["Properties"]["PolicyDocument"]["Statement"]
-    backup_actions = set()
-    for statement in statements:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        backup_actions |= {a for a in actions if a.startswith("backup:")}
-        if "cloudwatch:PutMetricData" in actions:
-            assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "MediVault/DR"}}
+
+    def actions_of(statement: dict[str, Any]) -> list[str]:
+        return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+
+    backup_actions = {a for statement in statements for a in actions_of(statement) if a.startswith("backup:")}
     assert backup_actions == {"backup:ListRecoveryPointsByResource", "backup:ListRecoveryPointsByBackupVault"}  # read-only
+    [put_metric] = [statement for statement in statements if "cloudwatch:PutMetricData" in actions_of(statement)]
+    assert actions_of(put_metric) == ["cloudwatch:PutMetricData"]
+    assert put_metric["Condition"] == {"StringEquals": {"cloudwatch:namespace": "MediVault/DR"}}
