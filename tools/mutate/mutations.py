@@ -32,7 +32,6 @@ ROTATION = ("tests/lambda/test_secret_rotation_cache.py", "tests/lambda/test_sec
 
 ALARMS = "constructs/security_alarms.py"
 RULES = "constructs/hipaa_config_rules.py"
-AUDIT = "stacks/audit_stack.py"
 KEY = "constructs/purpose_key.py"
 
 MUTATIONS: tuple[Mutation, ...] = (
@@ -54,7 +53,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              "security group ingress opened without an alarm"),
     Mutation("cis-nacl-drop-entry", ALARMS, "($.eventName = CreateNetworkAclEntry) || ", "", CIS, "network ACL entries added silently"),
     Mutation("cis-alarm-threshold", ALARMS, "threshold=1,", "threshold=5,", CIS, "alarms only after five events"),
-    Mutation("cis-alarm-no-action", ALARMS, "alarm.add_alarm_action(action)", "pass", CIS, "alarms page nobody"),
+    Mutation("cis-alarm-no-action", "constructs/alert_topic.py", "alarm.add_alarm_action(action)", "pass", CIS, "alarms page nobody"),
     # --- HIPAA Config rules, per region ---
     Mutation("hipaa-drop-console-mfa", RULES,
              '        HipaaRule("mfa-enabled-for-iam-console-access", "MFA_ENABLED_FOR_IAM_CONSOLE_ACCESS", "console users have MFA", periodic=True),\n',
@@ -75,27 +74,27 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("hipaa-edge-certificate-days", RULES, '{"daysToExpiration": 30}', '{"daysToExpiration": 3}', HIPAA,
              "certificate expiry noticed three days ahead"),
     # --- Macie quarantine role, audit functions, Config permission ---
-    Mutation("quarantine-write-star", AUDIT,
-             '"s3:AbortMultipartUpload"],\n                resources=[self.quarantine_bucket.arn_for_objects("*")],',
+    Mutation("quarantine-write-star", "constructs/macie_quarantine.py",
+             '"s3:AbortMultipartUpload"],\n                resources=[quarantine_bucket.arn_for_objects("*")],',
              '"s3:AbortMultipartUpload"],\n                resources=["*"],', AUDIT_IAM, "quarantine may write any object anywhere"),
-    Mutation("quarantine-source-any-account", AUDIT,
-             'resources=[f"arn:{self.partition}:s3:::*/*"],\n                conditions={"StringEquals": {"s3:ResourceAccount": self.account}},',
-             'resources=[f"arn:{self.partition}:s3:::*/*"],', AUDIT_IAM, "quarantine reads and deletes objects of other accounts"),
-    Mutation("quarantine-list-any-account", AUDIT,
-             'resources=[f"arn:{self.partition}:s3:::*"],\n                conditions={"StringEquals": {"s3:ResourceAccount": self.account}},',
-             'resources=[f"arn:{self.partition}:s3:::*"],', AUDIT_IAM, "quarantine lists buckets of other accounts"),
-    Mutation("quarantine-may-unlock", AUDIT,
+    Mutation("quarantine-source-any-account", "constructs/macie_quarantine.py",
+             'resources=[f"arn:{stack.partition}:s3:::*/*"],\n                conditions={"StringEquals": {"s3:ResourceAccount": stack.account}},',
+             'resources=[f"arn:{stack.partition}:s3:::*/*"],', AUDIT_IAM, "quarantine reads and deletes objects of other accounts"),
+    Mutation("quarantine-list-any-account", "constructs/macie_quarantine.py",
+             'resources=[f"arn:{stack.partition}:s3:::*"],\n                conditions={"StringEquals": {"s3:ResourceAccount": stack.account}},',
+             'resources=[f"arn:{stack.partition}:s3:::*"],', AUDIT_IAM, "quarantine lists buckets of other accounts"),
+    Mutation("quarantine-may-unlock", "constructs/macie_quarantine.py",
              'actions=["s3:DeleteObject*", "s3:BypassGovernanceRetention", "s3:PutObjectRetention", "s3:PutObjectLegalHold"],',
              'actions=["s3:DeleteObject*"],', AUDIT_IAM, "quarantine copy may be unlocked by the role"),
-    Mutation("publish-star", AUDIT, 'iam.PolicyStatement(actions=["sns:Publish"], resources=[self.security_topic.topic_arn])',
+    Mutation("publish-star", "constructs/alert_topic.py", 'iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic_arn])',
              'iam.PolicyStatement(actions=["sns:Publish"], resources=["*"])', AUDIT_IAM, "audit functions publish to any topic"),
-    Mutation("quarantine-via-service-dropped", AUDIT, 'resources=[data_key.key_arn], conditions={"StringEquals": via_s3})',
+    Mutation("quarantine-via-service-dropped", "constructs/macie_quarantine.py", 'resources=[data_key.key_arn], conditions={"StringEquals": via_s3})',
              "resources=[data_key.key_arn])", AUDIT_IAM + VIA, "quarantine decrypts with the data key directly"),
-    Mutation("quarantine-via-service-wrong", AUDIT, 'via_s3 = {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}',
-             'via_s3 = {"kms:ViaService": f"sqs.{self.region}.amazonaws.com"}', AUDIT_IAM + VIA, "data key through the wrong service"),
-    Mutation("config-permission-any-account", AUDIT, "            source_account=self.account,\n", "", AUDIT_IAM,
+    Mutation("quarantine-via-service-wrong", "constructs/macie_quarantine.py", 'via_s3 = {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}',
+             'via_s3 = {"kms:ViaService": f"sqs.{stack.region}.amazonaws.com"}', AUDIT_IAM + VIA, "data key through the wrong service"),
+    Mutation("config-permission-any-account", "constructs/phi_bucket_rule.py", "            source_account=stack.account,\n", "", AUDIT_IAM,
              "another account's Config rule may invoke the custom rule (confused deputy)"),
-    Mutation("config-permission-any-rule", AUDIT, ':config:{self.region}:{self.account}:config-rule/*"', ':config:*:*:config-rule/*"', AUDIT_IAM,
+    Mutation("config-permission-any-rule", "constructs/phi_bucket_rule.py", ':config:{stack.region}:{stack.account}:config-rule/*"', ':config:*:*:config-rule/*"', AUDIT_IAM,
              "custom rule invocable from any account's rules"),
     # --- kms:ViaService everywhere ---
     Mutation("key-via-service-dropped", KEY, '                "kms:ViaService": [f"{s}.{stack.region}.amazonaws.com" for s in via_services],\n', "", VIA,
@@ -149,7 +148,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              READINESS_STACK, "a day-old backup plus three hours counts as fresh"),
     Mutation("readiness-copy-below-primary", "stacks/config/backup.py", "if self.copy_max_age_hours < self.primary_max_age_hours:",
              "if self.copy_max_age_hours < self.primary_max_age_hours - 1:", READINESS_STACK, "copy threshold under the primary one accepted"),
-    Mutation("readiness-copy-env", "stacks/backup_stack.py", '"COPY_MAX_AGE_HOURS": str(settings.copy_max_age_hours),',
+    Mutation("readiness-copy-env", "constructs/dr_readiness.py", '"COPY_MAX_AGE_HOURS": str(settings.copy_max_age_hours),',
              '"COPY_MAX_AGE_HOURS": str(settings.copy_max_age_hours + 6),', READINESS_STACK, "deployed copy threshold differs from the config"),
     Mutation("readiness-primary-le", "lambda/mv_dr_readiness/logic.py", "primary_age < primary_max_age / hours",
              "primary_age <= primary_max_age / hours", READINESS_LOGIC, "a 26 h old recovery point counts as fresh", "handlers"),
