@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from pathlib import Path
 
@@ -219,3 +220,18 @@ def test_dashboard_reads_cloudfront_and_waf_in_us_east_1(synth: Synthesized, env
     assert waf.replace('"', '\\"') in body or waf in body
     assert '\\"AWS/CloudFront\\",\\"Requests\\",\\"DistributionId\\"' in body or '"AWS/CloudFront","Requests","DistributionId"' in body
     assert body.count('region\\":\\"us-east-1') + body.count('region":"us-east-1') >= 5
+
+
+def test_sampling_rules_match_the_service_as_it_reports_itself() -> None:
+    """X-Ray sampling rules and groups match on the service name and URL path: a name or route the service
+    does not use would leave every rule unmatched (all requests at the default rate, empty groups)."""
+    from medivault_service.app import ROUTES, SERVICE_NAME
+
+    from stacks.config.observability import ObservabilityConfig
+
+    obs = ObservabilityConfig()
+    assert obs.xray_service_name == SERVICE_NAME
+    served = {route.path for route in ROUTES}
+    for pattern in obs.auth_paths:
+        assert any(fnmatch.fnmatchcase(path, pattern) for path in served), pattern
+    assert set(obs.health_paths) <= served
