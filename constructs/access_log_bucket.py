@@ -56,6 +56,8 @@ class LogBucketSettings:
     rule_id: str | None = "KeepThenExpire"
     abort_incomplete_upload_days: int | None = 1
     writer: str = S3_SERVER_ACCESS_LOGGING  # the service that delivers: named in the SSE-S3 acknowledgment
+    # What the logs hold (named in the SSE-S3 acknowledgment, so it must be true of this writer).
+    contents: str = "requesters and object keys (a key may carry a patient identifier), never object bodies"
     replication_reason: str = DEFAULT_REPLICATION_REASON
     # Set when the bucket is not itself server-access-logged: the reason (AwsSolutions-S1).
     unlogged_reason: str | None = None
@@ -114,7 +116,7 @@ class LogBucket(s3.Bucket):
             resource,
             "HIPAA.Security-S3DefaultEncryptionKMS",
             f"{settings.writer} delivers only to buckets with SSE-S3 (AES-256) default encryption; SSE-KMS destinations are "
-            "not supported. The logs hold requesters and object keys (a key may carry a patient identifier), never object bodies; "
+            f"not supported. The logs hold {settings.contents}; "
             "the bucket is private, TLS-only, encrypted at rest with SSE-S3, and denies deletion to all but break-glass.",
         )
         acknowledge(resource, "HIPAA.Security-S3BucketReplicationEnabled", settings.replication_reason)

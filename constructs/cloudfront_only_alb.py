@@ -30,13 +30,21 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
+from constructs.access_log_bucket import LogBucket, LogBucketSettings
 from constructs.compliance import acknowledge
 from constructs.deploy_guard import refuse_deploy
-from constructs.evidence_protection import EvidenceProtection, protect_evidence
+from constructs.evidence_protection import EvidenceProtection
 from constructs.origin_header_rotation import OriginHeaderRotation
 from constructs.traceability import trace
 
 ORIGIN_SECRET_LENGTH = 48
+# Why the ALB log bucket is not itself server-access-logged (AwsSolutions-S1, HIPAA S3BucketLoggingEnabled).
+UNLOGGED_REASON = (
+    "This bucket holds access logs itself (the ALB's); server-access-logging it into another log bucket would only "
+    "move the question, and the data tier's log bucket cannot name a bucket of this later stack without a cycle. "
+    "Its bucket policy denies object deletion and lifecycle/policy changes to all but break-glass, and every "
+    "bucket-level change is a CloudTrail management event."
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,27 +122,34 @@ class CloudFrontOnlyAlb(elbv2.ApplicationLoadBalancer):
         secret_key: kms.IKey,
         logs_key: kms.IKey,
     ) -> None:
-        access_logs = s3.Bucket(
+        # ALB access logs support only SSE-S3 (not SSE-KMS): the project's one SSE-S3 log bucket, evidence-protected.
+        # No Object Lock: ELB documents none for its log bucket, and a rejected delivery is silent.
+        access_logs = LogBucket(
             scope,
             "AlbAccessLogs",
-            # ALB access logs support only SSE-S3 (not SSE-KMS).
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
-            # Evidence: no version expires before the retention period.
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    expiration=cdk.Duration.days(settings.access_log_days),
-                    noncurrent_version_expiration=cdk.Duration.days(settings.access_log_days),
-                )
-            ],
+            settings=LogBucketSettings(
+                retention_days=settings.access_log_days,
+                rule_id=None,
+                abort_incomplete_upload_days=None,
+                writer="Elastic Load Balancing",
+                contents=(
+                    "client addresses, request lines and status codes (paths carry random record ids, never a name or a patient "
+                    "identifier), never request or response bodies"
+                ),
+                replication_reason=(
+                    "ALB access logs are request records without PHI bodies, kept in the primary region for the evidence retention "
+                    "period (six years in production) under a bucket policy that denies deletion to all but break-glass; "
+                    "the PHI buckets themselves are backed up to eu-west-1."
+                ),
+                unlogged_reason=UNLOGGED_REASON,
+            ),
+            protection=evidence_protection,
             removal_policy=settings.removal_policy,
         )
-        # No Object Lock: ELB documents none for its log bucket, and a rejected delivery is silent.
-        protect_evidence(access_logs, evidence_protection)
-        _acknowledge_log_bucket(access_logs)
+        resource = access_logs.node.default_child
+        if resource is None:
+            raise RuntimeError("no CloudFormation resource to acknowledge on")
+        acknowledge(resource, "HIPAA.Security-S3BucketLoggingEnabled", UNLOGGED_REASON)
 
         super().__init__(
             scope,
@@ -232,28 +247,4 @@ class CloudFrontOnlyAlb(elbv2.ApplicationLoadBalancer):
             ["R5", "R9"],
             ["security", "reliability"],
             "ALB with TLS 1.2/1.3, HTTP redirect, /healthz health checks, access logs; forwards only CloudFront's secret-header requests.",
-        )
-
-
-def _acknowledge_log_bucket(bucket: s3.Bucket) -> None:
-    acknowledge(
-        bucket,
-        "HIPAA.Security-S3DefaultEncryptionKMS",
-        "Elastic Load Balancing writes access logs only to buckets encrypted with SSE-S3 (AES-256); SSE-KMS is not supported for this destination.",
-    )
-    acknowledge(
-        bucket,
-        "HIPAA.Security-S3BucketReplicationEnabled",
-        "ALB access logs are request records without PHI bodies, kept in the primary region for the evidence retention "
-        "period (six years in production) under a bucket policy that denies deletion to all but break-glass; "
-        "the PHI buckets themselves are backed up to eu-west-1.",
-    )
-    for rule in ("AwsSolutions-S1", "HIPAA.Security-S3BucketLoggingEnabled"):
-        acknowledge(
-            bucket,
-            rule,
-            "This bucket holds access logs itself (the ALB's); server-access-logging it into another log bucket would only "
-            "move the question, and the data tier's log bucket cannot name a bucket of this later stack without a cycle. "
-            "Its bucket policy denies object deletion and lifecycle/policy changes to all but break-glass, and every "
-            "bucket-level change is a CloudTrail management event.",
         )

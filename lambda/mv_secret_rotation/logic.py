@@ -248,7 +248,7 @@ ORIGIN_VALUE_LENGTH = 48
 
 def header_condition(header_name: str, values: Sequence[str]) -> list[dict[str, Any]]:
     """The listener rule's whole condition list. The rule is MediVault's "forward what carries the
-    origin header" rule (stacks/app_stack.py): the header is its only condition, so the list is
+    origin header" rule (constructs/cloudfront_only_alb.py): the header is its only condition, so the list is
     written whole -- ModifyRule replaces conditions -- and reading it first is not needed
     (DescribeRules has no resource-level permission; ModifyRule is scoped to this rule's ARN)."""
     return [{"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": header_name, "Values": list(dict.fromkeys(values))}}]
