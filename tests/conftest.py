@@ -1,4 +1,5 @@
-"""Shared fixtures: the whole app is synthesized once per test session, gates included."""
+"""Shared fixtures: each configuration of the app is synthesized once per test session, gates included,
+by the same composition as app.py (``stacks.app_factory.compose``)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,12 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
-from constructs.compliance import add_compliance_gates
 
 from stacks import config as cfg
-from stacks.app_factory import add_pipeline, new_app, populate, populate_organization
+from stacks.app_factory import compose, new_app
 from stacks.config import pipeline as pipeline_cfg
 from stacks.config.organization import organization
 from stacks.organization_stage import OrganizationStage
-from stacks.pipeline_replication_stack import PipelineReplicationStack
 from stacks.pipeline_stack import PipelineStack
 from stacks.stage import MediVaultStage
 from tools.assembly import referenced_id
@@ -56,12 +55,13 @@ class Synthesized:
 
 def synthesize(outdir: Path, accounts: dict[str, str | None], organization_account: str | None) -> Synthesized:
     app = new_app(outdir=str(outdir))
-    stages = populate(app, [cfg.load(name, account) for name, account in accounts.items()])
-    org_stage = populate_organization(
-        app, organization(organization_account, sandbox_account=accounts.get("sandbox"), production_account=accounts.get("production"))
+    built = compose(
+        app,
+        environments=[cfg.load(name, account) for name, account in accounts.items()],
+        organization=organization(organization_account, sandbox_account=accounts.get("sandbox"), production_account=accounts.get("production")),
     )
     app.synth()  # raises ValidationFailed on any unacknowledged compliance finding
-    return Synthesized(app=app, stages=stages, outdir=outdir, _templates={}, organization=org_stage)
+    return Synthesized(app=app, stages=built.stages, outdir=outdir, _templates={}, organization=built.organization)
 
 
 @pytest.fixture(scope="session")
@@ -95,18 +95,17 @@ class PipelineSynthesized:
 
 
 def synthesize_pipeline(outdir: Path, config: pipeline_cfg.PipelineConfig | None = None) -> PipelineSynthesized:
-    """The pipeline in its own app, so only the pipeline tests pay for its synth (it re-builds both stages)."""
+    """The pipeline app, as app.py builds it by default but without the organisation: the pipeline holds
+    the two stages (Pipeline/Sandbox, Pipeline/Production), with concrete accounts."""
     app = new_app(outdir=str(outdir))
-    add_compliance_gates(app)
-    pipeline = add_pipeline(
+    built = compose(
         app,
-        config=config or pipeline_cfg.tooling(),
-        sandbox=cfg.sandbox(CONCRETE_ACCOUNTS["sandbox"]),
-        production=cfg.production(CONCRETE_ACCOUNTS["production"]),
+        environments=[cfg.sandbox(CONCRETE_ACCOUNTS["sandbox"]), cfg.production(CONCRETE_ACCOUNTS["production"])],
+        pipeline=config or pipeline_cfg.tooling(),
     )
     app.synth()  # raises ValidationFailed on any unacknowledged compliance finding
-    replication = [c for c in app.node.children if isinstance(c, PipelineReplicationStack)]
-    return PipelineSynthesized(app=app, pipeline=pipeline, replication_stacks=replication, outdir=outdir, _templates={})
+    assert built.pipeline is not None
+    return PipelineSynthesized(app=app, pipeline=built.pipeline, replication_stacks=list(built.replication), outdir=outdir, _templates={})
 
 
 @pytest.fixture(scope="session")
