@@ -19,9 +19,9 @@ from stacks.config import pipeline as pipeline_cfg
 from stacks.config.pipeline import DELIVERY_ROLE_PATH
 from stacks.pipeline_stack import CDK_ASSETS_VERSION, CDK_CLI_VERSION, NOTIFY_ON
 from stacks.stage import MediVaultStage
-from tests.conftest import CONCRETE_ACCOUNTS, PipelineSynthesized, resources_of
+from tests.conftest import CONCRETE_ACCOUNTS, PipelineSynthesized, cfn_lint_command, resources_of
 from tests.infra.iam_eval import evaluate
-from tests.infra.test_cfn_lint import _lint, _templates
+from tests.infra.test_cfn_lint import _templates
 
 pytestmark = pytest.mark.requirements("R16")
 
@@ -269,7 +269,10 @@ def test_cfn_lint_clean_on_the_pipeline_app(pipeline_synth: PipelineSynthesized)
     templates = _templates(pipeline_synth.outdir)
     # pipeline, two replication stacks, and the stacks of both stages
     assert len(templates) >= 7
-    result = _lint(templates)
+    # cfn-lint over exactly these templates, started in the background when the fixture synthesized them.
+    assert pipeline_synth.lint is not None and pipeline_synth.lint.templates == templates
+    result = pipeline_synth.lint.result()
+    assert result.args == cfn_lint_command(templates)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
