@@ -73,7 +73,7 @@ def deployment_table(outdir: Path) -> str:
         lines.append(f"{d.display_name:<36} {d.stack.region:<13} {len(d.stack.resources()):>9}  {', '.join(d.delivered_by) or '-'}")
     total = sum(len(d.stack.resources()) for d in deployed)
     copies = len(found) - len(deployed)
-    extra = f" ({len(found)} stacks synthesized: {copies} copies)" if copies else f" ({len(found)} stacks synthesized, none twice)"
+    extra = f" ({len(found)} stacks synthesized: {copies} pipeline copies)" if copies else f" ({len(found)} stacks synthesized, none twice)"
     lines.append(f"{len(deployed)} deployments, {total} resources{extra}")
     return "\n".join(lines)
 

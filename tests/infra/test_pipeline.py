@@ -115,7 +115,10 @@ def test_synth_step_runs_the_test_command_then_synth_and_fails_on_findings(pipel
 def test_make_targets_the_pipeline_runs_fail_on_findings() -> None:
     # `make synth` exits non-zero when tools.summary sees a violation; `make test` runs pytest (gated synth, cfn-lint).
     makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
-    assert re.search(r"^test: lint typecheck unit$", makefile, re.M)
+    # make test: ruff, mypy and pytest side by side in a sub-make, which fails when any of them fails
+    # (no -k/-i, no "|| true", no leading "-" that would let a failure pass).
+    test_recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert re.fullmatch(r" deps\n\t@\$\(MAKE\) --no-print-directory -j3 --output-sync=target lint typecheck unit", test_recipe), test_recipe
     synth_recipe = makefile.split("\nsynth:", 1)[1].split("\n\n", 1)[0]
     assert "tools.summary $(OUT) || rc=1" in synth_recipe
     assert synth_recipe.rstrip().endswith("exit $$rc")
