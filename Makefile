@@ -115,7 +115,10 @@ typecheck: deps
 unit: deps service-test-deps diagram-deps report-test-deps
 	$(VENV)/bin/pytest
 
-test: lint typecheck unit
+# ruff, mypy and pytest are independent: they run side by side (mypy and ruff take a core while pytest
+# takes the other), each one's output kept together; any failure fails the target.
+test: deps
+	@$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck unit
 
 bench: deps
 	$(VENV)/bin/python -m tools.bench

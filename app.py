@@ -26,8 +26,10 @@ Existing security baseline (Control Tower, delegated administrators), all stages
   -c existing_macie_session=true             use the account's Macie session
   -c deploy=true                             (or MEDIVAULT_DEPLOY) refuse any review placeholder at synth,
                                              before any stack is created; `make deploy-sandbox` sets it
-The pipeline always deploys both environments, so it is built from both configs whichever
-``environments`` are selected for the review stages.
+Each stage is built once (stacks.app_factory.compose). The pipeline deploys the app's own stages, and
+it always deploys both environments: with the pipeline on, both stages are built whichever
+``environments`` are selected; ``-c environments=sandbox -c pipeline=false`` builds the sandbox stage
+alone (``make synth-sandbox``/``deploy-sandbox``).
 Without an account, the documented review placeholders are used (docs/assumptions.md, docs/identity.md).
 """
 
@@ -40,7 +42,7 @@ import sys
 import aws_cdk as cdk
 
 from stacks import config as cfg
-from stacks.app_factory import add_pipeline, new_app, populate, populate_organization
+from stacks.app_factory import Composition, compose, new_app
 from stacks.config import organization as org_cfg
 from stacks.config import pipeline as pipeline_cfg
 from stacks.config.domain import DomainConfig
@@ -165,8 +167,9 @@ def _both(app: cdk.App, configs: list[cfg.EnvironmentConfig]) -> list[cfg.Enviro
     return [built.get(name) or _environment(app, name) for name in cfg.ENVIRONMENT_NAMES]
 
 
-def main() -> None:
-    app = new_app()
+def build(app: cdk.App) -> Composition:
+    """The app's stages from its context and MEDIVAULT_* settings, composed by ``compose``; exits with
+    one line per invalid setting. ``main`` (``cdk synth``) and tools/bench.py build the app this way."""
     try:
         names = str(app.node.try_get_context("environments") or ",".join(cfg.ENVIRONMENT_NAMES)).split(",")
         names = [name.strip() for name in names]
@@ -188,19 +191,16 @@ def main() -> None:
             )
         pipeline = None
         if _switch(app, "pipeline"):
-            pipeline = (
-                pipeline_cfg.tooling(
-                    _setting(app, "tooling_account", "MEDIVAULT_TOOLING_ACCOUNT") or pipeline_cfg.PLACEHOLDER_TOOLING_ACCOUNT,
-                    _setting(app, "pipeline_connection_arn", "MEDIVAULT_PIPELINE_CONNECTION_ARN"),
-                ),
-                _environment(app, "sandbox"),
-                _environment(app, "production"),
+            pipeline = pipeline_cfg.tooling(
+                _setting(app, "tooling_account", "MEDIVAULT_TOOLING_ACCOUNT") or pipeline_cfg.PLACEHOLDER_TOOLING_ACCOUNT,
+                _setting(app, "pipeline_connection_arn", "MEDIVAULT_PIPELINE_CONNECTION_ARN"),
             )
+            # The pipeline deploys both stages, the ones it is given: both are built.
+            configs = _both(app, configs)
         if deploying:
-            # The pipeline deploys both stages: deploying it needs both free of placeholders, and its own.
-            stages = {c.name: c for c in [*configs, *(pipeline[1:] if pipeline else ())]}
-            refusals = deploy_refusals(list(stages.values()))
-            if pipeline is not None and pipeline[0].is_placeholder:
+            # Deploying the pipeline needs both its stages free of placeholders, and its own settings.
+            refusals = deploy_refusals(configs)
+            if pipeline is not None and pipeline.is_placeholder:
                 refusals.append(
                     cfg.ConfigError(
                         "tooling_account/pipeline_connection_arn",
@@ -212,12 +212,12 @@ def main() -> None:
                 sys.exit("\n".join(f"medivault: invalid configuration: {error}" for error in refusals))
     except cfg.ConfigError as error:
         sys.exit(f"medivault: invalid configuration: {error}")
-    populate(app, configs)
-    if organization is not None:
-        populate_organization(app, organization)
-    if pipeline is not None:
-        tooling, sandbox, production = pipeline
-        add_pipeline(app, config=tooling, sandbox=sandbox, production=production)
+    return compose(app, environments=configs, organization=organization, pipeline=pipeline)
+
+
+def main() -> None:
+    app = new_app()
+    build(app)
     app.synth()
 
 

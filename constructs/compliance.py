@@ -22,13 +22,28 @@ def add_compliance_gates(app: cdk.App) -> None:
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), HIPAASecurityChecks(app))
 
 
-def write_acknowledgments_to_templates(stage: cdk.Stage) -> None:
-    """Copy acknowledgments into each resource's ``Metadata.cdk_nag`` (cdk-nag v2 format).
+def write_acknowledgments_to_templates(app: cdk.App) -> list[cdk.Stage]:
+    """Copy acknowledgments into each resource's ``Metadata.cdk_nag`` (cdk-nag v2 format), in every
+    template of ``app``: its own stacks and those of every stage it holds. Returns the stages covered.
 
     Aspects do not cross Stage boundaries, so cdk-nag's own ``write_suppressions_to_cloud_formation``
-    on the app never reaches the stacks inside our stages: the aspect is added to every stage.
+    on the app never reaches the stacks inside our stages: the aspect is added to the app and to
+    every stage (in the app, in a stage, or in a top-level stack such as the pipeline's). Call it once,
+    after the stages exist and before anything synthesizes one (``stacks.app_factory.compose`` does);
+    constructs added to those scopes later are covered, stages added later are not.
     """
-    cdk.Aspects.of(stage).add(WriteNagSuppressionsToCloudFormationAspect())
+    stages: list[cdk.Stage] = []
+    # Where stages sit: in the app, in a stage, or in a top-level stack (the pipeline's). No deeper.
+    top_stacks = [child for child in app.node.children if isinstance(child, cdk.Stack)]
+    todo: list[IConstruct] = [app, *top_stacks]
+    while todo:
+        for child in todo.pop().node.children:
+            if isinstance(child, cdk.Stage):
+                stages.append(child)
+                todo.append(child)
+    for scope in [app, *stages]:
+        cdk.Aspects.of(scope).add(WriteNagSuppressionsToCloudFormationAspect())
+    return stages
 
 
 def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:

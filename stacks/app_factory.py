@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ import aws_cdk as cdk
 from constructs.compliance import add_compliance_gates, write_acknowledgments_to_templates
 from constructs.deploy_guard import refuse_deploy
 
-from stacks.config import EnvironmentConfig
+from stacks.config import ENVIRONMENT_NAMES, EnvironmentConfig
 from stacks.config.organization import OrganizationConfig
 from stacks.config.pipeline import PipelineConfig
 from stacks.organization_stage import OrganizationStage
@@ -32,15 +34,59 @@ def new_app(*, outdir: str | None = None, context: dict[str, Any] | None = None)
     return cdk.App(outdir=outdir, context={**cdk_json_context(), **(context or {})})
 
 
-def populate(app: cdk.App, configs: list[EnvironmentConfig]) -> dict[str, MediVaultStage]:
-    """Add the compliance gates and one stage per environment."""
+@dataclass(frozen=True)
+class Composition:
+    """What :func:`compose` built: every environment stage once, the organisation, the pipeline."""
+
+    app: cdk.App
+    stages: dict[str, MediVaultStage]  # by environment name: the pipeline's stages when there is a pipeline
+    organization: OrganizationStage | None = None
+    pipeline: PipelineStack | None = None
+    replication: tuple[PipelineReplicationStack, ...] = ()
+
+
+def compose(
+    app: cdk.App,
+    *,
+    environments: Sequence[EnvironmentConfig],
+    organization: OrganizationConfig | None = None,
+    pipeline: PipelineConfig | None = None,
+) -> Composition:
+    """The one place that composes MediVault: ``app.py``, ``tools/bench.py`` and the tests call it.
+
+    Each environment stage is built once. With a ``pipeline``, the pipeline holds the stages
+    (``Pipeline/Sandbox/*``, ``Pipeline/Production/*``: the stacks it deploys, under the same
+    CloudFormation names ``Sandbox-Keys`` ...) and ``environments`` must be both environments;
+    without one, each stage sits at the top of the app (``Sandbox/*``: what ``make deploy-sandbox``
+    deploys). Every stage gets the placeholder guards and the deploy outputs; the compliance gates
+    cover the whole assembly, and acknowledgments are written into every template
+    (:func:`write_acknowledgments_to_templates`, called here only).
+    """
     add_compliance_gates(app)
-    stages = {config.name: MediVaultStage(app, config=config) for config in configs}
+    pipeline_stack: PipelineStack | None = None
+    replication: tuple[PipelineReplicationStack, ...] = ()
+    if pipeline is None:
+        stages = {config.name: MediVaultStage(app, config=config) for config in environments}
+    else:
+        by_name = {config.name: config for config in environments}
+        if sorted(by_name) != sorted(ENVIRONMENT_NAMES) or len(environments) != len(ENVIRONMENT_NAMES):
+            raise ValueError(f"compose: the pipeline deploys {' and '.join(ENVIRONMENT_NAMES)}: give each environment once")
+        pipeline_stack, replication = _pipeline(app, config=pipeline, sandbox=by_name["sandbox"], production=by_name["production"])
+        stages = {"sandbox": pipeline_stack.sandbox_stage, "production": pipeline_stack.production_stage}
+    org_stage = OrganizationStage(app, config=organization) if organization is not None else None
     for stage in stages.values():
-        write_acknowledgments_to_templates(stage)
         guard_placeholders(stage, stage.config)
         add_deploy_outputs(stage)
-    return stages
+    # Before the pipeline is built: CDK Pipelines' add_stage synthesizes each stage at once.
+    write_acknowledgments_to_templates(app)
+    if pipeline_stack is not None:
+        pipeline_stack.build_pipeline()
+    return Composition(app=app, stages=stages, organization=org_stage, pipeline=pipeline_stack, replication=replication)
+
+
+def populate(app: cdk.App, configs: list[EnvironmentConfig]) -> dict[str, MediVaultStage]:
+    """The environment stages alone, at the top of the app (gates included): ``compose(app, environments=configs).stages``."""
+    return compose(app, environments=configs).stages
 
 
 def add_deploy_outputs(stage: MediVaultStage) -> dict[str, cdk.CfnOutput]:
@@ -90,14 +136,11 @@ def guard_placeholders(stage: cdk.Stage, config: EnvironmentConfig) -> list[cdk.
     return [refuse_deploy(stack, "RefusePlaceholders", message=message) for stack in stage.node.children if isinstance(stack, cdk.Stack)]
 
 
-def add_pipeline(app: cdk.App, *, config: PipelineConfig, sandbox: EnvironmentConfig, production: EnvironmentConfig) -> PipelineStack:
-    """Add the delivery pipeline (R16), which holds its own sandbox and production stages.
-
-    The gates cover it like every other stack (its two stages included); acknowledgments are
-    written into the templates of the pipeline, its replication stacks and its two stages. Call
-    ``add_compliance_gates`` (``populate`` does) once per app: the plugins see the whole assembly.
-    """
-    # A hardened artifact replication bucket in every other region the stages deploy to.
+def _pipeline(
+    app: cdk.App, *, config: PipelineConfig, sandbox: EnvironmentConfig, production: EnvironmentConfig
+) -> tuple[PipelineStack, tuple[PipelineReplicationStack, ...]]:
+    """The delivery pipeline (R16) with its two stages (not yet built: ``PipelineStack.build_pipeline``),
+    and a hardened artifact replication bucket stack in every other region the stages deploy to."""
     regions = sorted({r for env in (sandbox, production) for r in (env.primary_region, env.dr_region, env.edge_region)} - {config.region})
     replication = {region: PipelineReplicationStack(app, f"PipelineReplication-{region}", config=config, region=region) for region in regions}
     pipeline = PipelineStack(
@@ -105,15 +148,4 @@ def add_pipeline(app: cdk.App, *, config: PipelineConfig, sandbox: EnvironmentCo
     )
     for stack in replication.values():
         pipeline.add_stack_dependency(stack, reason="the pipeline names the replication buckets and keys in its artifact stores")
-    # Top-level stacks of the app: the pipeline stack and its replication stacks.
-    # (The pipeline's two stages get theirs inside PipelineStack, before add_stage synthesizes them.)
-    write_acknowledgments_to_templates(app)
-    return pipeline
-
-
-def populate_organization(app: cdk.App, config: OrganizationConfig) -> OrganizationStage:
-    """Add the optional organisation stage (management account); call after ``populate``, which
-    adds the compliance gates once for the whole app."""
-    stage = OrganizationStage(app, config=config)
-    write_acknowledgments_to_templates(stage)
-    return stage
+    return pipeline, tuple(replication.values())

@@ -10,7 +10,9 @@ CDK Pipelines on CodePipeline/CodeBuild in the delivery/tooling account (eu-cent
       -> Production: a manual approval, then every stack of ``MediVaultStage``
 
 The stages are ``MediVaultStage`` instances, so stacks added to the stage are deployed by the
-pipeline without any change here. Artifacts are KMS-encrypted with rotated keys (cross-account
+pipeline without any change here. They are the review synth's only copies of the environment stages
+(``stacks.app_factory.compose``); a direct ``Sandbox`` stage is built only with ``-c pipeline=false``
+(``make deploy-sandbox``). Artifacts are KMS-encrypted with rotated keys (cross-account
 keys); CodeBuild logs go to a KMS-encrypted log group; failures are published to an encrypted
 SNS topic through a CodeStar notification rule.
 """
@@ -33,7 +35,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import pipelines
 from constructs import Construct, IConstruct
 from constructs.artifact_bucket import ArtifactBucket
-from constructs.compliance import acknowledge, ignore_cfn_lint, write_acknowledgments_to_templates
+from constructs.compliance import acknowledge, ignore_cfn_lint
 from constructs.deploy_guard import refuse_deploy
 from constructs.log_retention import retention
 from constructs.managed_policy_role import ManagedPolicyRole
@@ -228,13 +230,19 @@ class PipelineStack(cdk.Stack):
             use_pipeline_role_for_actions=True,
         )
 
-        # --- stages: sandbox, then a human approves, then production (every stack of MediVaultStage)
-        # add_stage synthesizes the stage at once: the acknowledgment aspect must be in place before.
+        # --- stages: sandbox, then a human approves, then production (every stack of MediVaultStage).
+        # The pipeline holds the app's only copy of each environment stage (Pipeline/Sandbox/*,
+        # Pipeline/Production/*). They are added to the pipeline by build_pipeline(): add_stage
+        # synthesizes a stage at once, so whatever finishes the stages (stacks.app_factory.compose:
+        # placeholder guards, outputs, the acknowledgment aspect) comes between the two.
         self.sandbox_stage = MediVaultStage(self, config=sandbox)
-        write_acknowledgments_to_templates(self.sandbox_stage)
-        self.pipeline.add_stage(self.sandbox_stage)
         self.production_stage = MediVaultStage(self, config=production)
-        write_acknowledgments_to_templates(self.production_stage)
+
+    def build_pipeline(self) -> None:
+        """Add both stages to the pipeline, build it, then scope, notify and acknowledge what CDK
+        Pipelines generated. Call once, after the stages are finished (``compose`` does)."""
+        config = self.config
+        self.pipeline.add_stage(self.sandbox_stage)
         self.approval = pipelines.ManualApprovalStep(
             APPROVAL_STEP,
             comment="Sandbox deployed from this commit. Approve to deploy the same cloud assembly to production.",

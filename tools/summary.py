@@ -2,9 +2,11 @@
 
 Usage: python -m tools.summary [cdk.out]
 Each deployment is listed once under the name `cdk deploy` takes (the hierarchical id, e.g.
-``Sandbox/Keys``) with its CloudFormation stack name. The delivery pipeline's copies of the stages
-(``Pipeline/Sandbox/Keys`` deploys the same ``Sandbox-Keys`` stack into the same account and region)
-are not listed again: the stage's line says it is also delivered by the pipeline.
+``Pipeline/Sandbox/Keys`` in the review synth, whose stages the pipeline holds, or ``Sandbox/Keys``
+with ``-c pipeline=false``) with its CloudFormation stack name; "delivered by" names the pipeline
+whose stage deploys it. An assembly that holds a stage twice (a top-level ``Sandbox/Keys`` and a
+pipeline's ``Pipeline/Sandbox/Keys``, the same ``Sandbox-Keys`` stack in the same account and
+region) lists it once, and the closing line says how many copies the assembly holds.
 Exit status 1 when the compliance gates reported violations.
 """
 

@@ -46,5 +46,5 @@ def test_organization_stage_uses_the_given_accounts(tmp_path: Path) -> None:
 def test_organization_stage_can_be_skipped(tmp_path: Path) -> None:
     result = _run_app({"environments": "sandbox", "organization": "false"}, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert (tmp_path / "assembly-Sandbox").is_dir()
+    assert (tmp_path / "assembly-Pipeline-Sandbox").is_dir()  # the pipeline (on by default) holds the stages
     assert not (tmp_path / "assembly-Organization").exists()

@@ -6,12 +6,12 @@ Ignores are only per resource (``Metadata.cfn-lint``), each placed with its reas
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Synthesized
+from tests.conftest import cfn_lint_command as _lint_command
 
 pytestmark = pytest.mark.requirements("R16")
 
@@ -21,14 +21,16 @@ def _templates(outdir: Path) -> list[str]:
 
 
 def _lint(templates: list[str]) -> subprocess.CompletedProcess[str]:
-    cmd = [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", "--", *templates]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(_lint_command(templates), capture_output=True, text=True, timeout=600, check=False)
 
 
 def test_cfn_lint_clean(synth: Synthesized) -> None:
     templates = _templates(synth.outdir)
     assert len(templates) >= 4
-    result = _lint(templates)
+    # The session fixture started cfn-lint over exactly these templates in the background (tests/conftest.py Lint).
+    assert synth.lint is not None and synth.lint.templates == templates
+    result = synth.lint.result()
+    assert result.args == _lint_command(templates)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

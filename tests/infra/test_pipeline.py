@@ -3,6 +3,7 @@ KMS on artifacts, encrypted logs, notifications, least-privilege roles, gates an
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from pathlib import Path
@@ -13,14 +14,14 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks import config as cfg
-from stacks.app_factory import add_pipeline, new_app
+from stacks.app_factory import compose, new_app
 from stacks.config import pipeline as pipeline_cfg
 from stacks.config.pipeline import DELIVERY_ROLE_PATH
 from stacks.pipeline_stack import CDK_ASSETS_VERSION, CDK_CLI_VERSION, NOTIFY_ON
 from stacks.stage import MediVaultStage
-from tests.conftest import CONCRETE_ACCOUNTS, PipelineSynthesized, resources_of
+from tests.conftest import CONCRETE_ACCOUNTS, PipelineSynthesized, cfn_lint_command, resources_of
 from tests.infra.iam_eval import evaluate
-from tests.infra.test_cfn_lint import _lint, _templates
+from tests.infra.test_cfn_lint import _templates
 
 pytestmark = pytest.mark.requirements("R16")
 
@@ -41,6 +42,24 @@ def _logical_id(ps: PipelineSynthesized, construct: Any) -> str:
 
 def _projects(ps: PipelineSynthesized) -> dict[str, dict[str, Any]]:
     return resources_of(ps.template(), "AWS::CodeBuild::Project")
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    """A statement's Action as a list (IAM takes a string or a list)."""
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def _grants(statement: dict[str, Any], action: str) -> bool:
+    """Whether ``statement`` names ``action``: exactly or by a wildcard (IAM action names match case-insensitively)."""
+    return any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in _actions(statement))
+
+
+def test_grants_sees_an_action_in_a_list_and_behind_a_wildcard() -> None:
+    assert _grants({"Action": ["iam:PassRole", "sts:AssumeRole"]}, "sts:AssumeRole")
+    assert _grants({"Action": "sts:*"}, "sts:AssumeRole") and _grants({"Action": "*"}, "sts:AssumeRole")
+    assert _grants({"Action": "STS:assumerole"}, "sts:AssumeRole")
+    assert not _grants({"Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"]}, "sts:AssumeRole")
 
 
 def test_stages_run_sandbox_then_approval_then_production(pipeline_synth: PipelineSynthesized) -> None:
@@ -96,7 +115,10 @@ def test_synth_step_runs_the_test_command_then_synth_and_fails_on_findings(pipel
 def test_make_targets_the_pipeline_runs_fail_on_findings() -> None:
     # `make synth` exits non-zero when tools.summary sees a violation; `make test` runs pytest (gated synth, cfn-lint).
     makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
-    assert re.search(r"^test: lint typecheck unit$", makefile, re.M)
+    # make test: ruff, mypy and pytest side by side in a sub-make, which fails when any of them fails
+    # (no -k/-i, no "|| true", no leading "-" that would let a failure pass).
+    test_recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert re.fullmatch(r" deps\n\t@\$\(MAKE\) --no-print-directory -j3 --output-sync=target lint typecheck unit", test_recipe), test_recipe
     synth_recipe = makefile.split("\nsynth:", 1)[1].split("\n\n", 1)[0]
     assert "tools.summary $(OUT) || rc=1" in synth_recipe
     assert synth_recipe.rstrip().endswith("exit $$rc")
@@ -201,16 +223,18 @@ def test_pipeline_role_assumes_only_the_target_accounts_deploy_roles(pipeline_sy
     ps = pipeline_synth
     policy = resources_of(ps.template(), "AWS::IAM::ManagedPolicy")[_logical_id(ps, ps.pipeline.pipeline_role.node.find_child("GrantsPolicy"))]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    assume = [s for s in statements if s["Action"] == "sts:AssumeRole"]
-    assert len(assume) == 1
+    assert all("NotAction" not in s for s in statements)
+    # Every statement that grants sts:AssumeRole, alone, in a list or by a wildcard (sts:*, sts:Assume*, *).
+    assume = [s for s in statements if _grants(s, "sts:AssumeRole")]
+    assert len(assume) == 1 and _actions(assume[0]) == ["sts:AssumeRole"] and assume[0]["Effect"] == "Allow"
     accounts = "|".join(CONCRETE_ACCOUNTS.values())
     pattern = re.compile(rf":iam::({accounts}):role/cdk-hnb659fds-deploy-role-\1-(eu-central-1|eu-west-1|us-east-1)$")
     for resource in assume[0]["Resource"]:
         arn = "".join(p if isinstance(p, str) else "" for p in resource["Fn::Join"][1])
         assert pattern.search(arn), arn
-    assert all("*" not in json.dumps(s["Resource"]) or s["Action"] != "sts:AssumeRole" for s in statements)
-    connection = [s for s in statements if s["Action"] == "codestar-connections:UseConnection"]
-    assert [s["Resource"] for s in connection] == [ps.pipeline.config.connection_arn]
+    assert "*" not in json.dumps(assume[0]["Resource"])
+    connection = [s for s in statements if _grants(s, "codestar-connections:UseConnection")]
+    assert [(_actions(s), s["Resource"]) for s in connection] == [(["codestar-connections:UseConnection"], ps.pipeline.config.connection_arn)]
     # Actions run as this role: no generated per-action roles with inline policies.
     assert not [lid for lid in resources_of(ps.template(), "AWS::IAM::Role") if "ActionRole" in lid]
 
@@ -248,13 +272,14 @@ def test_cfn_lint_clean_on_the_pipeline_app(pipeline_synth: PipelineSynthesized)
     templates = _templates(pipeline_synth.outdir)
     # pipeline, two replication stacks, and the stacks of both stages
     assert len(templates) >= 7
-    result = _lint(templates)
+    # cfn-lint over exactly these templates, started in the background when the fixture synthesized them.
+    assert pipeline_synth.lint is not None and pipeline_synth.lint.templates == templates
+    result = pipeline_synth.lint.result()
+    assert result.args == cfn_lint_command(templates)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_gates_cover_the_stages_inside_the_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from constructs.compliance import add_compliance_gates
-
     import stacks.pipeline_stack
 
     class StageWithABadBucket(MediVaultStage):
@@ -266,12 +291,10 @@ def test_gates_cover_the_stages_inside_the_pipeline(tmp_path: Path, monkeypatch:
 
     monkeypatch.setattr(stacks.pipeline_stack, "MediVaultStage", StageWithABadBucket)
     app = new_app(outdir=str(tmp_path))
-    add_compliance_gates(app)
-    add_pipeline(
+    compose(
         app,
-        config=pipeline_cfg.tooling(),
-        sandbox=cfg.sandbox(CONCRETE_ACCOUNTS["sandbox"]),
-        production=cfg.production(CONCRETE_ACCOUNTS["production"]),
+        environments=[cfg.sandbox(CONCRETE_ACCOUNTS["sandbox"]), cfg.production(CONCRETE_ACCOUNTS["production"])],
+        pipeline=pipeline_cfg.tooling(),
     )
     with pytest.raises(Exception, match="ValidationFailed"):
         app.synth()
@@ -319,39 +342,20 @@ def test_app_rejects_a_bad_tooling_account_with_one_clear_line(tmp_path: Path) -
     assert "Traceback" not in result.stderr
 
 
-def test_a_container_image_asset_publishes_privileged_and_passes_the_gates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The app tier's container image makes CDK Pipelines add a Docker publishing project: the only
-    # privileged one. Synth hashes the directory only; no Docker is needed.
-    from aws_cdk import aws_ecr_assets as ecr_assets
-    from constructs.compliance import add_compliance_gates
-
-    import stacks.pipeline_stack
-
-    image_dir = tmp_path / "image"
-    image_dir.mkdir()
-    (image_dir / "Dockerfile").write_text("FROM scratch\n")
-
-    class StageWithAnImage(MediVaultStage):
-        def __init__(self, scope: Construct, *, config: cfg.EnvironmentConfig) -> None:
-            super().__init__(scope, config=config)
-            ecr_assets.DockerImageAsset(self.network, "Image", directory=str(image_dir))
-
-    monkeypatch.setattr(stacks.pipeline_stack, "MediVaultStage", StageWithAnImage)
-    app = new_app(outdir=str(tmp_path / "out"))
-    add_compliance_gates(app)
-    pipeline = add_pipeline(
-        app,
-        config=pipeline_cfg.tooling(),
-        sandbox=cfg.sandbox(CONCRETE_ACCOUNTS["sandbox"]),
-        production=cfg.production(CONCRETE_ACCOUNTS["production"]),
-    )
-    app.synth()  # gates: the generated Docker role and project carry their acknowledgments
-    from aws_cdk.assertions import Template
-
-    projects = resources_of(Template.from_stack(pipeline), "AWS::CodeBuild::Project")
+def test_the_container_image_asset_publishes_privileged_and_passes_the_gates(pipeline_synth: PipelineSynthesized) -> None:
+    # The app tier's container image (the service, stacks/app_stack.py) makes CDK Pipelines add a Docker
+    # publishing project: the only privileged one. The fixture's synth passed the gates with it (its
+    # generated Docker role and project carry their acknowledgments); cfn-lint runs over the same
+    # assembly in test_cfn_lint_clean_on_the_pipeline_app. Synth hashes the directory only; no Docker.
+    images = [
+        image
+        for manifest in pipeline_synth.outdir.glob("assembly-Pipeline-*/*.assets.json")
+        for image in json.loads(manifest.read_text()).get("dockerImages", {})
+    ]
+    assert images, "the pipeline's stages hold no container image asset"
+    projects = _projects(pipeline_synth)
     privileged = sorted(lid for lid, p in projects.items() if p["Properties"]["Environment"]["PrivilegedMode"])
     assert len(privileged) == 1 and privileged[0].startswith("PipelineAssetsDockerAsset")
-    assert _lint(_templates(tmp_path / "out")).returncode == 0
 
 
 def _asset_projects(ps: PipelineSynthesized) -> dict[str, dict[str, Any]]:

@@ -15,7 +15,7 @@ from aws_cdk.assertions import Template
 from constructs.compliance import acknowledge
 
 from stacks import config as cfg
-from stacks.app_factory import new_app, populate
+from stacks.app_factory import compose, new_app
 from tests.conftest import Synthesized
 
 pytestmark = pytest.mark.requirements("R14", "R16")
@@ -61,28 +61,39 @@ def test_every_stack_has_explicit_region_and_tags(synth: Synthesized) -> None:
                 assert values.get("project") == "medivault-eu" and values.get("environment") == name, stack.stack_name
 
 
-def test_gate_fails_synth_on_a_noncompliant_resource(tmp_path: Path) -> None:
-    app = new_app(outdir=str(tmp_path))
-    stages = populate(app, [cfg.load("sandbox", "123456789012")])
-    s3.Bucket(stages["sandbox"].network, "NonCompliantBucket")  # no encryption, logging, TLS policy, ...
+@pytest.fixture(scope="module")
+def noncompliant(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
+    """One sandbox app with two non-compliant buckets, one of them acknowledged for AwsSolutions-S1
+    only; its synth must fail. The violated rules by construct path (one synth for the two tests)."""
+    outdir = tmp_path_factory.mktemp("noncompliant")
+    app = new_app(outdir=str(outdir))
+    network = compose(app, environments=[cfg.load("sandbox", "123456789012")]).stages["sandbox"].network
+    s3.Bucket(network, "NonCompliantBucket")  # no encryption, logging, TLS policy, ...
+    acknowledged = s3.Bucket(network, "AcknowledgedBucket")
+    acknowledge(acknowledged, "AwsSolutions-S1", "Test-only bucket: proves an acknowledgment is narrow and specific.")
     with pytest.raises(Exception, match="ValidationFailed"):
         app.synth()
-    report = json.loads((tmp_path / "validation-report.json").read_text())
-    violating = {c["constructPath"] for p in report["pluginReports"] for v in p.get("violations", []) for c in v["violatingConstructs"]}
-    assert "Sandbox/Network/NonCompliantBucket/Resource" in violating
+    report = json.loads((outdir / "validation-report.json").read_text())
+    rules: dict[str, set[str]] = {}
+    for plugin in report["pluginReports"]:
+        for violation in plugin.get("violations", []):
+            for construct in violation["violatingConstructs"]:
+                rules.setdefault(construct["constructPath"], set()).add(violation["ruleName"])
+    return rules
 
 
-def test_acknowledgment_silences_only_its_rule_on_its_resource(tmp_path: Path) -> None:
-    app = new_app(outdir=str(tmp_path))
-    stages = populate(app, [cfg.load("sandbox", "123456789012")])
-    bucket = s3.Bucket(stages["sandbox"].network, "NonCompliantBucket")
-    acknowledge(bucket, "AwsSolutions-S1", "Test-only bucket: proves an acknowledgment is narrow and specific.")
-    with pytest.raises(Exception, match="ValidationFailed"):
-        app.synth()
-    report = json.loads((tmp_path / "validation-report.json").read_text())
-    rules = {v["ruleName"] for p in report["pluginReports"] for v in p.get("violations", [])}
+def test_gate_fails_synth_on_a_noncompliant_resource(noncompliant: dict[str, set[str]]) -> None:
+    assert {"AwsSolutions-S1", "AwsSolutions-S10"} <= noncompliant["Sandbox/Network/NonCompliantBucket/Resource"]
+    # Nothing else of the stage is reported: the two buckets are the only findings.
+    assert set(noncompliant) == {"Sandbox/Network/NonCompliantBucket/Resource", "Sandbox/Network/AcknowledgedBucket/Resource"}
+
+
+def test_acknowledgment_silences_only_its_rule_on_its_resource(noncompliant: dict[str, set[str]]) -> None:
+    rules = noncompliant["Sandbox/Network/AcknowledgedBucket/Resource"]
     assert "AwsSolutions-S1" not in rules
     assert "AwsSolutions-S10" in rules
+    # The same rule still fires on the other bucket: the acknowledgment is on its resource only.
+    assert "AwsSolutions-S1" in noncompliant["Sandbox/Network/NonCompliantBucket/Resource"]
 
 
 def test_acknowledgment_needs_a_specific_reason() -> None:

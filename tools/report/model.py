@@ -83,8 +83,9 @@ class Assembly:
 
 
 def stage_name(assembly_stage: str) -> str:
-    """``assembly-Production`` (nested assembly id) -> ``Production``; "" for top-level stacks."""
-    return assembly_stage.removeprefix("assembly-")
+    """``assembly-Production`` (nested assembly id) -> ``Production``; "" for top-level stacks. The review
+    synth's environment stages sit in the pipeline: ``assembly-Pipeline-Production`` is ``Production`` too."""
+    return assembly_stage.removeprefix("assembly-").removeprefix("Pipeline-")
 
 
 def requirement_order(rid: str) -> int:

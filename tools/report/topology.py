@@ -7,7 +7,7 @@ followed through ``Ref`` and cross-stack ``Fn::GetStackOutput``), the Aurora ins
 promotion tiers, the Valkey group's AZs, the WAF scope and rules, the stacks per account and
 region. The pipeline stacks are top-level stacks that ``-c pipeline=false`` leaves out, so the
 tooling account is drawn from ``stacks.config.pipeline`` (its region) and the stages' regions
-(its artifact replication regions, as ``stacks.app_factory.add_pipeline`` computes them): the
+(its artifact replication regions, as ``stacks.app_factory.compose`` computes them): the
 picture does not depend on that switch.
 """
 
@@ -172,7 +172,7 @@ def account_role(stage: str) -> str:
 
 
 def tooling_regions(stages: tuple[str, ...] = ("sandbox", "production")) -> tuple[str, tuple[str, ...]]:
-    """(pipeline region, artifact replication regions), as stacks/app_factory.add_pipeline derives them."""
+    """(pipeline region, artifact replication regions), as stacks/app_factory.compose derives them."""
     config = pipeline_cfg.tooling()
     envs = [env_cfg.load(name, None) for name in stages]
     replication = sorted({r for e in envs for r in (e.primary_region, e.dr_region, e.edge_region)} - {config.region})
@@ -180,16 +180,26 @@ def tooling_regions(stages: tuple[str, ...] = ("sandbox", "production")) -> tupl
 
 
 def load(outdir: Path, stage: str = "Production") -> Topology:
-    found = [s for s in stacks(outdir) if s.stage]
+    staged = [s for s in stacks(outdir) if s.stage]
+    names = {s.stage.removeprefix("assembly-") for s in staged}
+
+    def stage_of(s: StackArtifact) -> str | None:
+        # The review synth's environment stages sit in the pipeline (assembly-Pipeline-Production): they are
+        # that environment's stage. A pipeline's copy of a stage that is also at the top is left out.
+        name = s.stage.removeprefix("assembly-")
+        short = name.removeprefix("Pipeline-")
+        return None if short != name and short in names else short
+
+    found = [s for s in staged if stage_of(s) is not None]
     by_stage: dict[str, list[StackArtifact]] = {}
     for s in found:
-        by_stage.setdefault(s.stage.removeprefix("assembly-"), []).append(s)
+        by_stage.setdefault(str(stage_of(s)), []).append(s)
     workload = [n for n in by_stage if n != "Organization" and not n.startswith("Pipeline")]
     if stage not in by_stage and workload:
         stage = workload[-1]  # e.g. `-c environments=sandbox`: draw the stage that was synthesized
     if stage not in by_stage:
         raise TopologyError(f"the assembly has no {stage} stage (stages: {', '.join(sorted(by_stage)) or 'none'})")
-    resolver = _Resolver([s for s in found if s.stage.removeprefix("assembly-") == stage])
+    resolver = _Resolver(by_stage[stage])
     templates = resolver.templates
 
     subnets: dict[str, Subnet] = {}
@@ -292,11 +302,11 @@ def load(outdir: Path, stage: str = "Production") -> Topology:
     records = sum(len(_resources(t, "AWS::Route53::RecordSet")) for t in templates.values())
 
     boxes: list[StackBox] = []
-    shown = [s for s in found if s.stage.removeprefix("assembly-") in (stage, "Organization")]
+    shown = [s for s in found if stage_of(s) in (stage, "Organization")]
     for s in shown:
         counts = Counter(str(r.get("Type", "")) for r in s.resources().values())
         types = tuple(sorted(((t, n) for t, n in counts.items() if not t.startswith(HIDDEN_PREFIXES)), key=lambda tn: (-tn[1], tn[0])))
-        boxes.append(StackBox(s.name, account_role(s.stage.removeprefix("assembly-")), s.region, types))
+        boxes.append(StackBox(s.name, account_role(str(stage_of(s))), s.region, types))
     names = {b.name for b in boxes}
     dependencies = tuple(sorted((a, b) for a, needs in _dependencies(outdir).items() if a in names for b in needs if b in names))
     regions: dict[str, tuple[str, ...]] = {}
