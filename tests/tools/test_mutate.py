@@ -91,7 +91,8 @@ def test_the_project_s_mutations_apply_and_cover_the_security_areas() -> None:
     assert len(MUTATIONS) >= 40
     files = {m.file for m in MUTATIONS}
     for area in (
-        "constructs/alert_topic.py", "constructs/hipaa_config_rules.py", "constructs/macie_quarantine.py", "constructs/phi_bucket_rule.py", "constructs/purpose_key.py",
+        "constructs/alert_topic.py", "constructs/hipaa_config_rules.py", "constructs/macie_quarantine.py", "constructs/phi_bucket_rule.py",
+        "constructs/purpose_key.py",
         "constructs/three_tier_vpc.py", "stacks/config/data.py", "stacks/config/errors.py", "service/medivault_service/readiness.py",
         "lambda/mv_findings_notifier/dal.py", "lambda/mv_macie_quarantine/dal.py", "lambda/mv_dr_readiness/logic.py",
         "stacks/config/evidence.py", "stacks/config/audit.py", "stacks/config/backup.py",
