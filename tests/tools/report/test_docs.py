@@ -25,6 +25,7 @@ SERVICE_ROWS = {
     "CloudFront": "Amazon CloudFront",
     "CloudTrail": "AWS CloudTrail",
     "CloudWatch": "Amazon CloudWatch",
+    "Cognito": "Amazon Cognito",
     "Logs": "Amazon CloudWatch",
     "CodeBuild": "CodeBuild",
     "CodePipeline": "AWS CodePipeline",
@@ -78,7 +79,7 @@ def test_every_service_in_the_templates_has_a_row_in_the_compliance_page(synth: 
         _, _, _, eligible, phi, _ = row.split("|")
         assert eligible.strip() and phi.strip(), row
     # The PHI stores are marked as holding PHI.
-    for name in ("Amazon S3", "Amazon Aurora PostgreSQL", "Amazon ElastiCache", "AWS Backup"):
+    for name in ("Amazon S3", "Amazon Aurora PostgreSQL", "Amazon ElastiCache", "AWS Backup", "Amazon Cognito"):
         row = next(r for r in rows if name in r.split("|")[1])
         assert "**yes**" in row.split("|")[4], row
 
