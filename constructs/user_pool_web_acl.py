@@ -106,22 +106,22 @@ class UserPoolWebAcl(Construct):
         )
         rules = [
             self._rate_rule(
-                "PublicAuthRateLimit",
-                0,
-                settings.public_auth_rate_limit,
-                settings.public_auth_window_seconds,
-                not_from_vpc,
-                rate_limited,
-                settings.name,
+                name="PublicAuthRateLimit",
+                priority=0,
+                limit=settings.public_auth_rate_limit,
+                window=settings.public_auth_window_seconds,
+                origin=not_from_vpc,
+                action=rate_limited,
+                acl_name=settings.name,
             ),
             self._rate_rule(
-                "ServiceAuthRateLimit",
-                10,
-                settings.service_auth_rate_limit,
-                settings.service_auth_window_seconds,
-                from_vpc,
-                rate_limited,
-                settings.name,
+                name="ServiceAuthRateLimit",
+                priority=10,
+                limit=settings.service_auth_rate_limit,
+                window=settings.service_auth_window_seconds,
+                origin=from_vpc,
+                action=rate_limited,
+                acl_name=settings.name,
             ),
         ]
         for index, group in enumerate(MANAGED_RULE_GROUPS):
@@ -200,6 +200,7 @@ class UserPoolWebAcl(Construct):
 
     @staticmethod
     def _rate_rule(
+        *,
         name: str,
         priority: int,
         limit: int,

@@ -105,6 +105,10 @@ class Principal:
     username: str
 
 
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
 class TokenVerifier:
     def __init__(self, jwks: JwksCache, *, issuer: str, client_id: str, leeway: int = LEEWAY_SECONDS) -> None:
         self.jwks = jwks
@@ -113,18 +117,27 @@ class TokenVerifier:
         self.leeway = leeway
 
     async def verify(self, token: str) -> Principal:
-        def unauthorized(message: str) -> ApiError:
-            return ApiError(401, "unauthorized", message, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        """The caller of a valid access token of this pool and app client; 401 for any bad token, 403 for a bad group."""
+        key = await self._signing_key(token)
+        claims = self._claims(token, key)
+        subject = _subject(claims)
+        return Principal(subject=subject, group=_group(claims), username=str(claims.get("username", "")))
 
+    async def _signing_key(self, token: str) -> Any:
+        """The pool's RS256 key named by the token's (unverified) header ``kid``."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
-            raise unauthorized("the access token is malformed") from None
+            raise _unauthorized("the access token is malformed") from None
         if header.get("alg") != "RS256" or not isinstance(header.get("kid"), str):
-            raise unauthorized("the access token is not signed with RS256 by a known key")
+            raise _unauthorized("the access token is not signed with RS256 by a known key")
         key = await self.jwks.key(header["kid"])
         if key is None:
-            raise unauthorized("the access token is not signed by this user pool")
+            raise _unauthorized("the access token is not signed by this user pool")
+        return key
+
+    def _claims(self, token: str, key: Any) -> dict[str, Any]:
+        """The verified claims: signature, issuer, times, and an access token of this app client."""
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -135,25 +148,32 @@ class TokenVerifier:
                 options={"require": ["exp", "iat", "iss", "sub", "token_use", "client_id"], "verify_aud": False},
             )
         except jwt.ExpiredSignatureError:
-            raise unauthorized("the access token has expired") from None
+            raise _unauthorized("the access token has expired") from None
         except jwt.PyJWTError:
-            raise unauthorized("the access token is invalid") from None
+            raise _unauthorized("the access token is invalid") from None
         if claims.get("token_use") != "access":
-            raise unauthorized("an access token is required (not an id or refresh token)")
+            raise _unauthorized("an access token is required (not an id or refresh token)")
         if claims.get("client_id") != self.client_id:
-            raise unauthorized("the access token was issued to another app client")
-        try:
-            subject = str(uuid.UUID(str(claims["sub"])))
-        except ValueError:
-            raise unauthorized("the access token's subject is not a user id") from None
-        groups = claims.get("cognito:groups") or []
-        if not isinstance(groups, list):
-            groups = []
-        known = [g for g in groups if g in GROUPS]
-        if len(known) != 1:
-            # In both groups (or neither) the role would be ambiguous: refuse rather than guess.
-            raise ApiError(403, "forbidden", "the account is not in exactly one of the groups clinician or patient")
-        return Principal(subject=subject, group=known[0], username=str(claims.get("username", "")))
+            raise _unauthorized("the access token was issued to another app client")
+        return claims
+
+
+def _subject(claims: dict[str, Any]) -> str:
+    try:
+        return str(uuid.UUID(str(claims["sub"])))
+    except ValueError:
+        raise _unauthorized("the access token's subject is not a user id") from None
+
+
+def _group(claims: dict[str, Any]) -> str:
+    groups = claims.get("cognito:groups") or []
+    if not isinstance(groups, list):
+        groups = []
+    known: list[str] = [g for g in groups if g in GROUPS]
+    if len(known) != 1:
+        # In both groups (or neither) the role would be ambiguous: refuse rather than guess.
+        raise ApiError(403, "forbidden", "the account is not in exactly one of the groups clinician or patient")
+    return known[0]
 
 
 async def principal_of(request: Request, *groups: str) -> Principal:

@@ -26,6 +26,7 @@ import ipaddress
 import logging
 import math
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -116,14 +117,22 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def create_record(request: Request) -> JSONResponse:
-    principal = await principal_of(request, "clinician", "patient")
-    settings = request.app.state.settings
-    body = fields(
-        await read_json(request, settings.max_body_bytes),
-        {"patient_id": str, "kind": str, "title": str, "content_type": str, "size_bytes": int},
-        {"sha256": str},
-    )
+def _sha256_for(kind: str, sha256: str | None) -> str | None:
+    """A document's upload is signed for its checksum; an imaging upload's parts are checked by S3 per part."""
+    if kind != "document":
+        if sha256 is not None:
+            raise ApiError(400, "invalid_field", "sha256 is checked per part for imaging uploads; leave it out")
+        return None
+    try:
+        if sha256 is None or len(base64.b64decode(sha256, validate=True)) != 32:
+            raise ValueError
+    except ValueError:
+        raise ApiError(400, "invalid_field", "sha256 (base64 of the 32-byte SHA-256 digest) is required for a document") from None
+    return sha256
+
+
+def _new_record(body: dict[str, Any]) -> dict[str, Any]:
+    """The checked fields of a new record (no id, no object yet); 400 on the first field that is wrong."""
     kind = KINDS.get(body["kind"])
     if kind is None:
         raise ApiError(400, "invalid_field", f"kind must be one of {', '.join(KINDS)}")
@@ -135,98 +144,168 @@ async def create_record(request: Request) -> JSONResponse:
     if not 0 < len(title) <= 200:
         raise ApiError(400, "invalid_field", "title must be 1..200 characters")
     patient = str(_uuid(body["patient_id"], "patient"))
-    sha256 = body.get("sha256")
-    if body["kind"] == "document":
-        try:
-            if sha256 is None or len(base64.b64decode(sha256, validate=True)) != 32:
-                raise ValueError
-        except ValueError:
-            raise ApiError(400, "invalid_field", "sha256 (base64 of the 32-byte SHA-256 digest) is required for a document") from None
-    elif sha256 is not None:
-        raise ApiError(400, "invalid_field", "sha256 is checked per part for imaging uploads; leave it out")
-    if principal.group == "patient" and patient != principal.subject:
+    return {
+        "patient": patient,
+        "kind": body["kind"],
+        "title": title,
+        "content_type": body["content_type"],
+        "size_bytes": body["size_bytes"],
+        "sha256": _sha256_for(body["kind"], body.get("sha256")),
+    }
+
+
+def _sse(data_key_arn: str) -> dict[str, str]:
+    """SSE-KMS with the service's data key: signed into a PUT, or fixed by CreateMultipartUpload."""
+    return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": data_key_arn}
+
+
+async def _document_upload(request: Request, new: dict[str, Any], *, bucket: str, key: str) -> dict[str, Any]:
+    """A single presigned PUT, signed for the type, exact length, SHA-256 checksum and SSE-KMS with the data key."""
+    settings = request.app.state.settings
+    url = await _s3(
+        request,
+        "presign:put_object",
+        Params={
+            "Bucket": bucket,
+            "Key": key,
+            "ContentType": new["content_type"],
+            "ContentLength": new["size_bytes"],
+            "ChecksumSHA256": new["sha256"],
+            "ChecksumAlgorithm": "SHA256",
+            **_sse(settings.data_key_arn),
+        },
+        ExpiresIn=settings.upload_url_seconds,
+    )
+    return {
+        "method": "PUT",
+        "url": url,
+        "headers": {
+            "Content-Type": new["content_type"],
+            "Content-Length": str(new["size_bytes"]),
+            "x-amz-checksum-sha256": new["sha256"],
+            # Object Lock buckets refuse a PUT without Content-MD5 or this header.
+            "x-amz-sdk-checksum-algorithm": "SHA256",
+            "x-amz-server-side-encryption": "aws:kms",
+            "x-amz-server-side-encryption-aws-kms-key-id": settings.data_key_arn,
+        },
+        "expires_in": settings.upload_url_seconds,
+    }
+
+
+async def _multipart_upload(request: Request, principal: Principal, new: dict[str, Any], *, bucket: str, key: str) -> tuple[str, dict[str, Any]]:
+    """A multipart upload created by the service (encryption, key and type fixed) and a presigned URL per part.
+
+    Authorization is checked before the upload is created (no orphan uploads for refused callers)."""
+    settings = request.app.state.settings
+    async with request.app.state.store.transaction() as db:
+        if not await Store._may_see_patient(db, principal, new["patient"]):
+            raise ApiError(403, "forbidden", "no care relationship with this patient")
+    created = await _s3(request, "create_multipart_upload", Bucket=bucket, Key=key, ContentType=new["content_type"], **_sse(settings.data_key_arn))
+    upload_id: str = created["UploadId"]
+    size = new["size_bytes"]
+    part = part_size_for(size)
+    count = math.ceil(size / part)
+    parts = []
+    for number in range(1, count + 1):
+        # Each part URL signs its length.
+        length = part if number < count else size - part * (count - 1)
+        url = await _s3(
+            request,
+            "presign:upload_part",
+            Params={"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": number, "ContentLength": length},
+            ExpiresIn=settings.upload_url_seconds,
+        )
+        parts.append({"part_number": number, "url": url, "size_bytes": length})
+    return upload_id, {"method": "MULTIPART", "part_size_bytes": part, "parts": parts, "expires_in": settings.upload_url_seconds}
+
+
+async def create_record(request: Request) -> JSONResponse:
+    principal = await principal_of(request, "clinician", "patient")
+    settings = request.app.state.settings
+    body = fields(
+        await read_json(request, settings.max_body_bytes),
+        {"patient_id": str, "kind": str, "title": str, "content_type": str, "size_bytes": int},
+        {"sha256": str},
+    )
+    new = _new_record(body)
+    if principal.group == "patient" and new["patient"] != principal.subject:
         raise ApiError(403, "forbidden", "patients may add records only to their own file")
 
     record_id = uuid.uuid4()
     key = f"{OBJECT_PREFIX}{record_id}"
-    bucket = settings.records_bucket if body["kind"] == "document" else settings.imaging_bucket
-    sse = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": settings.data_key_arn}
-    upload: dict[str, Any]
+    bucket = settings.records_bucket if new["kind"] == "document" else settings.imaging_bucket
     upload_id: str | None = None
-    if body["kind"] == "document":
-        url = await _s3(
-            request,
-            "presign:put_object",
-            Params={
-                "Bucket": bucket,
-                "Key": key,
-                "ContentType": body["content_type"],
-                "ContentLength": body["size_bytes"],
-                "ChecksumSHA256": sha256,
-                "ChecksumAlgorithm": "SHA256",
-                **sse,
-            },
-            ExpiresIn=settings.upload_url_seconds,
-        )
-        upload = {
-            "method": "PUT",
-            "url": url,
-            "headers": {
-                "Content-Type": body["content_type"],
-                "Content-Length": str(body["size_bytes"]),
-                "x-amz-checksum-sha256": sha256,
-                # Object Lock buckets refuse a PUT without Content-MD5 or this header.
-                "x-amz-sdk-checksum-algorithm": "SHA256",
-                "x-amz-server-side-encryption": "aws:kms",
-                "x-amz-server-side-encryption-aws-kms-key-id": settings.data_key_arn,
-            },
-            "expires_in": settings.upload_url_seconds,
-        }
+    if new["kind"] == "document":
+        upload = await _document_upload(request, new, bucket=bucket, key=key)
     else:
-        # Encryption, key and type are fixed by CreateMultipartUpload; each part URL signs its length.
-        # Authorization is checked before the upload is created (no orphan uploads for refused callers).
-        async with request.app.state.store.transaction() as db:
-            if not await Store._may_see_patient(db, principal, patient):
-                raise ApiError(403, "forbidden", "no care relationship with this patient")
-        created = await _s3(request, "create_multipart_upload", Bucket=bucket, Key=key, ContentType=body["content_type"], **sse)
-        upload_id = created["UploadId"]
-        part = part_size_for(body["size_bytes"])
-        count = math.ceil(body["size_bytes"] / part)
-        parts = []
-        for number in range(1, count + 1):
-            length = part if number < count else body["size_bytes"] - part * (count - 1)
-            url = await _s3(
-                request,
-                "presign:upload_part",
-                Params={"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": number, "ContentLength": length},
-                ExpiresIn=settings.upload_url_seconds,
-            )
-            parts.append({"part_number": number, "url": url, "size_bytes": length})
-        upload = {"method": "MULTIPART", "part_size_bytes": part, "parts": parts, "expires_in": settings.upload_url_seconds}
+        upload_id, upload = await _multipart_upload(request, principal, new, bucket=bucket, key=key)
 
     store: Store = request.app.state.store
     row = await store.create_record(
         principal,
-        {
-            "id": record_id,
-            "patient": patient,
-            "kind": body["kind"],
-            "title": title,
-            "content_type": body["content_type"],
-            "size_bytes": body["size_bytes"],
-            "sha256": sha256,
-            "bucket": bucket,
-            "object_key": key,
-            "upload_id": upload_id,
-        },
+        {"id": record_id, **new, "bucket": bucket, "object_key": key, "upload_id": upload_id},
         audit_context(request),
     )
     if row is None:
         if upload_id is not None:
             await _s3(request, "abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
         raise ApiError(403, "forbidden", "no care relationship with this patient")
-    log.info("record created", extra={"record_id": str(record_id), "kind": body["kind"], "size_bytes": body["size_bytes"]})
+    log.info("record created", extra={"record_id": str(record_id), "kind": new["kind"], "size_bytes": new["size_bytes"]})
     return JSONResponse({"record": _public(row), "upload": upload}, status_code=201)
+
+
+def _completion_parts(parts: list[Any] | None) -> list[dict[str, Any]]:
+    """The client's {part_number, etag} list as CompleteMultipartUpload's Parts; 400 if missing or malformed."""
+    if not parts or len(parts) > MAX_PARTS:
+        raise ApiError(400, "missing_field", "parts (part_number and etag of every part) are required for a multipart upload")
+    checked = []
+    for entry in parts:
+        if (
+            not isinstance(entry, dict)
+            or set(entry) != {"part_number", "etag"}
+            or not isinstance(entry["part_number"], int)
+            or not isinstance(entry["etag"], str)
+        ):
+            raise ApiError(400, "invalid_field", "each part is {part_number, etag}")
+        checked.append({"PartNumber": entry["part_number"], "ETag": entry["etag"]})
+    return checked
+
+
+async def _finish_upload(request: Request, row: Mapping[str, Any], parts: list[Any] | None) -> None:
+    """Completes a multipart upload (a single PUT has nothing to complete and takes no parts)."""
+    if not row["upload_id"]:
+        if parts:
+            raise ApiError(400, "unknown_field", "parts apply to multipart uploads only")
+        return
+    checked = _completion_parts(parts)
+    try:
+        await _s3(
+            request,
+            "complete_multipart_upload",
+            Bucket=row["bucket"],
+            Key=row["object_key"],
+            UploadId=row["upload_id"],
+            MultipartUpload={"Parts": checked},
+        )
+    except ClientError as error:
+        log.info("multipart completion refused", extra={"s3_error": error.response.get("Error", {}).get("Code")})
+        raise ApiError(409, "upload_incomplete", "S3 refused to complete the multipart upload (missing or wrong parts)") from None
+
+
+def _mismatches(row: Mapping[str, Any], head: Mapping[str, Any], data_key_arn: str) -> list[str]:
+    """What of the uploaded object (HeadObject) differs from its record: size, checksum, encryption, type, Object Lock."""
+    problems = []
+    if head.get("ContentLength") != row["size_bytes"]:
+        problems.append("size")
+    if row["sha256"] and head.get("ChecksumSHA256") != row["sha256"]:
+        problems.append("checksum")
+    if head.get("ServerSideEncryption") != "aws:kms" or head.get("SSEKMSKeyId") != data_key_arn:
+        problems.append("encryption")
+    if head.get("ContentType") != row["content_type"]:
+        problems.append("content type")
+    if head.get("ObjectLockMode") not in ("COMPLIANCE", "GOVERNANCE"):
+        problems.append("object lock")
+    return problems
 
 
 async def confirm_upload(request: Request) -> JSONResponse:
@@ -241,49 +320,12 @@ async def confirm_upload(request: Request) -> JSONResponse:
         raise ApiError(404, "record_not_found", "no such record")
     if row["status"] != "pending":
         raise ApiError(409, "already_confirmed", "the upload of this record was already confirmed")
-    if row["upload_id"]:
-        parts = body.get("parts")
-        if not parts or len(parts) > MAX_PARTS:
-            raise ApiError(400, "missing_field", "parts (part_number and etag of every part) are required for a multipart upload")
-        checked = []
-        for entry in parts:
-            if (
-                not isinstance(entry, dict)
-                or set(entry) != {"part_number", "etag"}
-                or not isinstance(entry["part_number"], int)
-                or not isinstance(entry["etag"], str)
-            ):
-                raise ApiError(400, "invalid_field", "each part is {part_number, etag}")
-            checked.append({"PartNumber": entry["part_number"], "ETag": entry["etag"]})
-        try:
-            await _s3(
-                request,
-                "complete_multipart_upload",
-                Bucket=row["bucket"],
-                Key=row["object_key"],
-                UploadId=row["upload_id"],
-                MultipartUpload={"Parts": checked},
-            )
-        except ClientError as error:
-            log.info("multipart completion refused", extra={"s3_error": error.response.get("Error", {}).get("Code")})
-            raise ApiError(409, "upload_incomplete", "S3 refused to complete the multipart upload (missing or wrong parts)") from None
-    elif body.get("parts"):
-        raise ApiError(400, "unknown_field", "parts apply to multipart uploads only")
+    await _finish_upload(request, row, body.get("parts"))
     try:
         head = await _s3(request, "head_object", Bucket=row["bucket"], Key=row["object_key"], ChecksumMode="ENABLED")
     except ClientError:
         raise ApiError(409, "upload_missing", "the object has not been uploaded yet") from None
-    problems = []
-    if head.get("ContentLength") != row["size_bytes"]:
-        problems.append("size")
-    if row["sha256"] and head.get("ChecksumSHA256") != row["sha256"]:
-        problems.append("checksum")
-    if head.get("ServerSideEncryption") != "aws:kms" or head.get("SSEKMSKeyId") != settings.data_key_arn:
-        problems.append("encryption")
-    if head.get("ContentType") != row["content_type"]:
-        problems.append("content type")
-    if head.get("ObjectLockMode") not in ("COMPLIANCE", "GOVERNANCE"):
-        problems.append("object lock")
+    problems = _mismatches(row, head, settings.data_key_arn)
     if problems:
         log.warning("upload does not match its record", extra={"record_id": str(record_id), "mismatch": problems})
         raise ApiError(409, "upload_mismatch", f"the uploaded object does not match the record: {', '.join(problems)}")

@@ -119,7 +119,7 @@ class Store:
             )
             if row is None:
                 return None
-            await self._audit(db, principal, "profile.update", None, principal.subject, audit)
+            await self._audit(db, principal, action="profile.update", record_id=None, patient=principal.subject, audit=audit)
         return _profile(row)
 
     # --- access -----------------------------------------------------------------------------
@@ -156,7 +156,7 @@ class Store:
                 record["object_key"],
                 record["upload_id"],
             )
-            await self._audit(db, principal, "record.create", record["id"], record["patient"], audit)
+            await self._audit(db, principal, action="record.create", record_id=record["id"], patient=record["patient"], audit=audit)
         return dict(row)
 
     async def visible_record(self, db: asyncpg.Connection, principal: Principal, record_id: uuid.UUID) -> asyncpg.Record | None:
@@ -177,7 +177,7 @@ class Store:
                 return None
             if action == "record.download_url" and row["status"] != "available":
                 action = "record.read"
-            await self._audit(db, principal, action, record_id, str(row["patient"]), audit)
+            await self._audit(db, principal, action=action, record_id=record_id, patient=str(row["patient"]), audit=audit)
         return dict(row)
 
     async def record_audit(self, principal: Principal, record_id: uuid.UUID, audit: AuditContext) -> list[dict[str, Any]] | None:
@@ -190,7 +190,7 @@ class Store:
                 "SELECT at, actor, actor_group, action, source_ip, request_id FROM phi.audit_events WHERE record_id = $1 ORDER BY id LIMIT 1000",
                 record_id,
             )
-            await self._audit(db, principal, "record.audit_read", record_id, str(row["patient"]), audit)
+            await self._audit(db, principal, action="record.audit_read", record_id=record_id, patient=str(row["patient"]), audit=audit)
         return [dict(e) for e in events]
 
     async def confirm_record(self, principal: Principal, record_id: uuid.UUID, found: dict[str, Any], audit: AuditContext) -> dict[str, Any] | None:
@@ -206,7 +206,7 @@ class Store:
             )
             if row is None:
                 return None
-            await self._audit(db, principal, "record.confirm", record_id, str(row["patient"]), audit)
+            await self._audit(db, principal, action="record.confirm", record_id=record_id, patient=str(row["patient"]), audit=audit)
         return dict(row)
 
     async def list_records(self, principal: Principal, patient: str, limit: int, audit: AuditContext) -> list[dict[str, Any]] | None:
@@ -218,12 +218,12 @@ class Store:
                 uuid.UUID(patient),
                 limit,
             )
-            await self._audit(db, principal, "records.list", None, patient, audit)
+            await self._audit(db, principal, action="records.list", record_id=None, patient=patient, audit=audit)
         return [dict(r) for r in rows]
 
     @staticmethod
     async def _audit(
-        db: asyncpg.Connection, principal: Principal, action: str, record_id: uuid.UUID | None, patient: str | None, audit: AuditContext
+        db: asyncpg.Connection, principal: Principal, *, action: str, record_id: uuid.UUID | None, patient: str | None, audit: AuditContext
     ) -> None:
         await db.execute(
             "INSERT INTO phi.audit_events (actor, actor_group, action, record_id, patient, source_ip, request_id, trace_id) "

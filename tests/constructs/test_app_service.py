@@ -310,8 +310,7 @@ def test_settings_refuse_inverted_task_counts() -> None:
 def test_the_task_role_prefix_is_the_one_the_service_writes_under() -> None:
     """A key prefix change in the service without the role (or the reverse) would make every upload fail with
     403 at runtime; the two constants must stay equal."""
-    from medivault_service.records import OBJECT_PREFIX
-
     from constructs.app_service import RECORDS_OBJECT_PREFIX
+    from medivault_service.records import OBJECT_PREFIX
 
     assert OBJECT_PREFIX == RECORDS_OBJECT_PREFIX == "records/"

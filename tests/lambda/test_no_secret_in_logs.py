@@ -234,17 +234,18 @@ def test_db_migration_logs_no_password(capture: Capture, responses: list[dict[st
 # --- the other handlers: secrets in object bodies, event fields and error messages --------------
 
 
-def test_event_driven_handlers_log_no_secret_on_any_path(capture: Capture, monkeypatch: pytest.MonkeyPatch, responses: list[dict[str, Any]]) -> None:
-    context = FakeContext()
-    every = {"password": DB_PASSWORD, "authToken": REDIS_AUTH, "originSecret": ORIGIN_SECRET}
-    odd_events = [
-        every,
-        [DB_PASSWORD],
-        {"source": "aws.guardduty", "detail-type": "Nonsense", **every},
-        {"source": "aws.events", "detail-type": "Not Scheduled", "detail": every},
-    ]
+EVERY = {"password": DB_PASSWORD, "authToken": REDIS_AUTH, "originSecret": ORIGIN_SECRET}
+# Events no handler accepts, each carrying the secrets in fields the handler does not use.
+ODD_EVENTS = (
+    EVERY,
+    [DB_PASSWORD],
+    {"source": "aws.guardduty", "detail-type": "Nonsense", **EVERY},
+    {"source": "aws.events", "detail-type": "Not Scheduled", "detail": EVERY},
+)
 
-    # Findings notifier: a finding published, a repeat, a rejected input.
+
+def _run_findings_notifier(capture: Capture, monkeypatch: pytest.MonkeyPatch, context: FakeContext) -> None:
+    """Findings notifier: a finding published, a repeat, a rejected input."""
     from mv_findings_notifier import dal as notifier_dal
     from mv_findings_notifier import handler as notifier
 
@@ -258,17 +259,19 @@ def test_event_driven_handlers_log_no_secret_on_any_path(capture: Capture, monke
     monkeypatch.setenv("TABLE_NAME", "seen")
     monkeypatch.setattr(notifier_dal, "clients", lambda: (sns, dynamodb))
     notifier.SETTINGS.clear()
-    finding = events.guardduty(service={"additionalInfo": every})
+    finding = events.guardduty(service={"additionalInfo": EVERY})
     assert capture.run(lambda: notifier.lambda_handler(finding, context))["status"] == "published"
     capture.run(lambda: notifier.lambda_handler(finding, context))
     with Stubber(dynamodb) as stub:
         stub.add_client_error("put_item", "AccessDeniedException", "KMS key access denied", 400)
-        capture.run(lambda: notifier.lambda_handler(events.guardduty(updatedAt="later", service={"additionalInfo": every}), context))
-    for event in odd_events:
+        capture.run(lambda: notifier.lambda_handler(events.guardduty(updatedAt="later", service={"additionalInfo": EVERY}), context))
+    for event in ODD_EVENTS:
         capture.run(lambda event=event: notifier.lambda_handler(event, context))
     notifier.SETTINGS.clear()
 
-    # Macie quarantine: an object whose body is a secret, moved; denied; rejected.
+
+def _run_macie_quarantine(capture: Capture, monkeypatch: pytest.MonkeyPatch, context: FakeContext) -> None:
+    """Macie quarantine: an object whose body is a secret, moved; denied; rejected."""
     from mv_macie_quarantine import dal as quarantine_dal
     from mv_macie_quarantine import handler as quarantine
 
@@ -287,23 +290,32 @@ def test_event_driven_handlers_log_no_secret_on_any_path(capture: Capture, monke
     again = world.put(body=DB_PASSWORD.encode())
     world.s3.meta.events.register("provide-client-params.s3.HeadObject", _head_denied(SOURCE))
     capture.run(lambda: quarantine.lambda_handler(world.event(version=again), context))
-    for event in odd_events:
+    for event in ODD_EVENTS:
         capture.run(lambda event=event: quarantine.lambda_handler(event, context))
     quarantine.SETTINGS.clear()
 
-    # PHI bucket rule, DR readiness, Macie job: rejected events carrying secrets in unused fields.
+
+def _run_rejecting_handlers(capture: Capture, context: FakeContext, responses: list[dict[str, Any]]) -> None:
+    """PHI bucket rule, DR readiness, Macie job: rejected events carrying secrets in unused fields."""
     from mv_dr_readiness import handler as readiness
     from mv_macie_job import handler as macie_job
     from mv_phi_bucket_rule import handler as phi_rule
 
-    bad_rule = {**events.config_rule_change(events.bucket_item("b"), parameters={"lockMode": "LEGAL", "password": DB_PASSWORD}), **every}
-    for event in [bad_rule, *odd_events]:
+    from .test_mv_macie_job import _event as macie_event
+
+    bad_rule = {**events.config_rule_change(events.bucket_item("b"), parameters={"lockMode": "LEGAL", "password": DB_PASSWORD}), **EVERY}
+    for event in [bad_rule, *ODD_EVENTS]:
         capture.run(lambda event=event: phi_rule.lambda_handler(event, context))
         capture.run(lambda event=event: readiness.lambda_handler(event, context))
         capture.run(lambda event=event: macie_job.lambda_handler(event, context))
-    from .test_mv_macie_job import _event as macie_event
-
     capture.run(lambda: macie_job.lambda_handler({**macie_event("Create"), "ResourceProperties": {"AuthToken": REDIS_AUTH}}, context))
     assert responses and responses[-1]["Status"] == "FAILED"
+
+
+def test_event_driven_handlers_log_no_secret_on_any_path(capture: Capture, monkeypatch: pytest.MonkeyPatch, responses: list[dict[str, Any]]) -> None:
+    context = FakeContext()
+    _run_findings_notifier(capture, monkeypatch, context)
+    _run_macie_quarantine(capture, monkeypatch, context)
+    _run_rejecting_handlers(capture, context, responses)
     capture.extra.append(json.dumps(responses))
     capture.assert_clean()
