@@ -42,6 +42,8 @@ def _client_of_check_cache(monkeypatch: pytest.MonkeyPatch, ca_file: str | None)
         db_host="db.internal", db_port=5432, db_name="records", db_user="medivault_service", db_region="eu-central-1",
         db_ca_file="/nonexistent", redis_host="cache.internal", redis_port=6379, redis_auth_token="token-not-logged",
         redis_ca_file=ca_file,
+        aws_region="eu-central-1", cognito_user_pool_id="eu-central-1_Guard", cognito_client_id="guardclient", cognito_region="eu-central-1",
+        records_bucket="records", imaging_bucket="imaging", data_key_arn="arn:aws:kms:eu-central-1:111122223333:key/guard",
     )  # fmt: skip
     with pytest.raises(Stop):
         asyncio.run(readiness.check_cache(settings))

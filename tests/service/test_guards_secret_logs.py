@@ -60,6 +60,8 @@ def _settings(**changes: object) -> Settings:
     base = Settings(
         db_host="127.0.0.1", db_port=1, db_name="records", db_user=SERVICE_DB_USER, db_region="eu-central-1", db_ca_file="/nonexistent",
         redis_host="127.0.0.1", redis_port=1, redis_auth_token=REDIS_SECRET, redis_ca_file=None,
+        aws_region="eu-central-1", cognito_user_pool_id="eu-central-1_Guard", cognito_client_id="guardclient", cognito_region="eu-central-1",
+        records_bucket="records", imaging_bucket="imaging", data_key_arn="arn:aws:kms:eu-central-1:111122223333:key/guard",
     )  # fmt: skip
     return replace(base, **changes)  # type: ignore[arg-type]
 
