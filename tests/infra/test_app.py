@@ -157,17 +157,24 @@ def test_secrets_injected_never_plain(app_templates: dict[str, Template], synth:
         "PORT",
         "AWS_XRAY_DAEMON_ADDRESS",
         "LOG_LEVEL",
-        # The records API (issue 17): its buckets, the key presigned uploads name, the region. COGNITO_* join
-        # when the stage passes the identity stack's user pool (tests/constructs/test_app_service.py).
+        # The records API (issue 17): its buckets, the key presigned uploads name, the region, and the
+        # Identity stack's user pool and app client (the access tokens' issuer and audience).
         "RECORDS_BUCKET",
         "IMAGING_BUCKET",
         "DATA_KEY_ARN",
         "AWS_REGION",
+        "COGNITO_USER_POOL_ID",
+        "COGNITO_CLIENT_ID",
+        "COGNITO_REGION",
     }
     for name, bucket in (("RECORDS_BUCKET", data.records_bucket), ("IMAGING_BUCKET", data.imaging_bucket)):
         assert f"PublishOutputRef{data.resolve(bucket.bucket_name)['Ref']}" in env[name]["Fn::GetStackOutput"]["OutputName"], name
     assert _is_data_key(synth, environment, env["DATA_KEY_ARN"])
-    assert env["AWS_REGION"] == "eu-central-1"
+    assert env["AWS_REGION"] == env["COGNITO_REGION"] == "eu-central-1"
+    identity = synth.stages[environment].identity
+    for name, value in (("COGNITO_USER_POOL_ID", identity.user_pool.user_pool_id), ("COGNITO_CLIENT_ID", identity.user_pool_client.user_pool_client_id)):
+        # Read from the Identity stack of the same stage, never a literal.
+        assert f"PublishOutputRef{identity.resolve(value)['Ref']}" in env[name]["Fn::GetStackOutput"]["OutputName"], name
     # Cross-stack references to the data tier's cluster endpoint and cache endpoint: names, never values.
     cluster_id = _logical_id(data, data.database.cluster_endpoint.hostname)
     assert cluster_id in json.dumps(env["DB_HOST"]) and "EndpointAddress" in json.dumps(env["DB_HOST"])
@@ -218,10 +225,13 @@ def test_task_role_least_privilege(app_templates: dict[str, Template], synth: Sy
         "s3:GetObject",
         "s3:GetObjectAttributes",
         "s3:GetObjectRetention",
+        "s3:GetObjectVersion",
         "s3:ListMultipartUploadParts",
         "s3:PutObject",
     }
+    # The records service's prefix in each PHI bucket, nothing else.
     assert len(statements["PhiObjects"]["Resource"]) == 2
+    assert all(json.dumps(r).endswith('"/records/*"]]}') for r in statements["PhiObjects"]["Resource"]), statements["PhiObjects"]["Resource"]
     assert _actions(statements["PhiList"]) == {"s3:ListBucket"}
     assert _actions(statements["DataKey"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
     assert _is_data_key(synth, environment, statements["DataKey"]["Resource"])

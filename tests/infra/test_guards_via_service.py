@@ -48,6 +48,7 @@ IDENTITY_POLICIES = Counter(
         ("App", "MasterSecretKey", "secretsmanager.eu-central-1.amazonaws.com"): 1,  # database migration task
         ("App", "DecryptInjectedSecrets", "secretsmanager.eu-central-1.amazonaws.com"): 1,  # ECS agent injects the Redis token
         ("Audit", "-", "s3.eu-central-1.amazonaws.com"): 1,  # Macie quarantine: the data key through S3 only
+        ("App", "DataKey", "s3.eu-central-1.amazonaws.com"): 1,  # records service: SSE-KMS objects through S3 only
     }
 )
 

@@ -115,7 +115,8 @@ def test_lambda_functions_have_no_package_clash() -> None:
     folders = sorted(p for p in (ROOT / "lambda").iterdir() if p.is_dir() and not p.name.startswith((".", "__")))
     assert len(folders) >= 5
     for folder in folders:
-        assert (folder / "handler.py").exists(), f"lambda/{folder.name} has no handler.py"
+        # lambda/mv_shared is the functions' shared library (packaged into the assets that import it), not a function.
+        assert folder.name == "mv_shared" or (folder / "handler.py").exists(), f"lambda/{folder.name} has no handler.py"
         spec = importlib.util.find_spec(folder.name)
         assert spec is not None, folder.name
         # A namespace package made of exactly this folder: nothing installed shares the name.

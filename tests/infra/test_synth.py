@@ -49,7 +49,7 @@ def test_env_agnostic_synthesizes_cleanly(agnostic: Synthesized) -> None:
 def test_every_stack_has_explicit_region_and_tags(synth: Synthesized) -> None:
     for name, stage in synth.stages.items():
         stacks = [c for c in stage.node.children if isinstance(c, cdk.Stack)]
-        assert len(stacks) == 12, [s.stack_name for s in stacks]
+        assert len(stacks) == 13, [s.stack_name for s in stacks]
         assert {s.region for s in stacks} == {"eu-central-1", "eu-west-1", "us-east-1"}
         for stack in stacks:
             # Tags reach the resources (the cost-allocation and ABAC view of them).
