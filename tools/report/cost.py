@@ -432,14 +432,39 @@ def _waf(c: _Context) -> bool:
     rules = sum(len(r[2].get("Properties", {}).get("Rules", [])) for r in acls)
     c.add("WAF", "Web ACLs", c.monthly(len(acls)), "waf_web_acl_month", f"{len(acls)} AWS::WAFv2::WebACL in {_where(acls)}")
     c.add("WAF", "Rules and managed rule groups", c.monthly(rules), "waf_rule_month", f"{rules} rules counted in the web ACLs' Rules")
-    requests = c.traffic(float(c.use("cloudfront_requests_million")) * len(acls))
+    # Every viewer request passes the CLOUDFRONT-scope ACL; a REGIONAL one (the user pool's) sees only sign-in calls.
+    edge = [r for r in acls if r[2].get("Properties", {}).get("Scope") == "CLOUDFRONT"]
+    requests = c.traffic(float(c.use("cloudfront_requests_million")) * len(edge))
     c.add(
         "WAF",
         "Requests inspected",
         requests,
         "waf_requests_million",
-        f"every request inspected by each of {len(acls)} web ACL(s); assumption cloudfront_requests_million",
+        f"every viewer request inspected by {len(edge)} CloudFront web ACL(s); assumption cloudfront_requests_million; "
+        f"sign-in calls through the {len(acls) - len(edge)} regional ACL(s) not estimated (a few per user per day)",
     )
+    return True
+
+
+# CloudFormation's UserPoolTier (the feature plan) -> its MAU price; a pool without the property is on Essentials,
+# Cognito's default plan for new pools (Cognito developer guide, "User pool feature plans").
+COGNITO_TIERS = {"PLUS": "cognito_mau_plus", "ESSENTIALS": "cognito_mau_essentials", "LITE": "cognito_mau_lite"}
+
+
+def _cognito(c: _Context) -> bool:
+    pools = c.of("AWS::Cognito::UserPool")
+    if not pools:
+        return False
+    mau = float(c.use("cognito_mau"))
+    for stack, logical_id, resource in pools:
+        tier = str(resource.get("Properties", {}).get("UserPoolTier", "ESSENTIALS"))
+        c.add(
+            "Cognito",
+            f"{logical_id}: monthly active users ({tier.title()} plan)",
+            c.traffic(mau),  # users who sign in during the in-use hours; an idle period has none
+            COGNITO_TIERS[tier],
+            f"UserPoolTier {tier} in {stack.name}; assumption cognito_mau",
+        )
     return True
 
 
@@ -876,6 +901,7 @@ SERVICES: tuple[tuple[str, Callable[[_Context], bool]], ...] = (
     ("Application Load Balancer", _alb),
     ("CloudFront", _cloudfront),
     ("WAF", _waf),
+    ("Cognito user pools", _cognito),
     ("KMS keys", _kms),
     ("Secrets Manager", _secrets),
     ("CloudTrail", _cloudtrail),

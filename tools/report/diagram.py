@@ -41,6 +41,7 @@ ACCOUNT_LABEL = {
     "management": "Management account (organisation)",
 }
 FRIENDLY = {  # in the order a stack's box lists them: what the stack is for first, its plumbing last
+    "AWS::Cognito::UserPool": "Cognito user pool",
     "AWS::WAFv2::WebACL": "WAF web ACL",
     "AWS::CloudFront::Distribution": "CloudFront distribution",
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "load balancer",
@@ -228,6 +229,8 @@ def architecture_source(topo: Topology, others: tuple[Topology, ...] = ()) -> st
         fillcolor=REGION_FILL,
         fontname="Helvetica",
         fontcolor="#2b4c7e",
+        # The users' arrow comes in from above: the caption sits at the bottom, where no arrow runs.
+        labelloc="b",
     )
     dns_lines = (
         [f"{topo.route53_records} alias records: name \u2192 CloudFront"]

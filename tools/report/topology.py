@@ -294,7 +294,9 @@ def load(outdir: Path, stage: str = "Production") -> Topology:
             days = p.get("AutomaticallyAfterDays") or rules.get("AutomaticallyAfterDays")
             expression = str(rules.get("ScheduleExpression", ""))
             rotation.add(f"{days} days" if days else expression.removeprefix("rate(").removesuffix(")"))
-    waf_stack, _, waf = _one(templates, "AWS::WAFv2::WebACL", "the web ACL")
+    # The distribution's web ACL (CLOUDFRONT scope); the user pool's REGIONAL one is not on this path.
+    edge_acls = {n: t for n, t in templates.items() if any(p.get("Scope") == "CLOUDFRONT" for _, p in _resources(t, "AWS::WAFv2::WebACL"))}
+    waf_stack, _, waf = _one(edge_acls, "AWS::WAFv2::WebACL", "the CloudFront web ACL")
     dist_stack, _, distribution = _one(templates, "AWS::CloudFront::Distribution", "the CloudFront distribution")
     dist_config = distribution.get("DistributionConfig", {})
     origins: list[dict[str, Any]] = dist_config.get("Origins", [])

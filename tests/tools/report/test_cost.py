@@ -392,3 +392,18 @@ def test_the_report_shows_each_price_with_its_source_date_and_method() -> None:
     entry = PRICES["prices"]["public_ipv4_hour"]
     assert rows["public_ipv4_hour"] == f"{entry['source']}, {entry['as_of']} ({entry['method']})"
     assert rows["elasticache_node_hour[cache.r7g.large]"].endswith(f"{PRICES['prices']['elasticache_node_hour']['as_of']} (hand)")
+
+
+def test_user_pools_are_priced_per_monthly_active_user_on_their_feature_plan(synth: Synthesized, real: list[StackArtifact]) -> None:
+    """Cognito bills per monthly active user at the pool's feature plan (https://aws.amazon.com/cognito/pricing/);
+    the plan is read from the template (UserPoolTier), the users from the usage assumptions."""
+    for stage, environment in (("Production", "production"), ("Sandbox", "sandbox")):
+        (pool,) = _stage_resources(synth, stage, "AWS::Cognito::UserPool")
+        assert pool["Properties"]["UserPoolTier"] == "PLUS"
+        lines = {item: line for item, line in _lines(real, stage=stage).items() if item.startswith("UserPool") or "monthly active users" in item}
+        (line,) = lines.values()
+        assert line.quantity == USAGE["environments"][environment]["cognito_mau"]["value"]
+        assert line.unit_price == _price("cognito_mau_plus") == 0.02
+    # An idle sandbox day has no sign-ins.
+    idle = _lines(real, cost.Period(24, 0), stage="Sandbox")
+    assert [line.quantity for item, line in idle.items() if "monthly active users" in item] == [0]
