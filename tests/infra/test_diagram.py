@@ -162,6 +162,13 @@ def test_pictures_are_deterministic_and_free_of_accounts(synth: Synthesized, pic
         assert "Sandbox-" not in svg
 
 
+def test_cloudfront_is_drawn_with_its_own_web_acl(synth: Synthesized) -> None:
+    """The stage has two web ACLs since the Identity stack (the user pool's is REGIONAL, in eu-central-1):
+    the traffic path must show the one CloudFront uses (CLOUDFRONT scope, us-east-1)."""
+    topo = topology.load(synth.outdir)
+    assert (topo.waf_scope, topo.waf_region) == ("CLOUDFRONT", "us-east-1")
+
+
 def _named(found: list[Shape], kind: str) -> dict[str, Shape]:
     return {s.name: s for s in found if s.kind == kind}
 
