@@ -78,7 +78,7 @@ diagram-deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends graphviz >/dev/null; \
 	fi
 
-# The report's browser check (tests/infra/test_report.py, tests/tools/report/) renders the page in
+# The report's browser check (tests/tools/report/test_report.py, tests/tools/report/) renders the page in
 # a real headless browser: Debian's chromium, run directly (no driver; nothing downloaded at test
 # time). Installed only if missing, like service-test-deps; a Google Chrome already on the machine
 # (the CodeBuild Ubuntu images ship one) is used as it is.

@@ -26,7 +26,7 @@ Existing security baseline (Control Tower, delegated administrators), all stages
   -c existing_macie_session=true             use the account's Macie session
   -c deploy=true                             (or MEDIVAULT_DEPLOY) refuse any review placeholder at synth,
                                              before any stack is created; `make deploy-sandbox` sets it
-Each stage is built once (stacks.app_factory.compose). The pipeline deploys the app's own stages, and
+Each stage is built once (stacks.composition.compose). The pipeline deploys the app's own stages, and
 it always deploys both environments: with the pipeline on, both stages are built whichever
 ``environments`` are selected; ``-c environments=sandbox -c pipeline=false`` builds the sandbox stage
 alone (``make synth-sandbox``/``deploy-sandbox``).
@@ -42,7 +42,7 @@ import sys
 import aws_cdk as cdk
 
 from stacks import config as cfg
-from stacks.app_factory import Composition, compose, new_app
+from stacks.composition import Composition, compose, new_app
 from stacks.config import organization as org_cfg
 from stacks.config import pipeline as pipeline_cfg
 from stacks.config.domain import DomainConfig

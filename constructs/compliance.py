@@ -29,7 +29,7 @@ def write_acknowledgments_to_templates(app: cdk.App) -> list[cdk.Stage]:
     Aspects do not cross Stage boundaries, so cdk-nag's own ``write_suppressions_to_cloud_formation``
     on the app never reaches the stacks inside our stages: the aspect is added to the app and to
     every stage (in the app, in a stage, or in a top-level stack such as the pipeline's). Call it once,
-    after the stages exist and before anything synthesizes one (``stacks.app_factory.compose`` does);
+    after the stages exist and before anything synthesizes one (``stacks.composition.compose`` does);
     constructs added to those scopes later are covered, stages added later are not.
     """
     stages: list[cdk.Stage] = []

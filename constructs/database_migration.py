@@ -50,7 +50,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 from constructs.compliance import acknowledge
 from constructs.managed_policy_role import ManagedPolicyRole
-from constructs.python_function import PythonFunction
+from constructs.medivault_function import MediVaultFunction
 from constructs.traceability import trace
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "service" / "medivault_service" / "migrations"
@@ -186,7 +186,7 @@ class DatabaseMigration(Construct):
         )
 
         # --- the custom resource's function: start the task, wait, answer ---------------------------
-        self.function = PythonFunction(
+        self.function = MediVaultFunction(
             self,
             "TriggerFunction",
             source="mv_db_migration",
@@ -261,7 +261,7 @@ class DatabaseMigration(Construct):
         # The task needs its roles' managed policies in place when it starts: the task definition
         # references the roles' ARNs, which does not order their policies. (The task definition and
         # the function are already ordered by the Ref/GetAtt above, and the function waits for its
-        # own policy: constructs/python_function.py.)
+        # own policy: constructs/medivault_function.py.)
         for role in (self.task_role, self.execution_role):
             self.resource.node.add_dependency(role)
         trace(

@@ -2,7 +2,7 @@
 in the primary vault and its copy in the DR vault are checked against age thresholds; one alarm per
 resource pages the alert topic when either is stale or missing, or the checker did not run.
 
-A ``PythonFunction`` subclass (``mv_dr_readiness``; role, log group, dead-letter queue and function
+A ``MediVaultFunction`` subclass (``mv_dr_readiness``; role, log group, dead-letter queue and function
 keep their ids), its schedule and alarms below it. Its security group is created beside it in the
 same scope as ``<id>SecurityGroup`` (the id it has always had: a Lambda's group is replaced only
 after its ENIs are released): the one group with an internet path (through NAT), because AWS
@@ -29,7 +29,7 @@ from constructs import Construct
 from constructs.alert_topic import notify
 from constructs.egress import closed_security_group
 from constructs.function_settings import FunctionSettings
-from constructs.python_function import PythonFunction
+from constructs.medivault_function import MediVaultFunction
 from constructs.traceability import trace
 
 METRIC_NAMESPACE = "MediVault/DR"
@@ -44,7 +44,7 @@ class ReadinessSettings:
     metric_namespace: str = METRIC_NAMESPACE
 
 
-class ReadinessChecker(PythonFunction):
+class ReadinessChecker(MediVaultFunction):
     def __init__(
         self,
         scope: Construct,
@@ -100,7 +100,7 @@ class ReadinessChecker(PythonFunction):
                 conditions={"StringEquals": {"cloudwatch:namespace": settings.metric_namespace}},
             )
         )
-        # The role's IAM5[Resource::*] acknowledgment is written by PythonFunction from the actions above.
+        # The role's IAM5[Resource::*] acknowledgment is written by MediVaultFunction from the actions above.
         self.schedule = events.Rule(
             self,
             "Schedule",

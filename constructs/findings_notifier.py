@@ -3,7 +3,7 @@ security topic, once.
 
 - ``FindingsTable``: the finding ids seen in the last days (TTL), so a redelivered or repeated
   finding is not mailed twice. A ``dynamodb.Table`` subclass (its logical ID stays under the stack).
-- ``FindingsNotifier``: the ``mv_findings_notifier`` function (a ``PythonFunction`` subclass, so its
+- ``FindingsNotifier``: the ``mv_findings_notifier`` function (a ``MediVaultFunction`` subclass, so its
   role, log group, dead-letter queue and function keep their ids) and one EventBridge rule per
   finding source, below it.
 
@@ -39,7 +39,7 @@ from constructs.alert_topic import AlertTopic, notify
 from constructs.compliance import acknowledge
 from constructs.detection_baseline import finding_patterns
 from constructs.function_settings import FunctionSettings
-from constructs.python_function import PythonFunction
+from constructs.medivault_function import MediVaultFunction
 from constructs.traceability import trace
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
@@ -80,7 +80,7 @@ class FindingsNotifierSettings:
             raise ValueError("FindingsNotifierSettings.max_event_age_hours: EventBridge allows up to 24 hours")
 
 
-def retrying_target(fn: PythonFunction, *, retry_attempts: int, max_event_age_hours: int) -> targets.LambdaFunction:
+def retrying_target(fn: MediVaultFunction, *, retry_attempts: int, max_event_age_hours: int) -> targets.LambdaFunction:
     """``fn`` as a rule target that retries, then keeps what it could not deliver in ``fn``'s dead-letter queue."""
     return targets.LambdaFunction(
         fn.function, dead_letter_queue=fn.dead_letter_queue, retry_attempts=retry_attempts, max_event_age=cdk.Duration.hours(max_event_age_hours)
@@ -126,7 +126,7 @@ def alarm_on_undelivered(scope: Construct, *, queue: sqs.IQueue, rules: Sequence
     return alarms
 
 
-class FindingsNotifier(PythonFunction):
+class FindingsNotifier(MediVaultFunction):
     def __init__(
         self,
         scope: Construct,

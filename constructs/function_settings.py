@@ -1,5 +1,5 @@
 """Where a MediVault function runs and what its logs and dead letters are encrypted with: the
-``PythonFunction`` arguments a tier's functions share, as one frozen setting the stack maps."""
+``MediVaultFunction`` arguments a tier's functions share, as one frozen setting the stack maps."""
 
 from __future__ import annotations
 

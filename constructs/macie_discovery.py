@@ -27,7 +27,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from constructs.compliance import acknowledge
 from constructs.egress import AwsApiPaths, closed_security_group
-from constructs.python_function import PythonFunction
+from constructs.medivault_function import MediVaultFunction
 from constructs.traceability import trace
 
 # MediVault patient ID: "MV-" and exactly ten digits, not part of a longer token.
@@ -81,7 +81,7 @@ class MacieDiscovery(Construct):
             self, "FunctionSecurityGroup", vpc=vpc, description="Macie job function: HTTPS to the Macie endpoint and S3 only"
         )
         aws_apis.allow(self.security_group, s3=True)
-        self.function = PythonFunction(
+        self.function = MediVaultFunction(
             self,
             "JobFunction",
             source="mv_macie_job",

@@ -1,7 +1,7 @@
 """The Macie quarantine (R11): PHI that Macie finds outside the PHI buckets is moved, verified, into
 the locked quarantine bucket, and the security topic is told.
 
-A ``PythonFunction`` subclass (``mv_macie_quarantine``; role, log group, dead-letter queue and
+A ``MediVaultFunction`` subclass (``mv_macie_quarantine``; role, log group, dead-letter queue and
 function keep their ids) with its EventBridge rule below it. What the function calls
 (lambda/mv_macie_quarantine/quarantine.py): HeadObject, GetObject and (managed, multipart above
 8 MB) CopyObject/UploadPartCopy on the flagged source version, then DeleteObject of that version;
@@ -27,7 +27,7 @@ from constructs.data_classification import phi_object_tag
 from constructs.finding_ids import arn_id, logical_id
 from constructs.findings_notifier import alarm_on_undelivered, retrying_target
 from constructs.function_settings import FunctionSettings
-from constructs.python_function import PythonFunction
+from constructs.medivault_function import MediVaultFunction
 from constructs.traceability import trace
 
 
@@ -39,7 +39,7 @@ class MacieQuarantineSettings:
     memory_mib: int = 1024
 
 
-class MacieQuarantine(PythonFunction):
+class MacieQuarantine(MediVaultFunction):
     def __init__(
         self,
         scope: Construct,

@@ -2,7 +2,7 @@
 Object Lock of the configured mode for at least the configured days, versioned, and encrypted with
 the data key. Change-triggered and every 24 hours.
 
-A ``PythonFunction`` subclass (``mv_phi_bucket_rule``; role, log group, dead-letter queue and
+A ``MediVaultFunction`` subclass (``mv_phi_bucket_rule``; role, log group, dead-letter queue and
 function keep their ids). The rule itself has a fixed name, so it is created beside the function in
 the same scope under the id it has always had (``PhiBucketLockRule``; a new logical ID would make
 CloudFormation create a second rule of that name first, and fail), as is the evaluations policy
@@ -24,7 +24,7 @@ from constructs.compliance import acknowledge
 from constructs.data_classification import phi_tag_parameters
 from constructs.finding_ids import arn_id
 from constructs.function_settings import FunctionSettings
-from constructs.python_function import PythonFunction
+from constructs.medivault_function import MediVaultFunction
 from constructs.traceability import trace
 
 RULE_NAME = "medivault-phi-bucket-lock"
@@ -43,7 +43,7 @@ class PhiBucketRuleSettings:
             raise ValueError("PhiBucketRuleSettings.min_retention_days: must be at least 1")
 
 
-class PhiBucketRule(PythonFunction):
+class PhiBucketRule(MediVaultFunction):
     def __init__(
         self,
         scope: Construct,

@@ -2,7 +2,7 @@
 
 For secrets that Secrets Manager has no rotation template for -- the cache AUTH token
 (ROTATE strategy) and the CloudFront origin header (two-value window). What this adds:
-- the function, built like every MediVault function (constructs/python_function.py): in the VPC,
+- the function, built like every MediVault function (constructs/medivault_function.py): in the VPC,
   ARM64, X-Ray, JSON logs to a KMS log group, dead-letter queue, its own managed-policy role;
 - the permissions Secrets Manager's rotation needs on exactly this secret: DescribeSecret,
   GetSecretValue, PutSecretValue, UpdateSecretVersionStage on the secret ARN and the secret's KMS
@@ -27,7 +27,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
-from constructs.python_function import PythonFunction
+from constructs.medivault_function import MediVaultFunction
 
 SOURCE = "mv_secret_rotation"
 TARGETS = ("cache-auth-token", "origin-header")
@@ -66,7 +66,7 @@ class SecretRotation(Construct):
         if not 1 <= rotation_days <= 365:
             raise ValueError(f"SecretRotation: rotation_days {rotation_days} is outside 1..365")
         stack = cdk.Stack.of(self)
-        built = PythonFunction(
+        built = MediVaultFunction(
             self,
             "Function",
             source=SOURCE,
@@ -84,7 +84,7 @@ class SecretRotation(Construct):
             # Secrets Manager runs the four steps of one rotation one after another.
             reserved_concurrency=2,
         )
-        self.python_function = built
+        self.medivault_function = built
         self.function: lambda_.IFunction = built.function
         self.role: iam.IRole = built.role
 

@@ -31,7 +31,7 @@ from constructs.traceability import trace
 
 PUBLIC, APP, DATA = "Public", "App", "Data"
 
-# Who calls what (keep in step with the code; tests/infra/test_egress.py checks the boto3 clients):
+# Who calls what (keep in step with the code; tests/stacks/test_egress.py checks the boto3 clients):
 #   Kms            app tasks (S3 SSE-KMS data key, secrets), functions via SNS/S3 keys
 #   SecretsManager app tasks (DB secret, ECS secret injection), the rotation function
 #   EcrApi/Docker  Fargate image pulls (app, tracing sidecar, GuardDuty agent), platform 1.4.0+

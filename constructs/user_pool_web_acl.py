@@ -152,7 +152,7 @@ class UserPoolWebAcl(Construct):
             visibility_config=_visibility(settings.name),
         )
         # CloudFormation creates the association after both exist; WAF may still be propagating the
-        # new web ACL (AssociateWebACL: WAFUnavailableEntityException) - see tests/infra/test_identity.py.
+        # new web ACL (AssociateWebACL: WAFUnavailableEntityException) - see tests/stacks/test_identity.py.
         self.association = wafv2.CfnWebACLAssociation(self, "Association", resource_arn=user_pool.user_pool_arn, web_acl_arn=self.web_acl.attr_arn)
 
         self.log_group = logs.LogGroup(

@@ -33,7 +33,7 @@ from typing import Any
 def serve() -> None:
     import uvicorn
     from medivault_service import jsonlog
-    from medivault_service.app import create_app
+    from medivault_service.api import create_app
 
     class StandInToken:
         def __init__(self, value: str) -> None:

@@ -11,9 +11,9 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
+from constructs.medivault_function import MediVaultFunction
 from constructs.ops_alerting import OpsAlerting
 from constructs.purpose_key import PurposeKey, ServicePrincipalUse
-from constructs.python_function import PythonFunction
 from constructs.tracing_rules import TracingRules
 
 from stacks.base import MediVaultStack
@@ -29,7 +29,7 @@ class ObservabilityStack(MediVaultStack):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        functions: list[PythonFunction],
+        functions: list[MediVaultFunction],
         database: rds.DatabaseCluster,
         database_max_acu: float,
         cache_replication_group: elasticache.CfnReplicationGroup,
@@ -295,7 +295,7 @@ class ObservabilityStack(MediVaultStack):
             cw.GraphWidget(title="Replication lag (s)", left=lag or memory[:0], width=6),
         )
 
-    def _lambda_section(self, functions: list[PythonFunction]) -> None:
+    def _lambda_section(self, functions: list[MediVaultFunction]) -> None:
         """Every function's errors and throttles, and its dead-letter queue, page on the first event:
         these functions do compliance work (findings, quarantine, DR checks), so one failure matters."""
         if not functions:

@@ -11,7 +11,7 @@ CDK Pipelines on CodePipeline/CodeBuild in the delivery/tooling account (eu-cent
 
 The stages are ``MediVaultStage`` instances, so stacks added to the stage are deployed by the
 pipeline without any change here. They are the review synth's only copies of the environment stages
-(``stacks.app_factory.compose``); a direct ``Sandbox`` stage is built only with ``-c pipeline=false``
+(``stacks.composition.compose``); a direct ``Sandbox`` stage is built only with ``-c pipeline=false``
 (``make deploy-sandbox``). Artifacts are KMS-encrypted with rotated keys (cross-account
 keys); CodeBuild logs go to a KMS-encrypted log group; failures are published to an encrypted
 SNS topic through a CodeStar notification rule.
@@ -233,7 +233,7 @@ class PipelineStack(cdk.Stack):
         # --- stages: sandbox, then a human approves, then production (every stack of MediVaultStage).
         # The pipeline holds the app's only copy of each environment stage (Pipeline/Sandbox/*,
         # Pipeline/Production/*). They are added to the pipeline by build_pipeline(): add_stage
-        # synthesizes a stage at once, so whatever finishes the stages (stacks.app_factory.compose:
+        # synthesizes a stage at once, so whatever finishes the stages (stacks.composition.compose:
         # placeholder guards, outputs, the acknowledgment aspect) comes between the two.
         self.sandbox_stage = MediVaultStage(self, config=sandbox)
         self.production_stage = MediVaultStage(self, config=production)
@@ -369,7 +369,7 @@ class PipelineStack(cdk.Stack):
             cfn_project,
             "CloudFormation-Validate::E3050",
             "False positive: the synthesized template names the role by Fn::GetAtt <role>.Arn (the override above, asserted by "
-            "tests/infra/test_pipeline.py); cfn-lint itself, run over cdk.out by make test, passes it, but aws-cdk-lib 2.275's "
+            "tests/stacks/test_pipeline.py); cfn-lint itself, run over cdk.out by make test, passes it, but aws-cdk-lib 2.275's "
             "built-in validator still reports the Ref that CDK Pipelines first wrote.",
         )
 

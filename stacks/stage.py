@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from constructs import Construct
-from constructs.python_function import PythonFunction
+from constructs.medivault_function import MediVaultFunction
 
 from stacks.app_stack import AppStack
 from stacks.audit_stack import AuditStack
@@ -121,7 +121,7 @@ class MediVaultStage(cdk.Stage):
         # resources: the account's recorder (Audit stack) must exist first (tests/deploy/test_order.py).
         self.backup.add_stack_dependency(self.audit, "Backup Audit Manager frameworks need AWS Config recording")
         # Observability last: it watches what the stacks above built.
-        functions = [c for c in self.node.find_all() if isinstance(c, PythonFunction)]
+        functions = [c for c in self.node.find_all() if isinstance(c, MediVaultFunction)]
         self.observability = ObservabilityStack(
             self,
             "Observability",

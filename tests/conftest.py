@@ -1,5 +1,5 @@
 """Shared fixtures: each configuration of the app is synthesized once per test session, gates included,
-by the same composition as app.py (``stacks.app_factory.compose``)."""
+by the same composition as app.py (``stacks.composition.compose``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from stacks import config as cfg
-from stacks.app_factory import compose, new_app
+from stacks.composition import compose, new_app
 from stacks.config import pipeline as pipeline_cfg
 from stacks.config.organization import organization
 from stacks.organization_stage import OrganizationStage

@@ -51,7 +51,7 @@ def phases(outdir: Path, context: dict[str, Any]) -> dict[str, float]:
     """One in-process build and synth of the app, as ``app.py`` composes it."""
     t0 = time.perf_counter()
     import app as entry
-    from stacks.app_factory import new_app
+    from stacks.composition import new_app
 
     t1 = time.perf_counter()
     cdk_app = new_app(outdir=str(outdir), context=context)

@@ -1,5 +1,5 @@
 """Logging and tracing of every MediVault function: one Powertools Logger (JSON, to the function's
-own log group; the service name is POWERTOOLS_SERVICE_NAME, set by constructs/python_function.py)
+own log group; the service name is POWERTOOLS_SERVICE_NAME, set by constructs/medivault_function.py)
 and one Tracer (X-Ray). Powertools reads its own POWERTOOLS_* variables when these are created;
 that is the only environment read at import.
 

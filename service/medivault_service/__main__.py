@@ -7,7 +7,7 @@ import os
 import uvicorn
 
 from medivault_service import jsonlog
-from medivault_service.app import create_app
+from medivault_service.api import create_app
 
 
 def main() -> None:

@@ -94,7 +94,18 @@ class AppConfig:
         return self.certificate_arn == PLACEHOLDER_CERTIFICATE_ARN
 
 
+# Task size and requests_per_target from `make bench-service` (docs/service.md, "Capacity"; run of
+# 2026-12-04 19:58 UTC on a quiet 2-CPU machine, one service process pinned to one core):
+#   highest server CPU per request 3.1 ms (get record, cache miss / hit, c=1; 1.6-2.9 ms under load);
+#   1 vCPU less 10 % for the X-Ray sidecar: 0.9 x 1000 / 3.1 = 290 requests/s of CPU capacity;
+#   p99 < 100 ms needs the single event loop at <= 60 % (queueing, with ~50 ms kept for the
+#   PostgreSQL/Redis/S3 round trips): 175 requests/s; halved for a minute's peaks and the 1-2 minutes
+#   a new task needs to become healthy: ~85 requests/s = 5,000 requests per task per minute (the ALB's
+#   RequestCountPerTarget is a per-minute count). Measured at that load: p99 6-9 ms (c=1, 230-300
+#   requests/s); p99 stays under 100 ms up to ~400 requests/s except cache-miss gets at c=16 (102 ms).
+#   1 vCPU / 2 GiB: one event loop uses one vCPU; the sandbox's 0.25 vCPU holds a quarter (1,200).
+#   Not verified: a Fargate Graviton vCPU instead of this x86 core, real Aurora/ElastiCache latency.
 PRODUCTION = AppConfig(
-    cpu=1024, memory_mib=2048, min_tasks=3, max_tasks=30, cpu_target_percent=60, memory_target_percent=70, requests_per_target=1000
+    cpu=1024, memory_mib=2048, min_tasks=3, max_tasks=30, cpu_target_percent=60, memory_target_percent=70, requests_per_target=5000
 )
-SANDBOX = AppConfig(cpu=256, memory_mib=512, min_tasks=1, max_tasks=2, cpu_target_percent=70, memory_target_percent=80, requests_per_target=1000)
+SANDBOX = AppConfig(cpu=256, memory_mib=512, min_tasks=1, max_tasks=2, cpu_target_percent=70, memory_target_percent=80, requests_per_target=1200)

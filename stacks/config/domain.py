@@ -4,7 +4,7 @@ The production review config carries ``PLACEHOLDER`` (a name under the reserved 
 zone ID no Route 53 zone has), so the reviewed production template is the production design: a
 DNS-validated certificate, CloudFront on TLSv1.2_2021, the Route 53 aliases. It is guarded until
 set: ``EnvironmentConfig.placeholders()`` names it, ``app.py -c deploy=true`` refuses it at synth and
-every stack of a stage built with it carries a deploy-refusing rule (``stacks/app_factory.py``).
+every stack of a stage built with it carries a deploy-refusing rule (``stacks/composition.py``).
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ class ObservabilityConfig:
     # Adaptive sampling: X-Ray may raise the rate up to this when it sees errors/anomalies.
     sampling_boost_max_rate: float = 0.5
     # The X-Ray service name the app's tracer reports (the sampling rules and groups match it): the
-    # records service's SERVICE_NAME (service/medivault_service/app.py; tests/infra/test_observability.py
+    # records service's SERVICE_NAME (service/medivault_service/api.py; tests/stacks/test_observability.py
     # keeps the two equal, or no rule would ever match a request).
     xray_service_name: str = "medivault-app"
     # The records service's sign-in routes (POST /v1/auth/sign-in, /mfa, /refresh): traced at the auth rate.

@@ -30,7 +30,7 @@ def test_bucket_logical_ids_are_the_data_stacks_and_logging_goes_to_the_log_buck
         encryption_key=kms.Key(stack, "DataKey"),
         protection=PROTECTION,
     )
-    # tests/infra/test_data.py pins the same IDs on the synthesized Data stack.
+    # tests/stacks/test_data.py pins the same IDs on the synthesized Data stack.
     ids = [logical_id(b) for b in (storage.access_log_bucket, storage.records_bucket, storage.imaging_bucket)]
     assert ids == ["AccessLogsBucketCD784A59", "RecordsBucket600C9C86", "ImagingBucketBF481A76"]
     assert storage.phi_buckets == [storage.records_bucket, storage.imaging_bucket], "index order names the PhiBucket<i>Arn exports"

@@ -32,7 +32,7 @@ from typing import Any
 import cfnlint
 
 from stacks.config.organization import OrganizationConfig
-from tests.infra.iam_eval import denying_sids
+from tests.stacks.iam_eval import denying_sids
 
 SCHEMAS = Path(cfnlint.__file__).parent / "data" / "schemas"
 HANDLERS = ("create", "update", "delete")

@@ -4,7 +4,7 @@ Each function derives, from the templates alone, the (encrypted resource -> its 
 reads it) pairs of one kind, and the request each writer makes: principal, action, resource and the
 request context (kms:ViaService, kms:CallerAccount, the encryption context, aws:SourceArn /
 aws:SourceAccount where that service sends them). A new resource of a known kind is covered without
-editing this file. The policies are evaluated with tests/infra/iam_eval.py.
+editing this file. The policies are evaluated with tests/stacks/iam_eval.py.
 """
 
 from __future__ import annotations

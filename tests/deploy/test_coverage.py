@@ -56,7 +56,7 @@ COVERAGE: dict[str, list[str] | str] = {
     "Custom::MacieClassificationJob": ["order:macie-job-after-session", "order:custom-resource-after-provider-policy"],
     "Custom::VpcRestrictDefaultSG": ["order:custom-resource-after-provider-policy"],
     # The deploy-time schema migration; its order after the cluster, instances and secret attachment is
-    # asserted in tests/infra/test_database_migration.py (the ECS task needs a writer to log in to).
+    # asserted in tests/stacks/test_database_migration.py (the ECS task needs a writer to log in to).
     "Custom::DatabaseMigrations": ["order:custom-resource-after-provider-policy"],
     "AWS::SecretsManager::RotationSchedule": ["order:rotation-after-lambda-permission"],
     "AWS::SecretsManager::Secret": ["keys:service-creation", "runtime:task-secrets", "name:AWS::SecretsManager::Secret"],

@@ -9,7 +9,7 @@ handlers need come from the resource provider schemas cfn-lint ships
 role (https://docs.aws.amazon.com/cdk/v2/guide/bootstrapping-env.html) in the stack's region, with
 ``aws:PrincipalArn``, ``aws:RequestedRegion``, tags and key aliases as AWS would send them
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html), and is
-evaluated with tests/infra/iam_eval.py against the SCPs attached to the account's OU and the root.
+evaluated with tests/stacks/iam_eval.py against the SCPs attached to the account's OU and the root.
 An explicit Deny in any SCP that applies to the account denies the request
 (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html);
 SCPs never restrict the management account or service-linked roles.

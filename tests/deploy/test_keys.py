@@ -2,7 +2,7 @@
 by the key policy (and the bucket / topic / queue policy) with the request it really sends.
 
 The pairs come from the templates (tests/deploy/key_requests.py), the verdicts from the IAM evaluator
-(tests/infra/iam_eval.py), never from substrings.
+(tests/stacks/iam_eval.py), never from substrings.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 from tests.deploy.key_requests import KINDS, PolicyRequest, log_destination_buckets
 from tests.deploy.model import Assembly
-from tests.infra.iam_eval import evaluate_resource_policy
+from tests.stacks.iam_eval import evaluate_resource_policy
 
 XFAIL: dict[str, str] = {}  # kind -> reason, for a known defect fixed elsewhere (strict: flips when fixed)
 

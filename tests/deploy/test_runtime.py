@@ -1,6 +1,6 @@
 """Runtime permissions: each execution role can do what the service will ask of it once deployed.
 
-Identity policies are evaluated with tests/infra/iam_eval.py against the ARNs the templates produce;
+Identity policies are evaluated with tests/stacks/iam_eval.py against the ARNs the templates produce;
 a resource policy (key, queue) on the same path is evaluated too.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.deploy.model import Assembly, Resource
-from tests.infra.iam_eval import evaluate, evaluate_resource_policy
+from tests.stacks.iam_eval import evaluate, evaluate_resource_policy
 
 # GuardDuty hosts its Fargate security agent in one ECR repository per region; with agent management
 # on, GuardDuty injects it into every new task and the *task execution role* pulls it:
@@ -217,7 +217,7 @@ def test_lambda_roles_use_resource_star_only_with_a_true_named_reason(assembly: 
     function role: ec2:CreateNetworkInterface is limited to the function's own subnets, every action on
     Resource '*' is one without resource types, and the role's IAM5[Resource::*] acknowledgment names
     each of those actions (a reason that omits one is false)."""
-    from constructs.python_function import UNSCOPED_REASONS
+    from constructs.medivault_function import UNSCOPED_REASONS
 
     functions = [f for f in assembly.of_type("AWS::Lambda::Function") if "VpcConfig" in f.properties]
     assert functions

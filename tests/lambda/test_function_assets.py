@@ -1,4 +1,4 @@
-"""What each function's asset holds, and the shared FunctionSettings of constructs/python_function.py.
+"""What each function's asset holds, and the shared FunctionSettings of constructs/medivault_function.py.
 
 Every function of lambda/ is built in one bare ``cdk.Stack`` (no stage, no gates: this is about the
 asset). The staged asset directory is found through the function itself: its Code.S3Key is the
@@ -19,7 +19,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
-from constructs.python_function import LAMBDA_ROOT, SHARED_SOURCE, FunctionSettings, PythonFunction
+from constructs.medivault_function import LAMBDA_ROOT, SHARED_SOURCE, FunctionSettings, MediVaultFunction
 
 pytestmark = pytest.mark.requirements("R10")
 
@@ -53,7 +53,7 @@ def _build(outdir: Path, source_root: Path, sources: list[str]) -> dict[str, Pat
     stack = cdk.Stack(app, "Functions", env=cdk.Environment(account="123456789012", region="eu-central-1"))
     settings = _settings(stack)
     for source in sources:
-        PythonFunction(stack, source, source=source, description=source, settings=settings, source_root=source_root)
+        MediVaultFunction(stack, source, source=source, description=source, settings=settings, source_root=source_root)
     app.synth()
     resources = Template.from_stack(stack).find_resources("AWS::Lambda::Function")
     manifest = json.loads((outdir / "Functions.assets.json").read_text())["files"]
@@ -115,14 +115,14 @@ def test_a_function_that_does_not_import_the_shared_folder_ships_alone(tmp_path:
 def test_a_function_importing_a_missing_shared_folder_fails_synth(tmp_path: Path) -> None:
     root = tmp_path / "lambda"
     shutil.copytree(LAMBDA_ROOT / "mv_macie_job", root / "mv_macie_job", ignore=shutil.ignore_patterns("__pycache__"))
-    with pytest.raises(ValueError, match=r"^PythonFunction: mv_macie_job imports mv_shared but lambda/mv_shared/__init__.py does not exist$"):
+    with pytest.raises(ValueError, match=r"^MediVaultFunction: mv_macie_job imports mv_shared but lambda/mv_shared/__init__.py does not exist$"):
         _build(tmp_path / "out", root, ["mv_macie_job"])
 
 
 def _function_props(**kwargs: object) -> dict[str, object]:
     stack = cdk.Stack()
     settings = _settings(stack)
-    PythonFunction(stack, "Fn", source="mv_macie_job", description="d", **kwargs, **({} if "vpc" in kwargs else {"settings": settings}))  # type: ignore[arg-type]
+    MediVaultFunction(stack, "Fn", source="mv_macie_job", description="d", **kwargs, **({} if "vpc" in kwargs else {"settings": settings}))  # type: ignore[arg-type]
     [props] = [r["Properties"] for r in Template.from_stack(stack).find_resources("AWS::Lambda::Function").values()]
     return props  # type: ignore[no-any-return]
 
@@ -131,8 +131,8 @@ def test_settings_supply_every_repeated_keyword_and_a_keyword_overrides_its_fiel
     stack = cdk.Stack()
     settings = _settings(stack, memory_size=512, timeout=cdk.Duration.minutes(2), reserved_concurrency=2)
     own = ec2.SecurityGroup(stack, "OwnGroup", vpc=settings.vpc)
-    PythonFunction(stack, "Shared", source="mv_macie_job", description="d", settings=settings)
-    PythonFunction(stack, "Own", source="mv_macie_job", description="d", settings=settings, security_group=own, memory_size=1024)
+    MediVaultFunction(stack, "Shared", source="mv_macie_job", description="d", settings=settings)
+    MediVaultFunction(stack, "Own", source="mv_macie_job", description="d", settings=settings, security_group=own, memory_size=1024)
     template = Template.from_stack(stack).to_json()["Resources"]
     functions = {lid[:3]: r["Properties"] for lid, r in template.items() if r["Type"] == "AWS::Lambda::Function"}
     shared, overridden = functions["Sha"], functions["Own"]
@@ -147,7 +147,7 @@ def test_settings_supply_every_repeated_keyword_and_a_keyword_overrides_its_fiel
 def test_the_keyword_signature_still_works_and_matches_settings() -> None:
     stack = cdk.Stack()
     s = _settings(stack)
-    PythonFunction(
+    MediVaultFunction(
         stack,
         "Fn",
         source="mv_macie_job",
@@ -168,17 +168,17 @@ def test_the_keyword_signature_still_works_and_matches_settings() -> None:
 def test_a_missing_keyword_names_itself() -> None:
     stack = cdk.Stack()
     settings = _settings(stack, security_group=None)
-    with pytest.raises(ValueError, match=r"^PythonFunction: security_group is required \(pass security_group= or settings="):
-        PythonFunction(stack, "Fn", source="mv_macie_job", description="d", settings=settings)
+    with pytest.raises(ValueError, match=r"^MediVaultFunction: security_group is required \(pass security_group= or settings="):
+        MediVaultFunction(stack, "Fn", source="mv_macie_job", description="d", settings=settings)
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"memory_size": 64}, r"^PythonFunction memory_size=64: allowed 128 to 10240 \(MB\)$"),
-        ({"memory_size": 10241}, r"^PythonFunction memory_size=10241: allowed 128 to 10240"),
-        ({"timeout": cdk.Duration.minutes(16)}, r"^PythonFunction timeout=960 s: allowed 1 to 900 seconds$"),
-        ({"reserved_concurrency": 0}, r"^PythonFunction reserved_concurrency=0: allowed 1 or more"),
+        ({"memory_size": 64}, r"^MediVaultFunction memory_size=64: allowed 128 to 10240 \(MB\)$"),
+        ({"memory_size": 10241}, r"^MediVaultFunction memory_size=10241: allowed 128 to 10240"),
+        ({"timeout": cdk.Duration.minutes(16)}, r"^MediVaultFunction timeout=960 s: allowed 1 to 900 seconds$"),
+        ({"reserved_concurrency": 0}, r"^MediVaultFunction reserved_concurrency=0: allowed 1 or more"),
     ],
 )
 def test_values_lambda_would_refuse_fail_synth_with_one_line(change: dict[str, object], message: str) -> None:
@@ -188,4 +188,4 @@ def test_values_lambda_would_refuse_fail_synth_with_one_line(change: dict[str, o
         _settings(cdk.Stack(), **change)
     stack = cdk.Stack()
     with pytest.raises(ValueError, match=message):
-        PythonFunction(stack, "Fn", source="mv_macie_job", description="d", settings=_settings(stack), **change)  # type: ignore[arg-type]
+        MediVaultFunction(stack, "Fn", source="mv_macie_job", description="d", settings=_settings(stack), **change)  # type: ignore[arg-type]

@@ -3,7 +3,7 @@
 A recovery point is fresh while it is younger than the threshold: at exactly 26 h the primary
 recovery point is stale, one second younger it is fresh; the same at 30 h for the DR copy. The
 earlier tests probed 26.5 h and 30.5 h, which a ``<=`` or a threshold moved by under half an hour passes.
-The deployed thresholds are asserted in tests/infra/test_guards_readiness.py.
+The deployed thresholds are asserted in tests/stacks/test_guards_readiness.py.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from aws_xray_sdk.core import AsyncAWSXRayRecorder
-from medivault_service.app import create_app
+from medivault_service.api import create_app
 from medivault_service.database import SERVICE_DB_USER, DatabaseEndpoint, connect, tls_context
 from medivault_service.jsonlog import JsonFormatter
 from medivault_service.settings import Settings

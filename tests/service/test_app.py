@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from aws_xray_sdk.core import AsyncAWSXRayRecorder
-from medivault_service.app import create_app
+from medivault_service.api import create_app
 from medivault_service.jsonlog import JsonFormatter
 from medivault_service.settings import Settings, SettingsError, auth_token
 from starlette.testclient import TestClient

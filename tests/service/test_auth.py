@@ -169,7 +169,7 @@ def _stubbed_app(responses: list[tuple[str, Any]]) -> Any:
     import boto3
     from aws_xray_sdk.core import AsyncAWSXRayRecorder
     from botocore.stub import Stubber
-    from medivault_service.app import create_app
+    from medivault_service.api import create_app
     from medivault_service.settings import Settings
 
     from tests.service.conftest import AWS_SETTINGS

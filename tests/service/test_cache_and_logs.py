@@ -12,7 +12,7 @@ import ssl
 import pytest
 import requests
 from aws_xray_sdk.core import AsyncAWSXRayRecorder
-from medivault_service.app import create_app
+from medivault_service.api import create_app
 from redis import Redis
 from starlette.testclient import TestClient
 

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import pytest
 from aws_xray_sdk.core import AsyncAWSXRayRecorder
-from medivault_service.app import create_app
+from medivault_service.api import create_app
 from medivault_service.database import SERVICE_DB_USER
 from medivault_service.jsonlog import JsonFormatter
 from medivault_service.settings import Settings

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from aws_xray_sdk.core import AsyncAWSXRayRecorder
 from medivault_service import migrate
-from medivault_service.app import create_app
+from medivault_service.api import create_app
 from medivault_service.database import SERVICE_DB_USER, DatabaseEndpoint, IamAuthToken, connect, tls_context
 from medivault_service.readiness import check_database
 from medivault_service.settings import Settings

@@ -288,7 +288,7 @@ def test_records_scenario_needs_the_test_clinicians_secrets(
 
 def test_the_login_probe_hits_a_rate_limited_path_that_the_service_serves() -> None:
     """The smoke probe must exercise the WAF's login rule on the service's real sign-in route."""
-    from medivault_service.app import ROUTES
+    from medivault_service.api import ROUTES
 
     from stacks.config.edge import EdgeConfig
     from tools.sandbox.smoke import LOGIN_PROBE_PATH

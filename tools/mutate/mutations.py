@@ -5,7 +5,7 @@ inverted or loosened CIS patterns, a HIPAA rule dropped, IAM widened to ``*``, a
 SourceAccount condition dropped, a short KMS window or DESTROY in production, a floor moved, a
 public range accepted as private, TLS 1.0 accepted, a secret logged, a threshold compared with
 ``<=``. ``tests`` names only the files that should catch it, so a run stays affordable (most
-are tests/infra/test_guards_*.py, which build one stage without the compliance gates).
+are tests/stacks/test_guards_*.py, which build one stage without the compliance gates).
 ``owner`` marks code another area owns (``handlers``: lambda/*), whose tests live there.
 """
 
@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from tools.mutate.runner import Mutation
 
-CIS = ("tests/infra/test_guards_cis.py",)
-HIPAA = ("tests/infra/test_guards_hipaa_rules.py",)
-AUDIT_IAM = ("tests/infra/test_guards_audit_iam.py",)
-VIA = ("tests/infra/test_guards_via_service.py",)
-RETENTION = ("tests/infra/test_guards_production_retention.py",)
-FLOORS = ("tests/infra/test_guards_config_floors.py",)
-READINESS_STACK = ("tests/infra/test_guards_readiness.py", "tests/infra/test_guards_config_floors.py")
+CIS = ("tests/stacks/test_guards_cis.py",)
+HIPAA = ("tests/stacks/test_guards_hipaa_rules.py",)
+AUDIT_IAM = ("tests/stacks/test_guards_audit_iam.py",)
+VIA = ("tests/stacks/test_guards_via_service.py",)
+RETENTION = ("tests/stacks/test_guards_production_retention.py",)
+FLOORS = ("tests/stacks/test_guards_config_floors.py",)
+READINESS_STACK = ("tests/stacks/test_guards_readiness.py", "tests/stacks/test_guards_config_floors.py")
 READINESS_LOGIC = ("tests/lambda/test_guards_readiness.py", "tests/lambda/test_dr_readiness.py")
 REDIS_TLS = ("tests/service/test_guards_redis_tls.py",)
 DB_TLS = ("tests/service/test_readiness.py::test_tls_context_requires_verification_and_tls12",)
@@ -168,7 +168,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              'log.error("cache check failed", extra={"check": "cache", "error": type(error).__name__, "detail": str(error)[:200]})',
              'log.error("cache check failed", extra={"check": "cache", "error": type(error).__name__, "detail": str(error)[:200], '
              '"auth": self.settings.redis_auth_token})', SERVICE_LOGS, "Redis AUTH token written to the log on a failed check"),
-    Mutation("service-logs-settings-at-start", "service/medivault_service/app.py",
+    Mutation("service-logs-settings-at-start", "service/medivault_service/api.py",
              'log.info("started", extra={"redis_host": resolved.redis_host, "db_host": resolved.db_host, "db_user": resolved.db_user})',
              'log.info("started", extra={"settings": resolved})', SERVICE_LOGS, "every setting, the AUTH token included, logged at start-up"),
     Mutation("service-logs-db-token", "service/medivault_service/readiness.py",

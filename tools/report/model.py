@@ -8,7 +8,7 @@ Sources, all in the cloud assembly:
 - ``validation-report.json``: unacknowledged findings (violations) by construct path.
 
 The record type and the requirement and pillar lists come from the leaf module ``catalog``: tools
-never import ``constructs`` (tests/infra/test_layout.py).
+never import ``constructs`` (tests/test_layout.py).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class TestModule:
-    path: str  # relative to the repository root, e.g. tests/infra/test_network.py
+    path: str  # relative to the repository root, e.g. tests/stacks/test_network.py
     tests: int  # test functions in the module that carry the requirement
 
 

@@ -7,7 +7,7 @@ followed through ``Ref`` and cross-stack ``Fn::GetStackOutput``), the Aurora ins
 promotion tiers, the Valkey group's AZs, the WAF scope and rules, the stacks per account and
 region. The pipeline stacks are top-level stacks that ``-c pipeline=false`` leaves out, so the
 tooling account is drawn from ``stacks.config.pipeline`` (its region) and the stages' regions
-(its artifact replication regions, as ``stacks.app_factory.compose`` computes them): the
+(its artifact replication regions, as ``stacks.composition.compose`` computes them): the
 picture does not depend on that switch.
 """
 
@@ -172,7 +172,7 @@ def account_role(stage: str) -> str:
 
 
 def tooling_regions(stages: tuple[str, ...] = ("sandbox", "production")) -> tuple[str, tuple[str, ...]]:
-    """(pipeline region, artifact replication regions), as stacks/app_factory.compose derives them."""
+    """(pipeline region, artifact replication regions), as stacks/composition.compose derives them."""
     config = pipeline_cfg.tooling()
     envs = [env_cfg.load(name, None) for name in stages]
     replication = sorted({r for e in envs for r in (e.primary_region, e.dr_region, e.edge_region)} - {config.region})

@@ -253,7 +253,7 @@ class Smoke:
             "ALB refuses direct requests",
             answer.status == 403,
             f"answered {answer.status} without the origin header",
-            "the ALB listener must forward only with the origin header (stacks/app_stack.py)",
+            "the ALB listener must forward only with the origin header (constructs/cloudfront_only_alb.py)",
         )
 
     def waf_sql_injection(self) -> Iterator[Result]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra.iam_eval import evaluate, evaluate_resource_policy
+from tests.stacks.iam_eval import evaluate, evaluate_resource_policy
 
 pytestmark = pytest.mark.requirements("R3")
 

@@ -4,7 +4,7 @@ The evidence buckets: the PHI buckets' S3 access-log bucket (data), the ALB log 
 CloudFront log bucket and its S3 access-log bucket (edge), and the audit stack's access-log, trail,
 Config and quarantine buckets. Each keeps every version for its configured retention and its
 bucket policy denies deletion and reconfiguration to all but break-glass; the bucket policies are
-evaluated with the project's IAM evaluator (tests/infra/iam_eval.py), not only read for shape.
+evaluated with the project's IAM evaluator (tests/stacks/iam_eval.py), not only read for shape.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from constructs.evidence_protection import DELETION_ACTIONS, RECONFIGURATION_ACT
 
 from stacks.config.audit import HIPAA_RETENTION_DAYS
 from tests.conftest import Synthesized, resources_of
-from tests.infra.iam_eval import evaluate
+from tests.stacks.iam_eval import evaluate
 
 pytestmark = pytest.mark.requirements("R12", "R14")
 

@@ -30,7 +30,7 @@ from tools.report.tests_index import requirement_tests
 # The report is part of the evidence every synth produces before anything is deployed.
 pytestmark = pytest.mark.requirements("R16")
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
@@ -187,9 +187,9 @@ def test_the_sustainability_card_shows_the_decisions_in_code(report: Report) -> 
 
 def test_tests_are_mapped_from_the_requirements_markers(report: Report) -> None:
     r1 = next(row for row in report.requirements if row.id == "R1")
-    assert "tests/infra/test_network.py" in [t.path for t in r1.tests]
+    assert "tests/stacks/test_network.py" in [t.path for t in r1.tests]
     r16 = next(row for row in report.requirements if row.id == "R16")
-    assert "tests/infra/test_report.py" in [t.path for t in r16.tests]
+    assert "tests/tools/report/test_report.py" in [t.path for t in r16.tests]
 
 
 @pytest.mark.parametrize("environment_name", cfg.ENVIRONMENT_NAMES)

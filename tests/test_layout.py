@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 # Dependencies point one way (docs/conventions.md, "Layout"): app.py -> stacks/ -> constructs/ -> catalog;
 # tools/ read the cloud assembly and the leaf module ``catalog``, never ``constructs`` (nor CDK

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra.guard_stage import resources, templates
+from tests.stacks.guard_stage import resources, templates
 
 pytestmark = pytest.mark.requirements("R15")
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match, Template
 from constructs.log_retention import retention
-from constructs.python_function import PythonFunction
+from constructs.medivault_function import MediVaultFunction
 
 from stacks import config as cfg
-from stacks.app_factory import new_app, populate
+from stacks.composition import new_app, populate
 from stacks.observability_stack import ObservabilityStack
 from tests.conftest import Synthesized, resources_of
 
@@ -77,7 +77,7 @@ def test_xray_groups_for_the_service_and_its_errors(synth: Synthesized, environm
 def test_every_function_gets_error_throttle_and_dead_letter_alarms(tmp_path: Path) -> None:
     app = new_app(outdir=str(tmp_path))
     stage = populate(app, [cfg.load("sandbox", "123456789012")])["sandbox"]
-    fn = PythonFunction(
+    fn = MediVaultFunction(
         stage.network,
         "Echo",
         source="echo",
@@ -225,7 +225,7 @@ def test_dashboard_reads_cloudfront_and_waf_in_us_east_1(synth: Synthesized, env
 def test_sampling_rules_match_the_service_as_it_reports_itself() -> None:
     """X-Ray sampling rules and groups match on the service name and URL path: a name or route the service
     does not use would leave every rule unmatched (all requests at the default rate, empty groups)."""
-    from medivault_service.app import ROUTES, SERVICE_NAME
+    from medivault_service.api import ROUTES, SERVICE_NAME
 
     from stacks.config.observability import ObservabilityConfig
 

@@ -116,7 +116,7 @@ def _cognito_endpoint(synth: Synthesized, environment: str) -> dict[str, Any]:
 def test_service_reaches_the_pool_api_and_jwks_through_the_interface_endpoint(synth: Synthesized, environment: str) -> None:
     """InitiateAuth and the JWKS GET both go to https://cognito-idp.eu-central-1.amazonaws.com; with
     private DNS that name resolves to the endpoint's interfaces in the app subnets, whose security
-    group the app tier may reach on 443 (tests/infra/test_egress.py holds the full table)."""
+    group the app tier may reach on 443 (tests/stacks/test_egress.py holds the full table)."""
     endpoint = _cognito_endpoint(synth, environment)
     assert endpoint["ServiceName"] == "com.amazonaws.eu-central-1.cognito-idp"
     assert endpoint["PrivateDnsEnabled"] is True

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.test_synth import _run_app
+from tests.stacks.test_synth import _run_app
 
 pytestmark = pytest.mark.requirements("R3")
 

@@ -12,8 +12,8 @@ from aws_cdk.assertions import Match, Template
 from constructs import IConstruct
 
 from stacks import config as cfg
-from stacks.app_factory import new_app, populate
 from stacks.audit_stack import AuditStack
+from stacks.composition import new_app, populate
 from tests.conftest import Synthesized, resources_of
 
 pytestmark = pytest.mark.requirements("R11", "R12", "R14")
@@ -151,7 +151,7 @@ def test_audit_key_lets_cloudtrail_in_for_this_trail_only(synth: Synthesized, en
     account = synth.stages[environment].audit.account
     trail_arn = f"arn:aws:cloudtrail:eu-central-1:{account}:trail/medivault-{environment}"
     assert cloudtrail["Condition"]["StringEquals"] == {"aws:SourceArn": trail_arn}
-    # DescribeKey and the Bucket Key's Decrypt in statements of their own (tests/infra/test_audit_deploy.py evaluates them).
+    # DescribeKey and the Bucket Key's Decrypt in statements of their own (tests/stacks/test_audit_deploy.py evaluates them).
     assert by_sid["CloudTrailDescribesKey"]["Condition"] == {"StringEquals": {"aws:SourceArn": trail_arn, "aws:SourceAccount": account}}
     assert by_sid["CloudTrailDecryptsForBucketKey"]["Condition"] == {"StringEquals": {"aws:SourceArn": trail_arn}}
     assert {"ServiceUseEvents", "ServiceUseCloudwatch", "ServiceUseConfig", "UseOnlyThroughNamedServices"} <= set(by_sid)
@@ -355,7 +355,7 @@ def test_finding_event_patterns(synth: Synthesized, environment: str) -> None:
         "detail-type": ["Config Rules Compliance Change"],
         "detail": {"messageType": ["ComplianceChangeNotification"], "newEvaluationResult": {"complianceType": ["NON_COMPLIANT"]}},
     }
-    # Backup job failures are alerted once, by the Backup stack's JobFailures rule (tests/infra/test_backup.py).
+    # Backup job failures are alerted once, by the Backup stack's JobFailures rule (tests/stacks/test_backup.py).
     assert set(rules) == {"GuardDutyFindings", "MacieFindings", "ConfigNonCompliant", "MacieSensitiveObjects"}
     all_rules = resources_of(synth.template(environment, "audit"), "AWS::Events::Rule").values()
     assert not [r for r in all_rules if "aws.backup" in r["Properties"].get("EventPattern", {}).get("source", [])]

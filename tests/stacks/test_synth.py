@@ -15,7 +15,7 @@ from aws_cdk.assertions import Template
 from constructs.compliance import acknowledge
 
 from stacks import config as cfg
-from stacks.app_factory import compose, new_app
+from stacks.composition import compose, new_app
 from tests.conftest import Synthesized
 
 pytestmark = pytest.mark.requirements("R14", "R16")

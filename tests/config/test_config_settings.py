@@ -18,7 +18,7 @@ from aws_cdk.assertions import Template
 
 import app as entry
 from stacks import config as cfg
-from stacks.app_factory import guard_placeholders, new_app, placeholder_message
+from stacks.composition import guard_placeholders, new_app, placeholder_message
 from stacks.config import domain as domain_cfg
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,7 +2,7 @@
 selections, failure notifications, Backup Audit Manager, restore testing, DR readiness.
 
 Both stacks are wired into the stage; the session ``synth`` fixture builds them behind the
-compliance gates, and tests/infra/test_cfn_lint.py lints their templates (both regions).
+compliance gates, and tests/stacks/test_cfn_lint.py lints their templates (both regions).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.conftest import CONCRETE_ACCOUNTS, Synthesized, resources_of
 
 pytestmark = pytest.mark.requirements("R1", "R15")
 
-# The data tier's pinned logical IDs (tests/infra/test_data.py): what the plan must protect.
+# The data tier's pinned logical IDs (tests/stacks/test_data.py): what the plan must protect.
 DATA_CLUSTER = "AuroraClusterD4EFE71C"
 DATA_BUCKETS = ("RecordsBucket600C9C86", "ImagingBucketBF481A76")
 # Renaming these replaces a vault or a key (and with the key, access to every copy).

@@ -7,7 +7,7 @@ aws:SourceAccount another account's Config rule could invoke our function; AWS L
 Guide, "Working with resource-based IAM policies in Lambda",
 https://docs.aws.amazon.com/lambda/latest/dg/access-control-resource-based.html, and the AWS
 Config guide's "Permissions for AWS Lambda functions" for custom rules). Every value is asserted
-exactly on the production stage (tests/infra/guard_stage.py).
+exactly on the production stage (tests/stacks/guard_stage.py).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import CONCRETE_ACCOUNTS
-from tests.infra.guard_stage import as_list, resources, role_statements, templates
+from tests.stacks.guard_stage import as_list, resources, role_statements, templates
 
 pytestmark = pytest.mark.requirements("R3", "R11", "R14")
 
 ACCOUNT = CONCRETE_ACCOUNTS["production"]
 REGION = "eu-central-1"
-# What PythonFunction gives every function role on "*": ENI housekeeping and X-Ray (no resource-level permissions).
+# What MediVaultFunction gives every function role on "*": ENI housekeeping and X-Ray (no resource-level permissions).
 FUNCTION_BASELINE_ON_STAR = {"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"}
 
 

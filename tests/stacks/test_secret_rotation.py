@@ -39,7 +39,7 @@ SECRET_ACTIONS = [
     "secretsmanager:PutSecretValue",
     "secretsmanager:UpdateSecretVersionStage",
 ]
-# PythonFunction's own statements on "*": the EC2 Describe calls and X-Ray upload, which have no
+# MediVaultFunction's own statements on "*": the EC2 Describe calls and X-Ray upload, which have no
 # resource-level permissions (ENI create/delete/assign are scoped to the function's subnets and group).
 STAR_ACTIONS = {
     "ec2:DescribeNetworkInterfaces",

@@ -252,7 +252,7 @@ def test_master_secret_encrypted_and_rotated_every_30_days_inside_the_vpc(synth:
     secrets = resources_of(template, "AWS::SecretsManager::Secret")
     master = next(s for lid, s in secrets.items() if "AuroraClusterSecret" in lid)
     assert _key_ref(master["Properties"]["KmsKeyId"]).startswith("PublishOutputFnGetAttDataKey")
-    # The master secret's schedule (the cache AUTH token has its own: tests/infra/test_secret_rotation.py).
+    # The master secret's schedule (the cache AUTH token has its own: tests/stacks/test_secret_rotation.py).
     (schedule,) = [
         s
         for s in resources_of(template, "AWS::SecretsManager::RotationSchedule").values()

@@ -14,14 +14,14 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks import config as cfg
-from stacks.app_factory import compose, new_app
+from stacks.composition import compose, new_app
 from stacks.config import pipeline as pipeline_cfg
 from stacks.config.pipeline import DELIVERY_ROLE_PATH
 from stacks.pipeline_stack import CDK_ASSETS_VERSION, CDK_CLI_VERSION, NOTIFY_ON
 from stacks.stage import MediVaultStage
 from tests.conftest import CONCRETE_ACCOUNTS, PipelineSynthesized, cfn_lint_command, resources_of
-from tests.infra.iam_eval import evaluate
-from tests.infra.test_cfn_lint import _templates
+from tests.stacks.iam_eval import evaluate
+from tests.stacks.test_cfn_lint import _templates
 
 pytestmark = pytest.mark.requirements("R16")
 
@@ -325,7 +325,7 @@ def test_ignore_cfn_lint_keeps_every_rule_on_one_resource() -> None:
 
 
 def test_app_switches_the_pipeline_off_with_context(tmp_path: Path) -> None:
-    from tests.infra.test_synth import _run_app
+    from tests.stacks.test_synth import _run_app
 
     result = _run_app({"environments": "sandbox", "pipeline": "false"}, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -334,7 +334,7 @@ def test_app_switches_the_pipeline_off_with_context(tmp_path: Path) -> None:
 
 
 def test_app_rejects_a_bad_tooling_account_with_one_clear_line(tmp_path: Path) -> None:
-    from tests.infra.test_synth import _run_app
+    from tests.stacks.test_synth import _run_app
 
     result = _run_app({"environments": "sandbox", "tooling_account": "123"}, tmp_path)
     assert result.returncode != 0
@@ -343,7 +343,7 @@ def test_app_rejects_a_bad_tooling_account_with_one_clear_line(tmp_path: Path) -
 
 
 def test_the_container_image_asset_publishes_privileged_and_passes_the_gates(pipeline_synth: PipelineSynthesized) -> None:
-    # The app tier's container image (the service, stacks/app_stack.py) makes CDK Pipelines add a Docker
+    # The app tier's container image (the service, constructs/app_service.py) makes CDK Pipelines add a Docker
     # publishing project: the only privileged one. The fixture's synth passed the gates with it (its
     # generated Docker role and project carry their acknowledgments); cfn-lint runs over the same
     # assembly in test_cfn_lint_clean_on_the_pipeline_app. Synth hashes the directory only; no Docker.

@@ -2,7 +2,7 @@
 
 Each test builds one stage without the compliance gates (seconds, not the whole app): the point is
 the order, the permissions and the key policy AWS checks, which the gates do not look at. The key
-policy is evaluated with the project's IAM evaluator (tests/infra/iam_eval.py) with the request
+policy is evaluated with the project's IAM evaluator (tests/stacks/iam_eval.py) with the request
 context each service really sends, not compared as text.
 """
 
@@ -17,9 +17,9 @@ import pytest
 from aws_cdk.assertions import Template
 
 from stacks import config as cfg
-from stacks.app_factory import new_app
+from stacks.composition import new_app
 from stacks.stage import MediVaultStage
-from tests.infra import iam_eval
+from tests.stacks import iam_eval
 
 pytestmark = pytest.mark.requirements("R11", "R12", "R14")
 

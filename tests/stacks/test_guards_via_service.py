@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import CONCRETE_ACCOUNTS
-from tests.infra.guard_stage import as_list, resources, templates
+from tests.stacks.guard_stage import as_list, resources, templates
 
 pytestmark = pytest.mark.requirements("R6", "R7", "R10")
 

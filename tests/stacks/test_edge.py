@@ -1,7 +1,7 @@
 """The CloudFront distribution (eu-central-1) wired to the us-east-1 web ACL and certificate.
 
 Until the app tier is wired into the stage, the edge is synthesized on a test stage with a stand-in
-ALB and origin secret in their own stack (tests/infra/edge_stand_in.py): production with a
+ALB and origin secret in their own stack (tests/stacks/edge_stand_in.py): production with a
 configured domain, sandbox without (review placeholder). Gates and cfn-lint run on all of it.
 """
 
@@ -15,8 +15,8 @@ import pytest
 
 from stacks.config import edge
 from tests.conftest import Synthesized, resources_of
-from tests.infra.edge_stand_in import DOMAIN, EdgeSynth, synthesize_with_stand_in
-from tests.infra.test_cfn_lint import _lint
+from tests.stacks.edge_stand_in import DOMAIN, EdgeSynth, synthesize_with_stand_in
+from tests.stacks.test_cfn_lint import _lint
 
 pytestmark = pytest.mark.requirements("R9", "R5")
 

@@ -6,7 +6,7 @@ unnoticed. Here the whole list is written out: rule name, AWS managed-rule ident
 "List of AWS Config Managed Rules" https://docs.aws.amazon.com/config/latest/developerguide/managed-rules-by-aws-config.html,
 chosen from the "Operational Best Practices for HIPAA Security" conformance pack
 https://docs.aws.amazon.com/config/latest/developerguide/operational-best-practices-for-hipaa_security.html.
-The templates come from the production stage (tests/infra/guard_stage.py); sandbox deploys the same rules.
+The templates come from the production stage (tests/stacks/guard_stage.py); sandbox deploys the same rules.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.guard_stage import resources, templates
+from tests.stacks.guard_stage import resources, templates
 
 pytestmark = pytest.mark.requirements("R14")
 

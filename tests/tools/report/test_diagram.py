@@ -24,7 +24,7 @@ from tools.report import diagram, topology
 # The diagram is reviewed with every change: it must show what the synth builds.
 pytestmark = pytest.mark.requirements("R16")
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 COMMITTED = ROOT / "docs" / "architecture.svg"
 COMMITTED_STACKS = ROOT / "docs" / "architecture-stacks.svg"
 SVG = "{http://www.w3.org/2000/svg}"

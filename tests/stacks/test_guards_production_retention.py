@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.guard_stage import resources, templates
+from tests.stacks.guard_stage import resources, templates
 
 pytestmark = pytest.mark.requirements("R6", "R12")
 

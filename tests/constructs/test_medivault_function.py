@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match, Template
 from constructs.log_retention import retention
-from constructs.python_function import PythonFunction
+from constructs.medivault_function import MediVaultFunction
 
 from stacks import config as cfg
-from stacks.app_factory import new_app, populate
+from stacks.composition import new_app, populate
 
 pytestmark = pytest.mark.requirements("R10", "R13")
 
@@ -22,7 +22,7 @@ def test_function_is_hardened_and_passes_the_gates(tmp_path: Path) -> None:
     app = new_app(outdir=str(tmp_path))
     stage = populate(app, [cfg.load("production", "123456789012")])["production"]
     network = stage.network
-    PythonFunction(
+    MediVaultFunction(
         network,
         "Echo",
         source="echo",
@@ -83,8 +83,8 @@ def test_function_is_hardened_and_passes_the_gates(tmp_path: Path) -> None:
     assert sorted(p.name for p in ours[0].iterdir()) == ["echo"]
 
 
-def _echo(stage: object, network: object, construct_id: str = "Echo") -> PythonFunction:
-    return PythonFunction(
+def _echo(stage: object, network: object, construct_id: str = "Echo") -> MediVaultFunction:
+    return MediVaultFunction(
         network,  # type: ignore[arg-type]
         construct_id,
         source="echo",

@@ -114,13 +114,13 @@ def check_sizes(memory_size: int, timeout: cdk.Duration, reserved_concurrency: i
     """One line naming the setting and the allowed values for a value Lambda would refuse."""
     low, high = MEMORY_RANGE
     if not low <= memory_size <= high:
-        raise ValueError(f"PythonFunction memory_size={memory_size}: allowed {low} to {high} (MB)")
+        raise ValueError(f"MediVaultFunction memory_size={memory_size}: allowed {low} to {high} (MB)")
     if not cdk.Token.is_unresolved(timeout) and not 1 <= timeout.to_seconds() <= MAX_TIMEOUT_SECONDS:
-        raise ValueError(f"PythonFunction timeout={timeout.to_seconds()} s: allowed 1 to {MAX_TIMEOUT_SECONDS} seconds")
+        raise ValueError(f"MediVaultFunction timeout={timeout.to_seconds()} s: allowed 1 to {MAX_TIMEOUT_SECONDS} seconds")
     if reserved_concurrency < 1:
-        raise ValueError(f"PythonFunction reserved_concurrency={reserved_concurrency}: allowed 1 or more (0 would stop the function)")
+        raise ValueError(f"MediVaultFunction reserved_concurrency={reserved_concurrency}: allowed 1 or more (0 would stop the function)")
     if powertools_layer_version < 1:
-        raise ValueError(f"PythonFunction powertools_layer_version={powertools_layer_version}: allowed 1 or more")
+        raise ValueError(f"MediVaultFunction powertools_layer_version={powertools_layer_version}: allowed 1 or more")
 
 
 def uses_shared(function_folder: Path) -> bool:
@@ -135,7 +135,7 @@ def asset_excludes(source_root: Path, source: str) -> list[str]:
     keep = [source]
     if uses_shared(source_root / source):
         if not (source_root / SHARED_SOURCE / "__init__.py").is_file():
-            raise ValueError(f"PythonFunction: {source} imports {SHARED_SOURCE} but {source_root.name}/{SHARED_SOURCE}/__init__.py does not exist")
+            raise ValueError(f"MediVaultFunction: {source} imports {SHARED_SOURCE} but {source_root.name}/{SHARED_SOURCE}/__init__.py does not exist")
         keep.append(SHARED_SOURCE)
     # "**" does not match dot files: without ".*" a lambda/.gitkeep (or an editor's swap file) would
     # ship in, and change the hash of, every function's asset.
@@ -147,11 +147,11 @@ def _pick(name: str, given: T | None, settings: FunctionSettings | None) -> T:
         return given
     value: T | None = getattr(settings, name) if settings is not None else None
     if value is None:
-        raise ValueError(f"PythonFunction: {name} is required (pass {name}= or settings=FunctionSettings(..., {name}=...))")
+        raise ValueError(f"MediVaultFunction: {name} is required (pass {name}= or settings=FunctionSettings(..., {name}=...))")
     return value
 
 
-class PythonFunction(Construct):
+class MediVaultFunction(Construct):
     def __init__(
         self,
         scope: Construct,
@@ -178,7 +178,7 @@ class PythonFunction(Construct):
         own security group or a longer timeout). Without ``settings`` the keywords are as before."""
         super().__init__(scope, construct_id)
         if not (source_root / source / "handler.py").is_file():
-            raise ValueError(f"PythonFunction: {source_root.name}/{source}/handler.py does not exist")
+            raise ValueError(f"MediVaultFunction: {source_root.name}/{source}/handler.py does not exist")
         vpc = _pick("vpc", vpc, settings)
         vpc_subnets = _pick("vpc_subnets", vpc_subnets, settings)
         security_group = _pick("security_group", security_group, settings)
@@ -328,7 +328,7 @@ class _AcknowledgeUnscopedActions:
     """Writes the function role's IAM5[Resource::*] acknowledgment once every statement is in: the
     reason names each action on "*" with its own reason, so it cannot go stale when a stack adds one."""
 
-    def __init__(self, function: PythonFunction) -> None:
+    def __init__(self, function: MediVaultFunction) -> None:
         self.function = function
         self.done = False
 
@@ -340,7 +340,7 @@ class _AcknowledgeUnscopedActions:
         unknown = [a for a in actions if a not in UNSCOPED_REASONS]
         if unknown:
             raise ValueError(
-                f"PythonFunction {self.function.node.path}: {', '.join(unknown)} on Resource '*' has no recorded reason; "
+                f"MediVaultFunction {self.function.node.path}: {', '.join(unknown)} on Resource '*' has no recorded reason; "
                 "scope it to resources or add the true reason to UNSCOPED_REASONS"
             )
         if not actions:

@@ -1,5 +1,5 @@
 """Egress (issue 14 defect 6, issue 15 item 1): every security group of every synthesized stack has
-exactly the egress it needs, computed the way EC2 enforces it (tests/infra/sg_eval.py), and every
+exactly the egress it needs, computed the way EC2 enforces it (tests/stacks/sg_eval.py), and every
 AWS API the code calls has a VPC endpoint with an account-scoped policy."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from constructs.three_tier_vpc import COGNITO_SIGN_IN_ACTIONS
 
 from stacks import config as cfg
 from tests.conftest import Synthesized
-from tests.infra.sg_eval import ALL_IPV4, ALL_IPV6, Assembly
+from tests.stacks.sg_eval import ALL_IPV4, ALL_IPV6, Assembly
 
 pytestmark = pytest.mark.requirements("R2")
 

@@ -1,7 +1,7 @@
-"""One environment's stage, built without the compliance gates, for the guard tests (tests/infra/test_guards_*.py).
+"""One environment's stage, built without the compliance gates, for the guard tests (tests/stacks/test_guards_*.py).
 
 The guard tests pin security-relevant values exactly (issue 19, "Tests that catch bugs"); they do
-not need the gates (the session fixture ``synth`` and tests/infra/test_synth.py run those), and
+not need the gates (the session fixture ``synth`` and tests/stacks/test_synth.py run those), and
 building one stage alone takes a few seconds instead of the whole app's synth, which keeps
 ``make mutate`` (tools/mutate/) affordable: it re-runs these files once per planted bug.
 Templates are keyed by the stack's construct ID (``Keys``, ``Network``, ``Audit``, ...).
@@ -17,7 +17,7 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 from stacks import config as cfg
-from stacks.app_factory import new_app
+from stacks.composition import new_app
 from stacks.stage import MediVaultStage
 from tests.conftest import CONCRETE_ACCOUNTS
 

@@ -12,11 +12,11 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from stacks import config as cfg
-from stacks.app_factory import new_app, populate
+from stacks.composition import new_app, populate
 from stacks.config.domain import DomainConfig
 from tests.conftest import Synthesized, ingress_rules, resources_of
-from tests.infra.sg_eval import ALL_IPV4, ALL_IPV6, Assembly
-from tests.infra.test_egress import expected_egress
+from tests.stacks.sg_eval import ALL_IPV4, ALL_IPV6, Assembly
+from tests.stacks.test_egress import expected_egress
 
 pytestmark = pytest.mark.requirements("R1", "R2", "R4", "R5", "R9", "R10", "R13")
 
@@ -172,7 +172,10 @@ def test_secrets_injected_never_plain(app_templates: dict[str, Template], synth:
     assert _is_data_key(synth, environment, env["DATA_KEY_ARN"])
     assert env["AWS_REGION"] == env["COGNITO_REGION"] == "eu-central-1"
     identity = synth.stages[environment].identity
-    for name, value in (("COGNITO_USER_POOL_ID", identity.user_pool.user_pool_id), ("COGNITO_CLIENT_ID", identity.user_pool_client.user_pool_client_id)):
+    for name, value in (
+        ("COGNITO_USER_POOL_ID", identity.user_pool.user_pool_id),
+        ("COGNITO_CLIENT_ID", identity.user_pool_client.user_pool_client_id),
+    ):
         # Read from the Identity stack of the same stage, never a literal.
         assert f"PublishOutputRef{identity.resolve(value)['Ref']}" in env[name]["Fn::GetStackOutput"]["OutputName"], name
     # Cross-stack references to the data tier's cluster endpoint and cache endpoint: names, never values.
@@ -239,7 +242,7 @@ def test_task_role_least_privilege(app_templates: dict[str, Template], synth: Sy
     assert statements["XRay"]["Resource"] == "*"
     assert all(a.startswith("xray:") for a in _actions(statements["XRay"]))
     data = synth.stages[environment].data
-    # The database: rds-db:connect as medivault_service, never the master secret (tests/infra/test_database_migration.py).
+    # The database: rds-db:connect as medivault_service, never the master secret (tests/stacks/test_database_migration.py).
     assert _actions(statements["DatabaseConnect"]) == {"rds-db:connect"}
     assert not [a for a in set().union(*(_actions(s) for s in statements.values())) if a.startswith("secretsmanager:")]
     for bucket in data.phi_buckets:
@@ -383,7 +386,7 @@ def test_security_group_graph_over_the_stage(synth: Synthesized, app_templates: 
     data = synth.template(environment, "data")
     app = app_templates[environment]
     # The tier chain lives in the Network stack; the app stack adds only its origin-header rotation
-    # function's group, which admits nothing (tests/infra/test_secret_rotation.py checks its egress).
+    # function's group, which admits nothing (tests/stacks/test_secret_rotation.py checks its egress).
     groups = resources_of(app, "AWS::EC2::SecurityGroup")
     assert [g["Properties"]["GroupDescription"].split(":")[0] for g in groups.values()] == ["Origin-header rotation"]
     assert all("SecurityGroupIngress" not in g["Properties"] for g in groups.values())
@@ -431,7 +434,7 @@ def test_container_image_is_staged_not_built(synth: Synthesized) -> None:
         if image["displayName"].endswith("xray-collector/AssetImage"):
             assert sorted(p.name for p in staged.iterdir()) == ["Dockerfile"]
             continue
-        assert (staged / "medivault_service" / "app.py").is_file()
+        assert (staged / "medivault_service" / "api.py").is_file()
         assert not (staged / "tracing_sidecar").exists(), "the sidecar mirror is not part of the service image's context"
         # The migrations ship in the same image (the migration task runs them from there).
         assert (staged / "medivault_service" / "migrations" / "0001_service_role_and_phi_schema.sql").is_file()

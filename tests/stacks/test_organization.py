@@ -21,7 +21,7 @@ from stacks.config.organization import organization
 from stacks.organization_stack import permission_set_settings, scp_settings
 from stacks.organization_stage import OrganizationStage
 from tests.conftest import CONCRETE_ACCOUNTS, CONCRETE_ORGANIZATION_ACCOUNT, Synthesized, resources_of
-from tests.infra.iam_eval import denying_sids, evaluate
+from tests.stacks.iam_eval import denying_sids, evaluate
 
 pytestmark = pytest.mark.requirements("R3", "R1", "R7", "R12", "R14")
 

@@ -15,7 +15,7 @@ from typing import Any
 import aws_cdk as cdk
 
 from stacks import config as cfg
-from stacks.app_factory import new_app, populate
+from stacks.composition import new_app, populate
 from stacks.config.domain import DomainConfig
 from stacks.edge_stack import EdgeStack
 from stacks.stage import MediVaultStage
