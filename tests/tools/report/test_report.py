@@ -598,6 +598,7 @@ def test_every_cost_rule_reads_cdk_template_shapes(full: Path) -> None:
     assert estimate.not_estimated == [
         "VPC interface endpoints",
         "CloudFront",
+        "Cognito user pools",
         "KMS keys",
         "CloudWatch Logs",
         "CloudWatch alarms and dashboards",
