@@ -20,14 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aws_cdk as cdk
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 from constructs.traceability import trace
+from constructs.waf_logging import add_waf_logging
 
-REDACTED_HEADERS = ("authorization", "cookie")
 RATE_LIMITED_RESPONSE_KEY = "RateLimited"
 GEO_PRIORITY = 0
 LOGIN_RATE_PRIORITY = 10
@@ -93,7 +92,6 @@ class EdgeWebAcl(Construct):
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
         paths = [_login_path_match(p) for p in settings.login_paths]
         scope_down = (
             paths[0] if len(paths) == 1 else wafv2.CfnWebACL.StatementProperty(or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=paths))
@@ -179,43 +177,9 @@ class EdgeWebAcl(Construct):
         )
 
         # Security evidence (blocked attacks, rate-limit hits): kept like the other operational logs.
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"aws-waf-logs-{name}",
-            encryption_key=logs_key,
-            retention=log_retention,
-            removal_policy=removal_policy,
+        self.log_group, self.logging = add_waf_logging(
+            self, web_acl=self.web_acl, name=name, logs_key=logs_key, log_retention=log_retention, removal_policy=removal_policy
         )
-        # The log group ARN without the ":*" suffix CloudFormation's Arn attribute carries.
-        log_group_arn = stack.format_arn(
-            service="logs", resource="log-group", resource_name=self.log_group.log_group_name, arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
-        )
-        # The policy WAF would otherwise try to add itself (log delivery into this account's groups only).
-        delivery_policy = logs.ResourcePolicy(
-            self,
-            "LogDeliveryPolicy",
-            policy_statements=[
-                iam.PolicyStatement(
-                    sid="WafLogDelivery",
-                    principals=[iam.ServicePrincipal("delivery.logs.amazonaws.com")],
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[f"{log_group_arn}:log-stream:*"],
-                    conditions={
-                        "StringEquals": {"aws:SourceAccount": stack.account},
-                        "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"},
-                    },
-                )
-            ],
-        )
-        self.logging = wafv2.CfnLoggingConfiguration(
-            self,
-            "Logging",
-            resource_arn=self.web_acl.attr_arn,
-            log_destination_configs=[log_group_arn],
-            redacted_fields=[wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header}) for header in REDACTED_HEADERS],
-        )
-        self.logging.node.add_dependency(delivery_policy)
         trace(
             self,
             ["R9"],

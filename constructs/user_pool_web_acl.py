@@ -25,12 +25,12 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_cognito as cognito
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 from constructs.traceability import trace
+from constructs.waf_logging import add_waf_logging
 
 AUTH_OPERATIONS = (
     "InitiateAuth",
@@ -45,7 +45,6 @@ AUTH_OPERATIONS = (
 )
 AUTH_TARGET_REGEX = r"^AWSCognitoIdentityProviderService\.(" + "|".join(AUTH_OPERATIONS) + r")$"
 MANAGED_RULE_GROUPS = ("AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet")
-REDACTED_HEADERS = ("authorization", "cookie")
 RATE_LIMITED_RESPONSE_KEY = "RateLimited"
 
 
@@ -86,7 +85,6 @@ class UserPoolWebAcl(Construct):
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
         self.vpc_addresses = wafv2.CfnIPSet(
             self,
             "VpcAddresses",
@@ -155,41 +153,9 @@ class UserPoolWebAcl(Construct):
         # new web ACL (AssociateWebACL: WAFUnavailableEntityException) - see tests/stacks/test_identity.py.
         self.association = wafv2.CfnWebACLAssociation(self, "Association", resource_arn=user_pool.user_pool_arn, web_acl_arn=self.web_acl.attr_arn)
 
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"aws-waf-logs-{settings.name}",
-            encryption_key=logs_key,
-            retention=log_retention,
-            removal_policy=removal_policy,
+        self.log_group, self.logging = add_waf_logging(
+            self, web_acl=self.web_acl, name=settings.name, logs_key=logs_key, log_retention=log_retention, removal_policy=removal_policy
         )
-        log_group_arn = stack.format_arn(
-            service="logs", resource="log-group", resource_name=self.log_group.log_group_name, arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
-        )
-        delivery_policy = logs.ResourcePolicy(
-            self,
-            "LogDeliveryPolicy",
-            policy_statements=[
-                iam.PolicyStatement(
-                    sid="WafLogDelivery",
-                    principals=[iam.ServicePrincipal("delivery.logs.amazonaws.com")],
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[f"{log_group_arn}:log-stream:*"],
-                    conditions={
-                        "StringEquals": {"aws:SourceAccount": stack.account},
-                        "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"},
-                    },
-                )
-            ],
-        )
-        self.logging = wafv2.CfnLoggingConfiguration(
-            self,
-            "Logging",
-            resource_arn=self.web_acl.attr_arn,
-            log_destination_configs=[log_group_arn],
-            redacted_fields=[wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header}) for header in REDACTED_HEADERS],
-        )
-        self.logging.node.add_dependency(delivery_policy)
         trace(
             self,
             ["R9"],

@@ -29,6 +29,8 @@ log = logging.getLogger("medivault.cache")
 
 
 def redis_client(settings: Settings, timeout: float = 0.5) -> Redis:
+    """The one Redis client of the service (profiles and the readiness check): TLS 1.2 or later with the
+    server certificate and host name verified, AUTH, no retries (a failed call falls back or fails fast)."""
     return Redis(
         host=settings.redis_host,
         port=settings.redis_port,

@@ -13,11 +13,9 @@ import ssl
 
 import asyncpg
 from aws_xray_sdk.core import AsyncAWSXRayRecorder
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from starlette.concurrency import run_in_threadpool
 
+from medivault_service.cache import redis_client
 from medivault_service.database import DatabaseEndpoint, TokenSource, connect, tls_context
 from medivault_service.settings import Settings
 
@@ -34,19 +32,9 @@ async def check_database(endpoint: DatabaseEndpoint, token: str, context: ssl.SS
 
 
 async def check_cache(settings: Settings) -> None:
-    client = Redis(
-        host=settings.redis_host,
-        port=settings.redis_port,
-        password=settings.redis_auth_token,
-        ssl=True,
-        ssl_cert_reqs="required",
-        ssl_ca_certs=settings.redis_ca_file,
-        ssl_check_hostname=True,
-        ssl_min_version=ssl.TLSVersion.TLSv1_2,
-        socket_timeout=settings.connect_timeout_seconds,
-        socket_connect_timeout=settings.connect_timeout_seconds,
-        retry=Retry(NoBackoff(), 0),  # one attempt: the ALB asks again on its own schedule
-    )
+    # The records service's own client (medivault_service.cache.redis_client: TLS 1.2+, certificate and host name
+    # verified, AUTH), one attempt: the ALB asks again on its own schedule.
+    client = redis_client(settings, timeout=settings.connect_timeout_seconds)
     try:
         if await client.ping() is not True:
             raise ConnectionError("Redis did not answer PING")

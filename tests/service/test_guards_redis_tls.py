@@ -16,7 +16,7 @@ import ssl
 from typing import Any
 
 import pytest
-from medivault_service import readiness
+from medivault_service import cache, readiness
 from medivault_service.settings import Settings
 
 pytestmark = pytest.mark.requirements("R8")
@@ -29,7 +29,7 @@ class Stop(Exception):
 def _client_of_check_cache(monkeypatch: pytest.MonkeyPatch, ca_file: str | None) -> Any:
     built: list[Any] = []
 
-    class Recording(readiness.Redis):  # type: ignore[misc,name-defined]
+    class Recording(cache.Redis):  # type: ignore[misc,name-defined]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             built.append(self)
@@ -37,7 +37,7 @@ def _client_of_check_cache(monkeypatch: pytest.MonkeyPatch, ca_file: str | None)
         async def ping(self, **kwargs: Any) -> Any:
             raise Stop
 
-    monkeypatch.setattr(readiness, "Redis", Recording)
+    monkeypatch.setattr(cache, "Redis", Recording)
     settings = Settings(
         db_host="db.internal", db_port=5432, db_name="records", db_user="medivault_service", db_region="eu-central-1",
         db_ca_file="/nonexistent", redis_host="cache.internal", redis_port=6379, redis_auth_token="token-not-logged",
