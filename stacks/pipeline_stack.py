@@ -30,10 +30,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import pipelines
 from constructs import Construct, IConstruct
+from constructs.alert_topic import AlertTopic
 from constructs.artifact_bucket import ArtifactBucket
 from constructs.compliance import acknowledge, ignore_cfn_lint
 from constructs.deploy_guard import refuse_deploy
@@ -254,8 +253,10 @@ class PipelineStack(cdk.Stack):
         # --- notifications on failure (and approvals waiting) to an encrypted topic. The L1 rule, so
         # that the topic and key policies are exactly the two below (the L2 target binding would add an
         # unconditioned key grant).
-        self.topic = sns.Topic(self, "Notifications", display_name="MediVault delivery pipeline", master_key=self.notifications_key, enforce_ssl=True)
-        self.topic.add_subscription(subscriptions.EmailSubscription(config.notification_email))
+        # The project's one alert topic (KMS key, TLS-only policy, e-mail): same logical IDs as the plain Topic it replaced.
+        self.topic = AlertTopic(
+            self, "Notifications", display_name="MediVault delivery pipeline", key=self.notifications_key, emails=[config.notification_email]
+        )
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="CodeStarNotificationsOfThisAccount",
