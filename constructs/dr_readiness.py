@@ -13,7 +13,6 @@ resolve to the VPC interface endpoints (private DNS) and stay inside the VPC.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,8 +27,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from constructs.alert_topic import notify
 from constructs.egress import closed_security_group
-from constructs.function_settings import FunctionSettings
-from constructs.medivault_function import MediVaultFunction
+from constructs.medivault_function import FunctionSettings, MediVaultFunction
 from constructs.traceability import trace
 
 METRIC_NAMESPACE = "MediVault/DR"
@@ -84,7 +82,8 @@ class ReadinessChecker(MediVaultFunction):
                 "COPY_MAX_AGE_HOURS": str(settings.copy_max_age_hours),
                 "METRIC_NAMESPACE": settings.metric_namespace,
             },
-            **dataclasses.replace(function, security_group=security_group).kwargs(),
+            settings=function,
+            security_group=security_group,
         )
         self.security_group = security_group
         self.role.add_to_principal_policy(

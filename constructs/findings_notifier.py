@@ -38,8 +38,7 @@ from constructs import Construct
 from constructs.alert_topic import AlertTopic, notify
 from constructs.compliance import acknowledge
 from constructs.detection_baseline import finding_patterns
-from constructs.function_settings import FunctionSettings
-from constructs.medivault_function import MediVaultFunction
+from constructs.medivault_function import FunctionSettings, MediVaultFunction
 from constructs.traceability import trace
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
@@ -143,7 +142,7 @@ class FindingsNotifier(MediVaultFunction):
             source="mv_findings_notifier",
             description="Security findings -> one short message on the security topic",
             environment={"TOPIC_ARN": topic.topic_arn, "TABLE_NAME": table.table_name, "REMEMBER_DAYS": str(settings.remember_days)},
-            **function.kwargs(),
+            settings=function,
         )
         table.grant(self.role, "dynamodb:PutItem", "dynamodb:DeleteItem")
         topic.allow_publish(self.role)

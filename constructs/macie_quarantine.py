@@ -26,8 +26,7 @@ from constructs.compliance import acknowledge
 from constructs.data_classification import phi_object_tag
 from constructs.finding_ids import arn_id, logical_id
 from constructs.findings_notifier import alarm_on_undelivered, retrying_target
-from constructs.function_settings import FunctionSettings
-from constructs.medivault_function import MediVaultFunction
+from constructs.medivault_function import FunctionSettings, MediVaultFunction
 from constructs.traceability import trace
 
 
@@ -70,7 +69,7 @@ class MacieQuarantine(MediVaultFunction):
             },
             timeout=cdk.Duration.minutes(settings.timeout_minutes),
             memory_size=settings.memory_mib,
-            **function.kwargs(),
+            settings=function,
         )
         stack = cdk.Stack.of(self)
         role = self.role

@@ -23,8 +23,7 @@ from constructs import Construct
 from constructs.compliance import acknowledge
 from constructs.data_classification import phi_tag_parameters
 from constructs.finding_ids import arn_id
-from constructs.function_settings import FunctionSettings
-from constructs.medivault_function import MediVaultFunction
+from constructs.medivault_function import FunctionSettings, MediVaultFunction
 from constructs.traceability import trace
 
 RULE_NAME = "medivault-phi-bucket-lock"
@@ -55,7 +54,7 @@ class PhiBucketRule(MediVaultFunction):
         after: Sequence[cdk.CfnResource] = (),
     ) -> None:
         super().__init__(
-            scope, construct_id, source="mv_phi_bucket_rule", description="Config rule: PHI buckets locked, versioned, data key", **function.kwargs()
+            scope, construct_id, source="mv_phi_bucket_rule", description="Config rule: PHI buckets locked, versioned, data key", settings=function
         )
         stack = cdk.Stack.of(self)
         self.role.add_to_principal_policy(

@@ -34,10 +34,10 @@ from constructs.detection_baseline import (
 from constructs.egress import AwsApiPaths, closed_security_group
 from constructs.evidence_bucket import EvidenceBucket, EvidenceLock, allow_service_delivery
 from constructs.findings_notifier import FindingsNotifier, FindingsNotifierSettings, FindingsTable
-from constructs.function_settings import FunctionSettings
 from constructs.hipaa_config_rules import HipaaConfigRules
 from constructs.log_retention import retention
 from constructs.macie_quarantine import MacieQuarantine, MacieQuarantineSettings
+from constructs.medivault_function import FunctionSettings
 from constructs.phi_bucket_rule import PhiBucketRule, PhiBucketRuleSettings
 from constructs.traceability import trace
 

@@ -35,9 +35,9 @@ from constructs.backup_audit_framework import BackupAuditFramework, BackupFramew
 from constructs.backup_job_alerts import BackupJobFailures, notifications_key
 from constructs.backup_plan import BackupPlanSettings, BackupServiceRole, DrBackupPlan
 from constructs.dr_readiness import ReadinessChecker, ReadinessSettings
-from constructs.function_settings import FunctionSettings
 from constructs.locked_vault import LockedVault
 from constructs.log_retention import retention
+from constructs.medivault_function import FunctionSettings
 from constructs.restore_testing import AuroraRestoreTesting, RestoreTestingSettings
 from constructs.traceability import trace
 

@@ -9,7 +9,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
-from constructs.function_settings import FunctionSettings
+from constructs.medivault_function import FunctionSettings
 
 
 def bare_stack(account: str | None = None) -> cdk.Stack:
