@@ -41,6 +41,8 @@ log = logging.getLogger("medivault.auth")
 
 GROUPS = ("clinician", "patient")
 LEEWAY_SECONDS = 30
+# The challenges a sign-in may answer with, each completed by a /v1/auth/ route of this API.
+CHALLENGES = ("SOFTWARE_TOKEN_MFA", "NEW_PASSWORD_REQUIRED", "MFA_SETUP")
 REFRESH_INTERVAL_SECONDS = 60.0
 
 
@@ -210,6 +212,8 @@ def _cognito_error(error: ClientError) -> ApiError:
         return ApiError(429, "too_many_attempts", "too many attempts; wait before trying again")
     if code in ("InvalidParameterException",):
         return ApiError(400, "invalid_field", "the sign-in request was refused as malformed")
+    if code in ("InvalidPasswordException",):
+        return ApiError(400, "weak_password", "the new password does not meet the password policy")
     return ApiError(502, "auth_upstream_error", "the sign-in service did not answer as expected")
 
 
@@ -231,10 +235,30 @@ def _challenge_or_tokens(response: dict[str, Any]) -> JSONResponse:
     if "AuthenticationResult" in response:
         return JSONResponse(_tokens(response["AuthenticationResult"]))
     challenge = response.get("ChallengeName")
-    if challenge == "SOFTWARE_TOKEN_MFA":
-        return JSONResponse({"challenge": "SOFTWARE_TOKEN_MFA", "session": response["Session"]})
-    # MFA_SETUP / NEW_PASSWORD_REQUIRED: enrolment happens in the hosted flow, not through this API.
+    # The pool has no domain (no hosted UI: PrivateLink serves only pools without one), so a new user's first
+    # sign-in is completed here: NEW_PASSWORD_REQUIRED (an admin-created account) -> /v1/auth/new-password,
+    # MFA_SETUP (MFA is required, TOTP only) -> /v1/auth/mfa-setup, then SOFTWARE_TOKEN_MFA -> /v1/auth/mfa.
+    if challenge in CHALLENGES:
+        return JSONResponse({"challenge": challenge, "session": response["Session"]})
     raise ApiError(403, "challenge_not_supported", f"sign-in needs the {str(challenge)[:40]} step, which this API does not offer")
+
+
+def _session(body: dict[str, Any]) -> str:
+    if not 0 < len(body["session"]) <= 4096:
+        raise ApiError(400, "invalid_field", "session has an invalid length")
+    return str(body["session"])
+
+
+def _username(body: dict[str, Any]) -> str:
+    if not 0 < len(body["username"]) <= 128:
+        raise ApiError(400, "invalid_field", "username has an invalid length")
+    return str(body["username"])
+
+
+def _totp_code(body: dict[str, Any]) -> str:
+    if not (len(body["code"]) == 6 and body["code"].isdigit()):
+        raise ApiError(400, "invalid_field", "code must be the 6 digits of the authenticator app")
+    return str(body["code"])
 
 
 async def sign_in(request: Request) -> JSONResponse:
@@ -254,18 +278,16 @@ async def sign_in(request: Request) -> JSONResponse:
 
 async def mfa(request: Request) -> JSONResponse:
     body = fields(await read_json(request, request.app.state.settings.max_body_bytes), {"username": str, "session": str, "code": str})
-    if not (len(body["code"]) == 6 and body["code"].isdigit()):
-        raise ApiError(400, "invalid_field", "code must be the 6 digits of the authenticator app")
-    if not 0 < len(body["session"]) <= 4096 or not 0 < len(body["username"]) <= 128:
-        raise ApiError(400, "invalid_field", "session or username has an invalid length")
+    code = _totp_code(body)
+    session, username = _session(body), _username(body)
     settings = request.app.state.settings
     response = await _call(
         request,
         "respond_to_auth_challenge",
         ClientId=settings.cognito_client_id,
         ChallengeName="SOFTWARE_TOKEN_MFA",
-        Session=body["session"],
-        ChallengeResponses={"USERNAME": body["username"], "SOFTWARE_TOKEN_MFA_CODE": body["code"]},
+        Session=session,
+        ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": code},
     )
     return _challenge_or_tokens(response)
 
@@ -281,5 +303,47 @@ async def refresh(request: Request) -> JSONResponse:
         AuthFlow="REFRESH_TOKEN_AUTH",
         ClientId=settings.cognito_client_id,
         AuthParameters={"REFRESH_TOKEN": body["refresh_token"]},
+    )
+    return _challenge_or_tokens(response)
+
+
+async def new_password(request: Request) -> JSONResponse:
+    """First sign-in of an admin-created account: the temporary password is replaced (the pool's password
+    policy applies: Cognito refuses a weak one with InvalidPasswordException -> 400)."""
+    body = fields(await read_json(request, request.app.state.settings.max_body_bytes), {"username": str, "session": str, "new_password": str})
+    if not 0 < len(body["new_password"]) <= 256:
+        raise ApiError(400, "invalid_field", "new_password has an invalid length")
+    response = await _call(
+        request,
+        "respond_to_auth_challenge",
+        ClientId=request.app.state.settings.cognito_client_id,
+        ChallengeName="NEW_PASSWORD_REQUIRED",
+        Session=_session(body),
+        ChallengeResponses={"USERNAME": _username(body), "NEW_PASSWORD": body["new_password"]},
+    )
+    return _challenge_or_tokens(response)
+
+
+async def mfa_setup(request: Request) -> JSONResponse:
+    """MFA_SETUP, step 1: a TOTP secret for the user's authenticator app (answered once, never logged)."""
+    body = fields(await read_json(request, request.app.state.settings.max_body_bytes), {"session": str})
+    response = await _call(request, "associate_software_token", Session=_session(body))
+    return JSONResponse({"secret_code": response["SecretCode"], "session": response["Session"]})
+
+
+async def mfa_setup_verify(request: Request) -> JSONResponse:
+    """MFA_SETUP, step 2: the first code from the app proves the enrolment; the sign-in then completes."""
+    body = fields(await read_json(request, request.app.state.settings.max_body_bytes), {"username": str, "session": str, "code": str})
+    username, code = _username(body), _totp_code(body)
+    verified = await _call(request, "verify_software_token", Session=_session(body), UserCode=code, FriendlyDeviceName="authenticator")
+    if verified.get("Status") != "SUCCESS" or not verified.get("Session"):
+        raise ApiError(401, "invalid_mfa_code", "the MFA code is not accepted")
+    response = await _call(
+        request,
+        "respond_to_auth_challenge",
+        ClientId=request.app.state.settings.cognito_client_id,
+        ChallengeName="MFA_SETUP",
+        Session=verified["Session"],
+        ChallengeResponses={"USERNAME": username},
     )
     return _challenge_or_tokens(response)

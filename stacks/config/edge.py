@@ -49,7 +49,8 @@ class EdgeConfig:
     served_countries: tuple[str, ...] = DEFAULT_SERVED_COUNTRIES
     # URI path prefixes of the login / authentication endpoints (rate-limited per client IP). The
     # records service's sign-in routes live under /v1/auth/ (issue 17): POST /v1/auth/sign-in,
-    # /v1/auth/mfa and /v1/auth/refresh. One prefix covers all three; a new auth route goes there too.
+    # /v1/auth/mfa, /v1/auth/refresh and the first-sign-in enrolment (/v1/auth/new-password, /v1/auth/mfa-setup,
+    # /v1/auth/mfa-setup/verify). One prefix covers them all; a new auth route goes there too.
     login_paths: tuple[str, ...] = ("/v1/auth/",)
     # Requests per client IP per window to the login paths; 10 is the lowest AWS WAF accepts.
     login_rate_limit: int = WAF_MIN_RATE_LIMIT

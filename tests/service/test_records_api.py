@@ -67,7 +67,8 @@ def test_sign_in_with_totp_mfa_and_refresh(service: Service) -> None:
         refused = http.post("/v1/auth/sign-in", json={"username": username, "password": password})
         assert (refused.status_code, refused.json()["error"]["code"]) == (401, "invalid_credentials")
     # A patient without MFA enrolled signs in with the password alone (the pool's MFA is optional in moto;
-    # the real pool requires it: MFA_SETUP is then refused by this API as not supported).
+    # the real pool requires it: the first sign-in then answers MFA_SETUP, completed through /v1/auth/mfa-setup,
+    # tests/service/test_auth.py).
     assert "access_token" in http.post("/v1/auth/sign-in", json={"username": "pat.one", "password": PASSWORD}).json()
 
 
