@@ -32,7 +32,10 @@ def test_bad_organization_account_fails_with_one_clear_line(tmp_path: Path) -> N
 
 
 def test_organization_stage_uses_the_given_accounts(tmp_path: Path) -> None:
-    result = _run_app({"environments": "sandbox", "organization_account": "345678901234", "sandbox_account": "123456789012"}, tmp_path)
+    # Without the pipeline (which would build both environment stages): the organisation stage is what is checked.
+    result = _run_app(
+        {"environments": "sandbox", "pipeline": "false", "organization_account": "345678901234", "sandbox_account": "123456789012"}, tmp_path
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert _stack_environments(tmp_path) == {
         "Organization/Guardrails": "aws://345678901234/us-east-1",
@@ -44,7 +47,7 @@ def test_organization_stage_uses_the_given_accounts(tmp_path: Path) -> None:
 
 
 def test_organization_stage_can_be_skipped(tmp_path: Path) -> None:
-    result = _run_app({"environments": "sandbox", "organization": "false"}, tmp_path)
+    result = _run_app({"environments": "sandbox", "pipeline": "false", "organization": "false"}, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert (tmp_path / "assembly-Pipeline-Sandbox").is_dir()  # the pipeline (on by default) holds the stages
+    assert (tmp_path / "assembly-Sandbox").is_dir()  # the app was built, with the sandbox stage at the top (no pipeline)
     assert not (tmp_path / "assembly-Organization").exists()
