@@ -408,33 +408,43 @@ def world(moto_endpoint: str) -> Any:
     return build_world(moto_endpoint)
 
 
-@pytest.fixture
-def records_database(postgres: Server, tls: Tls, empty_database: str, world: Any) -> str:
-    """A database migrated by the master-user stand-in, seeded (profiles, one care relationship),
-    the service role's stand-in token set."""
+def migrate_as_master(postgres: Server, tls: Tls, database: str, *, service_token: str, world: Any = None) -> str:
+    """Migrate ``database`` as the master-user stand-in (as the deploy-time migration task does), give
+    the service role ``service_token`` as its password (the IAM token's stand-in) and, with a ``world``,
+    seed it (profiles, one care relationship). The one database set-up of the service tests."""
     import asyncio
 
     from medivault_service import migrate
     from medivault_service.database import SERVICE_DB_USER, DatabaseEndpoint, connect, tls_context
 
-    from tests.service.harness import STAND_IN_TOKEN, seed_database
+    from tests.service.harness import seed_database
 
     async def prepare() -> None:
         master = await connect(
-            DatabaseEndpoint(host=postgres.host, port=postgres.port, dbname=empty_database, user=MASTER_USER),
+            DatabaseEndpoint(host=postgres.host, port=postgres.port, dbname=database, user=MASTER_USER),
             MASTER_PASSWORD,
             tls_context(tls.ca_file),
             10,
         )
         try:
             await migrate.apply(master, migrate.load())
-            await master.execute(f"ALTER ROLE {SERVICE_DB_USER} PASSWORD '{STAND_IN_TOKEN}'")
-            await seed_database(master, world)
+            await master.execute(f"ALTER ROLE {SERVICE_DB_USER} PASSWORD '{service_token}'")
+            if world is not None:
+                await seed_database(master, world)
         finally:
             await master.close()
 
     asyncio.run(prepare())
-    return empty_database
+    return database
+
+
+@pytest.fixture
+def records_database(postgres: Server, tls: Tls, empty_database: str, world: Any) -> str:
+    """A database migrated by the master-user stand-in, seeded (profiles, one care relationship),
+    the service role's stand-in token set."""
+    from tests.service.harness import STAND_IN_TOKEN
+
+    return migrate_as_master(postgres, tls, empty_database, service_token=STAND_IN_TOKEN, world=world)
 
 
 @pytest.fixture

@@ -14,14 +14,13 @@ import asyncpg
 import boto3
 import pytest
 from aws_xray_sdk.core import AsyncAWSXRayRecorder
-from medivault_service import migrate
 from medivault_service.api import create_app
-from medivault_service.database import SERVICE_DB_USER, DatabaseEndpoint, IamAuthToken, connect, tls_context
+from medivault_service.database import SERVICE_DB_USER, DatabaseEndpoint, IamAuthToken, tls_context
 from medivault_service.readiness import check_database
 from medivault_service.settings import Settings
 from starlette.testclient import TestClient
 
-from tests.service.conftest import AWS_SETTINGS, MASTER_PASSWORD, MASTER_USER, REDIS_TOKEN, Server, Tls
+from tests.service.conftest import AWS_SETTINGS, REDIS_TOKEN, Server, Tls, migrate_as_master
 
 STAND_IN_TOKEN = "stand-in-for-an-iam-token-for-readiness"
 
@@ -59,22 +58,7 @@ class StandInToken:
 @pytest.fixture
 def service_database(postgres: Server, tls: Tls, empty_database: str) -> str:
     """A database migrated by the master-user stand-in; the service role's stand-in token set."""
-
-    async def prepare() -> None:
-        master = await connect(
-            DatabaseEndpoint(host=postgres.host, port=postgres.port, dbname=empty_database, user=MASTER_USER),
-            MASTER_PASSWORD,
-            tls_context(tls.ca_file),
-            10,
-        )
-        try:
-            await migrate.apply(master, migrate.load())
-            await master.execute(f"ALTER ROLE {SERVICE_DB_USER} PASSWORD '{STAND_IN_TOKEN}'")
-        finally:
-            await master.close()
-
-    asyncio.run(prepare())
-    return empty_database
+    return migrate_as_master(postgres, tls, empty_database, service_token=STAND_IN_TOKEN)
 
 
 def _settings(postgres: Server, database: str, tls: Tls, redis_server: Server, **changes: Any) -> Settings:
