@@ -220,3 +220,25 @@ def test_every_endpoint_policy_is_account_scoped(synth: Synthesized, environment
             assert statement["Condition"]["StringEquals"]["aws:PrincipalAccount"] == {"Ref": "AWS::AccountId"}, service
             if service not in ("ecr.api", "ecr.dkr"):  # the GuardDuty agent image is in an AWS-owned repository
                 assert "aws:ResourceAccount" in statement["Condition"]["StringEqualsIfExists"], service
+
+
+def test_every_cognito_call_of_the_service_passes_the_endpoint_policy() -> None:
+    """The service reaches Cognito through the cognito-idp endpoint (private DNS), whose policy admits the
+    unsigned user-pool operations for any principal only as listed (Cognito developer guide,
+    vpc-interface-endpoints.html, "Unauthenticated operations"). A sign-in or enrolment call missing from
+    that list would be refused by the endpoint in a deploy while every test against moto passed."""
+    import ast
+    import re
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parents[2] / "service" / "medivault_service" / "auth.py").read_text()
+    operations = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_call" and len(node.args) >= 2:
+            operation = node.args[1]
+            assert isinstance(operation, ast.Constant), ast.dump(operation)
+            operations.add(str(operation.value))
+    assert {"initiate_auth", "respond_to_auth_challenge", "associate_software_token", "verify_software_token"} <= operations
+    actions = {f"cognito-idp:{''.join(part.title() for part in op.split('_'))}" for op in operations}
+    assert actions <= set(COGNITO_SIGN_IN_ACTIONS), sorted(actions - set(COGNITO_SIGN_IN_ACTIONS))
+    assert all(re.fullmatch(r"cognito-idp:[A-Z][A-Za-z]+", a) for a in actions)
